@@ -1,0 +1,151 @@
+//! The configuration snapshot: PostgREST's config keys, parsed and validated.
+//!
+//! The extension hands over the raw string values of its `postgrest.*` GUCs (keys without the
+//! prefix, `-` already `_`); this module applies PostgREST's defaults and meanings.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxEnd {
+    Commit,
+    CommitAllowOverride,
+    Rollback,
+    RollbackAllowOverride,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub db_name: String,
+    pub db_authenticator_role: String,
+    pub workers: u32,
+    pub server_host: String,
+    pub server_port: u16,
+    pub db_schemas: Vec<String>,
+    pub db_anon_role: Option<String>,
+    pub db_max_rows: Option<i64>,
+    pub db_extra_search_path: Vec<String>,
+    pub db_pre_request: Option<String>,
+    pub db_tx_end: TxEnd,
+    pub db_aggregates_enabled: bool,
+    pub db_plan_enabled: bool,
+    pub jwt_secret: Option<String>,
+    pub jwt_role_claim_key: String,
+    pub client_error_verbose: bool,
+    pub server_timing_enabled: bool,
+    pub url_use_legacy_target_names: bool,
+    pub testing_panic_path: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_settings(&HashMap::new()).expect("the defaults are valid")
+    }
+}
+
+impl Config {
+    pub fn from_settings(s: &HashMap<String, String>) -> Result<Config, String> {
+        let get = |k: &str, default: &str| -> String {
+            s.get(k).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
+        };
+        let opt = |k: &str| -> Option<String> { Some(get(k, "")).filter(|v| !v.is_empty()) };
+        let boolean = |k: &str, default: bool| -> Result<bool, String> {
+            match get(k, if default { "true" } else { "false" }).to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => Ok(true),
+                "false" | "off" | "no" | "0" => Ok(false),
+                other => Err(format!("postgrest.{k}: expected a boolean, got '{other}'")),
+            }
+        };
+        let number = |k: &str, default: &str| -> Result<i64, String> {
+            get(k, default).parse::<i64>().map_err(|_| format!("postgrest.{k}: expected an integer"))
+        };
+        let db_tx_end = match get("db_tx_end", "commit").as_str() {
+            "commit" => TxEnd::Commit,
+            "commit-allow-override" => TxEnd::CommitAllowOverride,
+            "rollback" => TxEnd::Rollback,
+            "rollback-allow-override" => TxEnd::RollbackAllowOverride,
+            other => return Err(format!("postgrest.db_tx_end: invalid value '{other}'")),
+        };
+        let verbosity = match get("client_error_verbosity", "verbose").as_str() {
+            "verbose" => true,
+            "minimal" => false,
+            other => return Err(format!("postgrest.client_error_verbosity: invalid value '{other}'")),
+        };
+        let schemas = split_list(&get("db_schemas", "public"));
+        if schemas.is_empty() {
+            return Err("postgrest.db_schemas: at least one schema is needed".into());
+        }
+        Ok(Config {
+            db_name: get("db_name", "postgres"),
+            db_authenticator_role: get("db_authenticator_role", "authenticator"),
+            workers: number("workers", "2")?.clamp(1, 64) as u32,
+            server_host: get("server_host", "!4"),
+            server_port: u16::try_from(number("server_port", "3000")?)
+                .map_err(|_| "postgrest.server_port: out of range".to_string())?,
+            db_schemas: schemas,
+            db_anon_role: opt("db_anon_role"),
+            db_max_rows: match opt("db_max_rows") {
+                None => None,
+                Some(v) => Some(v.parse::<i64>().map_err(|_| "postgrest.db_max_rows: expected an integer")?),
+            },
+            db_extra_search_path: split_list(&get("db_extra_search_path", "public")),
+            db_pre_request: opt("db_pre_request"),
+            db_tx_end,
+            db_aggregates_enabled: boolean("db_aggregates_enabled", false)?,
+            db_plan_enabled: boolean("db_plan_enabled", false)?,
+            jwt_secret: opt("jwt_secret"),
+            jwt_role_claim_key: get("jwt_role_claim_key", ".role"),
+            client_error_verbose: verbosity,
+            server_timing_enabled: boolean("server_timing_enabled", false)?,
+            url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
+            testing_panic_path: opt("testing_panic_path"),
+        })
+    }
+
+    /// The address to listen on; PostgREST's special hosts `!4`/`*4` (any IPv4) and
+    /// `!6`/`*6`/`*` (any IPv6) included.
+    pub fn listen_address(&self) -> String {
+        let host = match self.server_host.as_str() {
+            "!4" | "*4" => "0.0.0.0",
+            "!6" | "*6" | "*" => "::",
+            "localhost" => "127.0.0.1",
+            h => h,
+        };
+        if host.contains(':') {
+            format!("[{host}]:{}", self.server_port)
+        } else {
+            format!("{host}:{}", self.server_port)
+        }
+    }
+}
+
+/// `a, b ,c` → [a, b, c]; PostgREST trims the elements of its list settings.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_postgrests() {
+        let c = Config::default();
+        assert_eq!(c.db_schemas, vec!["public"]);
+        assert_eq!(c.server_port, 3000);
+        assert_eq!(c.listen_address(), "0.0.0.0:3000");
+        assert_eq!(c.db_tx_end, TxEnd::Commit);
+        assert!(c.db_anon_role.is_none());
+    }
+
+    #[test]
+    fn schema_lists_keep_special_names() {
+        let s = HashMap::from([("db_schemas".to_string(), "v1, v2,SPECIAL \"@/\\#~_-".to_string())]);
+        assert_eq!(Config::from_settings(&s).unwrap().db_schemas, vec!["v1", "v2", "SPECIAL \"@/\\#~_-"]);
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        let s = HashMap::from([("db_tx_end".to_string(), "sometimes".to_string())]);
+        assert!(Config::from_settings(&s).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! HTTP request → `ApiRequest`: what the client asks for, before the schema is consulted
+//! (PostgREST's `ApiRequest.hs`).
+
+use super::media_type::{parse_accept, MediaType};
+use super::preferences::Preferences;
+use super::query_params::{self, QueryParams};
+use super::range::{self, NonnegRange};
+use crate::app::HttpRequest;
+use crate::config::{Config, TxEnd};
+use crate::error::{Error, RangeError};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Relation(String),
+    Routine(String),
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Patch,
+    Put,
+    Delete,
+    Options,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub resource: Resource,
+    pub schema: String,
+    pub negotiated_by_profile: bool,
+    pub query: QueryParams,
+    /// offset/limit of the top level (Range header ∩ limit/offset)
+    pub top_range: NonnegRange,
+    /// ranges of embedded levels, keyed by embed path joined with '.' ("" = top level)
+    pub ranges: HashMap<String, NonnegRange>,
+    pub preferences: Preferences,
+    pub accept: Vec<MediaType>,
+    pub content_type: MediaType,
+    /// lower-cased names, Cookie excluded
+    pub headers: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
+    pub path: String,
+    pub raw_method: String,
+    pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    /// GET and HEAD run in a read-only transaction, as in PostgREST.
+    pub fn read_only(&self) -> bool {
+        matches!(self.method, Method::Get | Method::Head)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let method = match req.method.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PATCH" => Method::Patch,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "OPTIONS" => Method::Options,
+        other => return Err(Error::UnsupportedMethod(other.to_string())),
+    };
+    let resource = resource(&req.path)?;
+    if let Resource::Routine(_) = resource {
+        if !matches!(method, Method::Get | Method::Head | Method::Post | Method::Options) {
+            return Err(Error::InvalidRpcMethod(req.method.clone()));
+        }
+    }
+    let (schema, negotiated_by_profile) = schema(config, method, &header)?;
+    let query = query_params::parse(&req.query)?;
+    let (top_range, ranges) = ranges(method, &query, header("range"))?;
+    let allow_tx_override = matches!(config.db_tx_end, TxEnd::CommitAllowOverride | TxEnd::RollbackAllowOverride);
+    let preferences = Preferences::from_headers(
+        headers.iter().filter(|(k, _)| k == "prefer").map(|(_, v)| v.as_str()),
+        allow_tx_override,
+    );
+    let accept = header("accept").map(parse_accept).unwrap_or_else(|| vec![MediaType::Any]);
+    let accept = if accept.is_empty() { vec![MediaType::Any] } else { accept };
+    let content_type = header("content-type").map(MediaType::parse).unwrap_or(MediaType::Json);
+    let cookies = header("cookie").map(parse_cookies).unwrap_or_default();
+    Ok(ApiRequest {
+        method,
+        resource,
+        schema,
+        negotiated_by_profile,
+        query,
+        top_range,
+        ranges,
+        preferences,
+        accept,
+        content_type,
+        headers: headers.iter().filter(|(k, _)| k != "cookie").cloned().collect(),
+        cookies,
+        path: req.path.clone(),
+        raw_method: req.method.clone(),
+        body: req.body.clone(),
+    })
+}
+
+fn resource(path: &str) -> Result<Resource, Error> {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    match segments.as_slice() {
+        [] => Ok(Resource::Schema),
+        [table] => Ok(Resource::Relation(table.clone())),
+        [rpc, name] if rpc == "rpc" => Ok(Resource::Routine(name.clone())),
+        _ => Err(Error::InvalidResourcePath),
+    }
+}
+
+/// Accept-Profile (reads) / Content-Profile (writes) select one of the exposed schemas.
+fn schema<'a>(config: &Config, method: Method, header: &impl Fn(&str) -> Option<&'a str>) -> Result<(String, bool), Error> {
+    let profile = match method {
+        Method::Delete | Method::Patch | Method::Post | Method::Put => header("content-profile"),
+        _ => header("accept-profile"),
+    };
+    match profile {
+        Some(p) if !config.db_schemas.iter().any(|s| s == p) => {
+            Err(Error::UnacceptableSchema(p.to_string(), config.db_schemas.clone()))
+        }
+        Some(p) => Ok((p.to_string(), true)),
+        None => Ok((config.db_schemas[0].clone(), config.db_schemas.len() != 1)),
+    }
+}
+
+/// PostgREST's `getRanges`: the Range header counts for GET only, intersected with
+/// limit/offset; `limit=0` bypasses the emptiness check.
+fn ranges(method: Method, q: &QueryParams, range_header: Option<&str>) -> Result<(NonnegRange, HashMap<String, NonnegRange>), Error> {
+    let mut ranges: HashMap<String, NonnegRange> = q
+        .ranges
+        .iter()
+        .map(|(k, r)| (k.clone(), NonnegRange::from_limit_offset(r.offset, r.limit)))
+        .collect();
+    let header_range = match (method, range_header) {
+        (Method::Get, Some(h)) => range::parse_header(h),
+        _ => range::ALL,
+    };
+    let limit_range = ranges.get("limit").copied().unwrap_or(range::ALL);
+    let limit_zero = limit_range.limit() == Some(0);
+    let top = if limit_zero { limit_range } else { header_range.intersect(&limit_range) };
+    if top.is_empty() && !limit_zero {
+        let err = if header_range.is_empty() { RangeError::LowerGtUpper } else { RangeError::NegativeLimit };
+        return Err(Error::InvalidRange(err));
+    }
+    if method == Method::Put && top != range::ALL {
+        return Err(Error::PutLimitNotAllowed);
+    }
+    ranges.insert("limit".to_string(), top);
+    Ok((top, ranges))
+}
+
+fn parse_cookies(value: &str) -> Vec<(String, String)> {
+    value
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources() {
+        assert_eq!(resource("/").unwrap(), Resource::Schema);
+        assert_eq!(resource("/items").unwrap(), Resource::Relation("items".into()));
+        assert_eq!(resource("/rpc/f").unwrap(), Resource::Routine("f".into()));
+        assert_eq!(resource("/a%20b").unwrap(), Resource::Relation("a b".into()));
+        assert!(resource("/a/b/c").is_err());
+    }
+}

@@ -1,0 +1,79 @@
+//! Query results → HTTP responses (PostgREST's `Response.hs`): status, Content-Range,
+//! Content-Type, Preference-Applied, the `response.headers`/`response.status` GUCs, errors.
+
+use crate::app::HttpResponse;
+use crate::config::Config;
+use crate::error::Error;
+
+/// The first row of the main statement, by column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultSet {
+    pub table_total: Option<i64>,
+    pub page_total: i64,
+    pub body: String,
+    pub guc_headers: Option<String>,
+    pub guc_status: Option<String>,
+}
+
+impl ResultSet {
+    pub fn from_row(row: &[Option<String>]) -> Result<ResultSet, Error> {
+        let col = |i: usize| row.get(i).cloned().flatten();
+        let int = |i: usize| col(i).and_then(|v| v.parse::<i64>().ok());
+        Ok(ResultSet {
+            table_total: int(0),
+            page_total: int(1).unwrap_or(0),
+            body: col(2).unwrap_or_default(),
+            guc_headers: col(3),
+            guc_status: col(4),
+        })
+    }
+}
+
+/// Apply `response.status` / `response.headers` set by the SQL (PostgREST's
+/// `overrideStatusHeaders`): the status replaces ours; headers are added or replace ours.
+pub fn override_status_headers(rs: &ResultSet, status: u16, mut headers: Vec<(String, String)>) -> Result<(u16, Vec<(String, String)>), Error> {
+    let status = match &rs.guc_status {
+        None => status,
+        Some(s) => s.trim().parse::<u16>().ok().filter(|s| (100..600).contains(s)).ok_or(Error::GucStatus)?,
+    };
+    if let Some(h) = &rs.guc_headers {
+        let parsed: serde_json::Value = serde_json::from_str(h).map_err(|_| Error::GucHeaders)?;
+        let list = parsed.as_array().ok_or(Error::GucHeaders)?;
+        for item in list {
+            let obj = item.as_object().filter(|o| o.len() == 1).ok_or(Error::GucHeaders)?;
+            for (k, v) in obj {
+                let v = v.as_str().ok_or(Error::GucHeaders)?;
+                headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+                headers.push((k.clone(), v.to_string()));
+            }
+        }
+    }
+    Ok((status, headers))
+}
+
+pub fn error_response(config: &Config, e: &Error) -> HttpResponse {
+    let body = serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default();
+    let mut headers = vec![("Content-Type".to_string(), "application/json; charset=utf-8".to_string())];
+    headers.extend(e.headers());
+    HttpResponse { status: e.status(), headers, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guc_headers_override() {
+        let rs = ResultSet { guc_headers: Some(r#"[{"X-A":"1"},{"Content-Type":"text/x"}]"#.into()), ..Default::default() };
+        let (s, h) = override_status_headers(&rs, 200, vec![("Content-Type".into(), "application/json".into())]).unwrap();
+        assert_eq!(s, 200);
+        assert!(h.contains(&("X-A".into(), "1".into())));
+        assert!(h.contains(&("Content-Type".into(), "text/x".into())));
+    }
+
+    #[test]
+    fn bad_guc_status_is_an_error() {
+        let rs = ResultSet { guc_status: Some("abc".into()), ..Default::default() };
+        assert_eq!(override_status_headers(&rs, 200, vec![]).unwrap_err(), Error::GucStatus);
+    }
+}

@@ -1,0 +1,222 @@
+//! The JSON document `catalog.sql` returns, row for row, and its conversion into the
+//! schema cache's types (what PostgREST's hasql decoders `decodeTables`, `decodeRels`,
+//! `decodeViewKeyDeps`, `decodeFuncs`, ... do). Nothing is derived here; see `derive`.
+
+use serde::Deserialize;
+
+use super::derive::{KeyDep, ViewKeyDependency};
+use super::identifiers::{QualifiedIdentifier, RelIdentifier};
+use super::relationship::{Cardinality, Relationship};
+use super::routine::{FuncVolatility, IsolationLevel, MediaHandler, PgType, RetType, Routine, RoutineParam};
+use super::table::Table;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CatalogDoc {
+    pub schemas: Vec<String>,
+    pub tables: Vec<Table>,
+    pub m2o_rels: Vec<RawRel>,
+    pub view_key_deps: Vec<RawKeyDep>,
+    pub routines: Vec<RawRoutine>,
+    pub computed_rels: Vec<RawComputedRel>,
+    #[serde(default)]
+    pub representations: Vec<super::routine::DataRepresentation>,
+    #[serde(default)]
+    pub media_handlers: Vec<RawMediaHandler>,
+}
+
+/// A row of `allM2OandO2ORels`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRel {
+    table_schema: String,
+    table_name: String,
+    foreign_table_schema: String,
+    foreign_table_name: String,
+    is_self: bool,
+    constraint_name: String,
+    cols_and_fcols: Vec<(String, String)>,
+    one_to_one: bool,
+}
+
+impl RawRel {
+    /// `decodeRels`: an FK is O2O when its columns are also a PK/unique key, else M2O.
+    pub fn into_relationship(self) -> Relationship {
+        let cardinality = if self.one_to_one {
+            Cardinality::O2O {
+                cons: self.constraint_name,
+                columns: self.cols_and_fcols,
+                is_parent: false,
+            }
+        } else {
+            Cardinality::M2O {
+                cons: self.constraint_name,
+                columns: self.cols_and_fcols,
+            }
+        };
+        Relationship::Relationship {
+            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
+            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema, self.foreign_table_name),
+            is_self: self.is_self,
+            cardinality,
+            table_is_view: false,
+            ftable_is_view: false,
+        }
+    }
+}
+
+/// A row of `allViewsKeyDependencies`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawKeyDep {
+    table_schema: String,
+    table_name: String,
+    view_schema: String,
+    view_name: String,
+    constraint_name: String,
+    constraint_type: String,
+    column_dependencies: Vec<(String, Vec<String>)>,
+}
+
+impl RawKeyDep {
+    /// `viewKeyDepFromRow`
+    pub fn into_key_dep(self) -> ViewKeyDependency {
+        let dep_type = match self.constraint_type.as_str() {
+            "p" => KeyDep::PKDep,
+            "f" => KeyDep::FKDep,
+            _ => KeyDep::FKDepRef, // "f_ref", built by the query
+        };
+        ViewKeyDependency {
+            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
+            view: QualifiedIdentifier::new(self.view_schema, self.view_name),
+            cons: self.constraint_name,
+            dep_type,
+            cols: self.column_dependencies,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawParam {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    type_max_length: String,
+    required: bool,
+    variadic: bool,
+}
+
+/// A row of `funcsSqlQuery`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRoutine {
+    schema: String,
+    name: String,
+    description: Option<String>,
+    params: Vec<RawParam>,
+    rettype_schema: String,
+    rettype_name: String,
+    rettype_is_setof: bool,
+    rettype_is_composite: bool,
+    rettype_is_composite_alias: bool,
+    volatility: String,
+    has_variadic: bool,
+    isolation_level: Option<String>,
+    settings: Vec<(String, String)>,
+}
+
+impl RawRoutine {
+    /// `decodeFuncs` row decoder (`parseRetType`, `parseVolatility`, `toIsolationLevel`).
+    pub fn into_routine(self) -> Routine {
+        let qi = QualifiedIdentifier::new(self.rettype_schema, self.rettype_name);
+        let pg_type = if self.rettype_is_composite {
+            PgType::Composite(qi, self.rettype_is_composite_alias)
+        } else {
+            PgType::Scalar(qi)
+        };
+        let return_type = if self.rettype_is_setof {
+            RetType::SetOf(pg_type)
+        } else {
+            RetType::Single(pg_type)
+        };
+        let volatility = match self.volatility.as_str() {
+            "i" => FuncVolatility::Immutable,
+            "s" => FuncVolatility::Stable,
+            _ => FuncVolatility::Volatile, // only 'v' can happen here
+        };
+        Routine {
+            schema: self.schema,
+            name: self.name,
+            description: self.description,
+            params: self
+                .params
+                .into_iter()
+                .map(|p| RoutineParam {
+                    name: p.name,
+                    type_name: p.type_name,
+                    type_max_length: p.type_max_length,
+                    required: p.required,
+                    variadic: p.variadic,
+                })
+                .collect(),
+            return_type,
+            volatility,
+            has_variadic: self.has_variadic,
+            isolation_level: self.isolation_level.as_deref().map(IsolationLevel::parse),
+            settings: self.settings,
+        }
+    }
+}
+
+/// A row of `allComputedRels`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawComputedRel {
+    function_schema: String,
+    function_name: String,
+    table_schema: String,
+    table_name: String,
+    foreign_table_schema: String,
+    foreign_table_name: String,
+    single_row: bool,
+    is_self: bool,
+}
+
+impl RawComputedRel {
+    pub fn into_relationship(self) -> Relationship {
+        Relationship::ComputedRelationship {
+            function: QualifiedIdentifier::new(self.function_schema, self.function_name),
+            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
+            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema, self.foreign_table_name),
+            table_alias: QualifiedIdentifier::default(),
+            to_one: self.single_row,
+            is_self: self.is_self,
+        }
+    }
+}
+
+/// A row of `mediaHandlers`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawMediaHandler {
+    handler_schema: String,
+    handler_name: String,
+    target_schema: String,
+    target_name: String,
+    media_type: String,
+    resolved_media_type: String,
+}
+
+impl RawMediaHandler {
+    /// `decodeMediaHandlers`: ((target, media type), (handler, resolved media type)).
+    pub fn into_entry(self) -> ((RelIdentifier, String), (MediaHandler, String)) {
+        let target = QualifiedIdentifier::new(self.target_schema, self.target_name);
+        let rel = if target.is_any_element() {
+            RelIdentifier::RelAnyElement
+        } else {
+            RelIdentifier::RelId(target)
+        };
+        let handler = QualifiedIdentifier::new(self.handler_schema, self.handler_name);
+        (
+            (rel.clone(), self.media_type.to_lowercase()),
+            (
+                MediaHandler::CustomFunc(handler, rel),
+                self.resolved_media_type.to_lowercase(),
+            ),
+        )
+    }
+}

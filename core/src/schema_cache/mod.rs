@@ -1,0 +1,205 @@
+//! The schema cache (port of `PostgREST.SchemaCache` and its submodules): the tables,
+//! columns, relationships, functions and media handlers of the exposed schemas, which the
+//! planner resolves requests against. The extension's background worker runs
+//! [`CATALOG_QUERY`] through SPI (one row, one text column: a JSON document) and hands the
+//! text to [`SchemaCache::from_json`], which decodes it and derives the relationships the
+//! way PostgREST does after its own catalog queries.
+
+mod derive;
+mod document;
+pub mod identifiers;
+pub mod relationship;
+pub mod routine;
+pub mod table;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+
+pub use derive::{KeyDep, ViewKeyDependency};
+pub use identifiers::{escape_ident, quote_qi, to_qi, QualifiedIdentifier, RelIdentifier};
+pub use relationship::{Cardinality, ColumnPairs, Junction, Relationship};
+pub use routine::{
+    DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine,
+    RoutineParam,
+};
+pub use table::{Column, Table};
+
+/// The catalog query. `$1` (text) is the JSON built by [`catalog_param`]; the result is one
+/// row with one text column holding the document [`SchemaCache::from_json`] reads.
+pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
+
+/// PostgREST's `maxDbTablesForFuzzySearch`: no "Perhaps you meant" hint for bigger schemas.
+pub const MAX_DB_TABLES_FOR_FUZZY_SEARCH: usize = 500;
+
+/// Relationships keyed by (source table, schema of the target) -- PostgREST's `RelationshipsMap`.
+pub type RelationshipsMap = HashMap<(QualifiedIdentifier, String), Vec<Relationship>>;
+/// Overloads of one function, fewest parameters first -- PostgREST's `RoutineMap`.
+pub type RoutineMap = HashMap<QualifiedIdentifier, Vec<Routine>>;
+/// (target relation, media type) -> handler -- PostgREST's `MediaHandlerMap`.
+pub type MediaHandlerMap = HashMap<(RelIdentifier, String), ResolvedHandler>;
+/// (source type, target type) -> representation -- PostgREST's `RepresentationsMap`.
+pub type RepresentationsMap = HashMap<(String, String), DataRepresentation>;
+
+/// The value of `$1` for [`CATALOG_QUERY`]: exposed schemas (db-schemas), db-extra-search-path
+/// (views there are followed when looking for keys exposed by views) and
+/// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept).
+pub fn catalog_param(schemas: &[String], extra_search_path: &[String], hoisted_tx_settings: &[String]) -> String {
+    serde_json::json!({
+        "schemas": schemas,
+        "extra_search_path": extra_search_path,
+        "hoisted_tx_settings": hoisted_tx_settings,
+    })
+    .to_string()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SchemaCache {
+    /// The exposed schemas, in configuration order.
+    pub schemas: Vec<String>,
+    /// Relations of the exposed schemas, sorted by (schema, name).
+    pub tables: BTreeMap<QualifiedIdentifier, Table>,
+    pub relationships: RelationshipsMap,
+    pub routines: RoutineMap,
+    pub representations: RepresentationsMap,
+    pub media_handlers: MediaHandlerMap,
+}
+
+impl SchemaCache {
+    /// Decode the catalog query's document and derive relationships as PostgREST's
+    /// `querySchemaCache` does.
+    pub fn from_json(doc: &str) -> Result<SchemaCache, String> {
+        let doc: document::CatalogDoc =
+            serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
+
+        let key_deps: Vec<ViewKeyDependency> = doc.view_key_deps.into_iter().map(|d| d.into_key_dep()).collect();
+
+        let mut tables: BTreeMap<QualifiedIdentifier, Table> = doc
+            .tables
+            .into_iter()
+            .map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t))
+            .collect();
+        derive::add_view_primary_keys(&mut tables, &key_deps);
+
+        let m2o: Vec<Relationship> = doc.m2o_rels.into_iter().map(|r| r.into_relationship()).collect();
+        let rels = derive::add_inverse_rels(derive::add_m2m_rels(
+            &tables,
+            derive::add_view_m2o_and_o2o_rels(&key_deps, m2o),
+        ));
+        let computed: Vec<Relationship> = doc.computed_rels.into_iter().map(|r| r.into_relationship()).collect();
+        let relationships =
+            derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &doc.schemas);
+
+        let mut routines: RoutineMap = HashMap::new();
+        for r in doc.routines {
+            let r = r.into_routine();
+            routines.entry(r.qi()).or_default().push(r);
+        }
+        for overloads in routines.values_mut() {
+            overloads.sort();
+        }
+
+        let representations = doc
+            .representations
+            .into_iter()
+            .map(|r| ((r.source_type.clone(), r.target_type.clone()), r))
+            .collect();
+
+        // Custom handlers override the builtin ones (HM.union mHdlers initialMediaHandlers).
+        let mut media_handlers = initial_media_handlers();
+        media_handlers.extend(doc.media_handlers.into_iter().map(|h| h.into_entry()));
+
+        Ok(SchemaCache {
+            schemas: doc.schemas,
+            tables,
+            relationships,
+            routines,
+            representations,
+            media_handlers,
+        })
+    }
+
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+        self.tables.get(&QualifiedIdentifier::new(schema, name))
+    }
+
+    pub fn table_by_qi(&self, qi: &QualifiedIdentifier) -> Option<&Table> {
+        self.tables.get(qi)
+    }
+
+    /// Relationships from `table` to relations (or computed relationships) of `schema`, in
+    /// PostgREST's order.
+    pub fn relationships(&self, table: &QualifiedIdentifier, schema: &str) -> &[Relationship] {
+        self.relationships
+            .get(&(table.clone(), schema.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The overloads of a function, fewest parameters first.
+    pub fn routines(&self, qi: &QualifiedIdentifier) -> &[Routine] {
+        self.routines.get(qi).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Names of the relations of `schema`, sorted.
+    pub fn table_names<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let schema = schema.to_string(); // owned, so the names only borrow from self
+        self.tables
+            .iter()
+            .filter(move |(qi, _)| qi.schema == schema)
+            .map(|(qi, _)| qi.name.as_str())
+    }
+
+    /// The candidates for the "Perhaps you meant the table" hint: like PostgREST's fuzzy index,
+    /// none for schemas with [`MAX_DB_TABLES_FOR_FUZZY_SEARCH`] relations or more.
+    pub fn fuzzy_table_candidates(&self, schema: &str) -> Option<Vec<&str>> {
+        let names: Vec<&str> = self.table_names(schema).collect();
+        (!names.is_empty() && names.len() < MAX_DB_TABLES_FOR_FUZZY_SEARCH).then_some(names)
+    }
+
+    /// The handler for `media_type` (lowercase, e.g. `text/csv`) on `rel`.
+    pub fn media_handler(&self, rel: &RelIdentifier, media_type: &str) -> Option<&ResolvedHandler> {
+        self.media_handlers.get(&(rel.clone(), media_type.to_string()))
+    }
+
+    /// The representation (cast function) from `source` type to `target` type, if any.
+    pub fn representation(&self, source: &str, target: &str) -> Option<&DataRepresentation> {
+        self.representations.get(&(source.to_string(), target.to_string()))
+    }
+
+    /// PostgREST's `showSummary`, for the "Schema cache loaded" log line.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} Relations, {} Relationships, {} RPCs, {} Domain Representations, {} Media Type Handlers",
+            self.tables.len(),
+            self.relationships.len(),
+            self.routines.len(),
+            self.representations.len(),
+            self.media_handlers.len()
+        )
+    }
+}
+
+/// PostgREST's `initialMediaHandlers`: the overridable builtin aggregates for any relation.
+fn initial_media_handlers() -> MediaHandlerMap {
+    let json = "application/json".to_string();
+    HashMap::from([
+        (
+            (RelIdentifier::RelAnyElement, "*/*".to_string()),
+            (MediaHandler::BuiltinOvAggJson, json.clone()),
+        ),
+        (
+            (RelIdentifier::RelAnyElement, json.clone()),
+            (MediaHandler::BuiltinOvAggJson, json),
+        ),
+        (
+            (RelIdentifier::RelAnyElement, "text/csv".to_string()),
+            (MediaHandler::BuiltinOvAggCsv, "text/csv".to_string()),
+        ),
+        (
+            (RelIdentifier::RelAnyElement, "application/geo+json".to_string()),
+            (MediaHandler::BuiltinOvAggGeoJson, "application/geo+json".to_string()),
+        ),
+    ])
+}

@@ -1,0 +1,12 @@
+//! Plans → SQL text + `$n` parameters (PostgREST's `Query/QueryBuilder.hs` and
+//! `Query/Statements.hs`). The result JSON is built in SQL, as PostgREST does.
+
+pub mod fragment;
+pub mod read;
+
+/// One statement to run: SQL text and its text parameters (None = NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Option<String>>,
+}

@@ -1,0 +1,101 @@
+//! Helpers for the end-to-end tests: a minimal HTTP/1.1 client over std's TcpStream, psql,
+//! and the server log. `scripts/e2e.sh` starts the cluster and sets PGRST_URL, PGRST_PSQL and
+//! PGRST_SERVER_LOG.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn base() -> String {
+    std::env::var("PGRST_URL").expect("PGRST_URL is set by scripts/e2e.sh")
+}
+
+/// One request on a fresh connection (`Connection: close`).
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    let url = base();
+    let host = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes())?;
+    let mut raw = vec![];
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other(format!("no response: {text:?}")))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Response { status, headers, body: body.to_string() })
+}
+
+pub fn get(path: &str) -> Response {
+    request("GET", path, &[]).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Run SQL as the superuser in the served database; returns psql's unaligned output.
+pub fn psql(sql: &str) -> String {
+    let cmd = std::env::var("PGRST_PSQL").expect("PGRST_PSQL is set by scripts/e2e.sh");
+    let mut parts = cmd.split_whitespace();
+    let out = Command::new(parts.next().expect("psql"))
+        .args(parts)
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn server_log() -> String {
+    std::fs::read_to_string(std::env::var("PGRST_SERVER_LOG").expect("PGRST_SERVER_LOG")).unwrap_or_default()
+}
+
+/// Poll until the server answers GET / with 200 (after a restart or reload).
+pub fn wait_until_serving() {
+    for _ in 0..100 {
+        if let Ok(r) = request("GET", "/", &[]) {
+            if r.status == 200 {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the server did not come back");
+}
+
+pub fn assert_cluster_never_restarted() {
+    let log = server_log();
+    assert!(
+        !log.contains("terminated by signal") && !log.contains("was terminated"),
+        "the cluster restarted:\n{}",
+        log.lines().filter(|l| l.contains("terminated")).collect::<Vec<_>>().join("\n")
+    );
+}

@@ -1,0 +1,84 @@
+//! The cluster never goes down because of a request: failing queries, panics, timeouts and
+//! SIGTERM all leave PostgreSQL up and the workers serving.
+
+use postgrest_ext_e2e::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_failing_query_leaves_the_worker_serving() {
+    for _ in 0..5 {
+        assert_eq!(get("/products?id=eq.x").status, 400);
+        assert_eq!(get("/products?select=nosuchcolumn").status, 400);
+    }
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn a_panicking_handler_becomes_a_500() {
+    let r = get("/__panic");
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["code"], "PGRSTX00");
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn statement_timeout_cancels_the_query() {
+    let start = Instant::now();
+    let r = get("/slow");
+    assert!(start.elapsed() < Duration::from_secs(4), "took {:?}", start.elapsed());
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["code"], "57014");
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn requests_show_in_pg_stat_activity() {
+    let t = std::thread::spawn(|| get("/sleepy"));
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = psql("select query from pg_stat_activity where backend_type = 'postgrest_ext worker' and state = 'active'");
+    assert!(seen.contains("GET /sleepy"), "pg_stat_activity: {seen:?}");
+    assert_eq!(t.join().unwrap().status, 200);
+}
+
+#[test]
+fn sigterm_interrupts_a_running_query_and_the_worker_comes_back() {
+    let t = std::thread::spawn(|| request("GET", "/slow", &[]));
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let n = psql(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+         where backend_type = 'postgrest_ext worker' and query like 'GET /slow%' and state = 'active'",
+    );
+    assert_eq!(n, "1");
+    let outcome = t.join().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(1), "terminating took {:?}", start.elapsed());
+    assert!(outcome.is_err() || outcome.unwrap().status >= 500);
+    wait_until_serving();
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn sighup_reloads_the_configuration() {
+    psql("alter system set postgrest.db_max_rows = '2'");
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+    let r = get("/products?select=id");
+    psql("alter system reset postgrest.db_max_rows");
+    psql("select pg_reload_conf()");
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get("/products?select=id").json().as_array().map(Vec::len), Some(6));
+}
+
+#[test]
+fn workers_are_not_superusers() {
+    let roles = psql(
+        "select distinct r.rolsuper from pg_stat_activity a join pg_roles r on r.oid = a.usesysid \
+         where a.backend_type = 'postgrest_ext worker'",
+    );
+    assert_eq!(roles, "f");
+}

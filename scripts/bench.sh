@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# ../shared/bench against the extension: the bench cluster restarted with postgrest_ext
+# preloaded, CREATE EXTENSION in database "bench", then run.sh with the project as a target.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bench="$here/../../shared/bench"
+port="${BENCH_HTTP_PORT:-3099}"
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+BENCH_EXTRA_CONF="shared_preload_libraries = 'postgrest_ext'
+postgrest.db_name = 'bench'
+postgrest.db_schemas = 'api'
+postgrest.db_anon_role = 'web_anon'
+postgrest.db_authenticator_role = 'authenticator'
+postgrest.jwt_secret = 'reallyreallyreallyreallyverysafe'
+postgrest.server_host = '127.0.0.1'
+postgrest.server_port = $port" "$bench/setup.sh"
+. "$bench/lib.sh"
+psql -X -q -h "$BENCH_TMP/sock" -p "${BENCH_PG_PORT:-5499}" -U postgres -d bench -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
+"$bench/run.sh" --target project "http://127.0.0.1:$port" "$@"

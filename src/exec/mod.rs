@@ -1,0 +1,107 @@
+//! Executing one request's transaction: the narrow boundary between connection handling and
+//! PostgreSQL. `handle` takes a plain `HttpRequest` and returns a plain `HttpResponse`; it
+//! runs on the backend's thread and is the only entry point into SPI.
+
+mod spi;
+mod timeout;
+mod tx;
+
+pub use spi::{forget_plans, query};
+pub use tx::{transaction, End, Tx};
+
+use crate::schema_cache;
+use pgrx::pg_sys;
+use postgrest_core::app::{self, HttpRequest, HttpResponse, MainTx, Planned};
+use postgrest_core::config::Config;
+use postgrest_core::error::{Error, PgError};
+use std::ffi::CString;
+
+/// Handle one request completely: parse, plan, execute in one transaction, respond.
+/// Never panics across the caller: panics become 500 responses.
+pub fn handle(config: &Config, request: &HttpRequest) -> HttpResponse {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_inner(config, request)));
+    match outcome {
+        Ok(response) => response,
+        Err(_) => app::error_response(config, &Error::Internal("panic".into())),
+    }
+}
+
+fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
+    if config.testing_panic_path.as_deref() == Some(request.path.as_str()) {
+        panic!("testing_panic_path requested");
+    }
+    let api_request = match app::api_request(config, request) {
+        Ok(r) => r,
+        Err(e) => return app::error_response(config, &e),
+    };
+    if let Some(response) = app::without_database(config, &api_request) {
+        return response;
+    }
+    let result = transaction(api_request.read_only(), |tx| {
+        let cache = schema_cache::current(tx, config)?;
+        match app::main_tx(config, &cache, &api_request)? {
+            Planned::Respond(response) => Ok((response, End::Commit)),
+            Planned::Run(main) => {
+                let rows = run(tx, &main)?;
+                let response = app::respond(config, &main, &api_request, rows)?;
+                let end = if main.rollback { End::Rollback } else { End::Commit };
+                Ok((response, end))
+            }
+        }
+    });
+    match result {
+        Ok(response) => response,
+        Err(e) => app::error_response(config, &e),
+    }
+}
+
+/// Set the role and the request GUCs, then run the statements of `main`.
+fn run(tx: &Tx, main: &MainTx) -> Result<Vec<Vec<Option<String>>>, Error> {
+    refuse_superuser(&main.role)?;
+    set_local("role", &main.role)?;
+    for (name, value) in &main.settings {
+        set_local(name, value)?;
+    }
+    if let Some(pre) = &main.pre_request {
+        spi::query(tx, &pre.sql, &pre.params, false)?;
+    }
+    spi::query(tx, &main.statement.sql, &main.statement.params, main.read_only)
+}
+
+/// `set_config(name, value, true)` without a statement: the same call the SQL function makes.
+fn set_local(name: &str, value: &str) -> Result<(), Error> {
+    let name = CString::new(name).map_err(|_| Error::Internal("GUC name with NUL".into()))?;
+    let value = CString::new(value).map_err(|_| Error::InvalidBody("a header or claim contains a NUL character".into()))?;
+    unsafe {
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            0,
+            false,
+        );
+    }
+    Ok(())
+}
+
+/// The server never runs a request as a superuser, whatever the configuration says.
+fn refuse_superuser(role: &str) -> Result<(), Error> {
+    let c = CString::new(role).map_err(|_| Error::Internal("role with NUL".into()))?;
+    let oid = unsafe { pg_sys::get_role_oid(c.as_ptr(), true) };
+    if oid != pg_sys::InvalidOid && unsafe { pg_sys::superuser_arg(oid) } {
+        pgrx::warning!("postgrest_ext: refusing to run a request as superuser role \"{role}\"");
+        return Err(Error::Pg {
+            error: PgError {
+                sqlstate: "42501".into(),
+                message: format!("permission denied to run requests as superuser role \"{role}\""),
+                detail: None,
+                hint: Some("Use a role without SUPERUSER as postgrest.db_anon_role and in JWTs.".into()),
+            },
+            authenticated: true,
+        });
+    }
+    Ok(())
+}

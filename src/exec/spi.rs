@@ -1,0 +1,159 @@
+//! Running a statement through SPI with text parameters, as the extended protocol does.
+//!
+//! Core generates SQL with `$n` parameters whose types it does not know (`col = $1` where
+//! `col` is an integer). As with a client sending untyped text parameters, the types are
+//! inferred at prepare time (`setup_parse_variable_parameters`) and each text value goes
+//! through its type's input function. Prepared plans are kept (`SPI_keepplan`) and cached by
+//! SQL text: planning is the biggest cost of a short request, and core's SQL is deterministic.
+
+use super::Tx;
+use pgrx::pg_sys;
+use postgrest_core::error::Error;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void, CStr, CString};
+
+extern "C-unwind" {
+    /// parser/parse_param.h (PostgreSQL 15); not in pgrx's bindings.
+    fn setup_parse_variable_parameters(pstate: *mut pg_sys::ParseState, param_types: *mut *mut pg_sys::Oid, num_params: *mut c_int);
+}
+
+/// A kept plan and how to turn each text parameter into a Datum of its inferred type.
+struct Prepared {
+    plan: pg_sys::SPIPlanPtr,
+    /// (input function, typioparam) per parameter
+    inputs: Vec<(pg_sys::Oid, pg_sys::Oid)>,
+}
+
+/// The parser hook's state: the parameter types inferred so far (palloc'd by the parser).
+#[repr(C)]
+struct VarParams {
+    types: *mut pg_sys::Oid,
+    count: c_int,
+}
+
+unsafe extern "C-unwind" fn parser_setup(pstate: *mut pg_sys::ParseState, arg: *mut c_void) {
+    let vp = arg as *mut VarParams;
+    unsafe { setup_parse_variable_parameters(pstate, &mut (*vp).types, &mut (*vp).count) };
+}
+
+thread_local! {
+    static PLANS: RefCell<HashMap<String, Prepared>> = RefCell::new(HashMap::new());
+}
+
+/// Forget every kept plan (the schema changed: a plan may now be wrong or fail).
+pub fn forget_plans() {
+    PLANS.with(|p| {
+        for (_, prepared) in p.borrow_mut().drain() {
+            unsafe { pg_sys::SPI_freeplan(prepared.plan) };
+        }
+    });
+}
+
+/// Run `sql` with text parameters (None = NULL) and return every row as text columns.
+pub fn query(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+    unsafe {
+        if pg_sys::SPI_connect() < 0 {
+            return Err(Error::Internal("SPI_connect failed".into()));
+        }
+    }
+    // On a PostgreSQL error the guard unwinds past SPI_finish; the transaction abort then
+    // cleans the SPI stack (calling SPI_finish while unwinding could raise a second error).
+    let result = run_prepared(sql, params, read_only);
+    unsafe { pg_sys::SPI_finish() };
+    result
+}
+
+fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+    let (plan, inputs) = PLANS.with(|p| -> Result<_, Error> {
+        if let Some(prep) = p.borrow().get(sql) {
+            return Ok((prep.plan, prep.inputs.clone()));
+        }
+        let prep = prepare(sql)?;
+        let out = (prep.plan, prep.inputs.clone());
+        p.borrow_mut().insert(sql.to_string(), prep);
+        Ok(out)
+    })?;
+    if inputs.len() != params.len() {
+        return Err(Error::Internal(format!("statement has {} parameters, {} given", inputs.len(), params.len())));
+    }
+
+    let mut values = Vec::with_capacity(params.len());
+    let mut nulls = Vec::with_capacity(params.len());
+    for (value, (func, ioparam)) in params.iter().zip(&inputs) {
+        match value {
+            None => {
+                values.push(pg_sys::Datum::from(0));
+                nulls.push(b'n' as std::ffi::c_char);
+            }
+            Some(text) => {
+                let c = CString::new(text.as_str()).map_err(|_| {
+                    Error::InvalidBody("a value contains a NUL character".into())
+                })?;
+                let datum = unsafe { pg_sys::OidInputFunctionCall(*func, c.as_ptr() as *mut _, *ioparam, -1) };
+                values.push(datum);
+                nulls.push(b' ' as std::ffi::c_char);
+            }
+        }
+    }
+
+    super::timeout::arm();
+    let rc = unsafe { pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), read_only, 0) };
+    super::timeout::disarm();
+    if rc < 0 {
+        return Err(Error::Internal(format!("SPI_execute_plan failed: {rc}")));
+    }
+    unsafe { read_rows() }
+}
+
+fn prepare(sql: &str) -> Result<Prepared, Error> {
+    let c = CString::new(sql).map_err(|_| Error::Internal("SQL contains NUL".into()))?;
+    let mut vp = VarParams { types: std::ptr::null_mut(), count: 0 };
+    unsafe {
+        let plan = pg_sys::SPI_prepare_params(c.as_ptr(), Some(parser_setup), &mut vp as *mut _ as *mut c_void, 0);
+        if plan.is_null() {
+            return Err(Error::Internal(format!("SPI_prepare failed: {}", pg_sys::SPI_result)));
+        }
+        let n = pg_sys::SPI_getargcount(plan);
+        let mut inputs = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let mut typ = pg_sys::SPI_getargtypeid(plan, i);
+            // a parameter nothing constrained (`SELECT $1`) is text, as clients expect
+            if typ == pg_sys::InvalidOid || typ == pg_sys::UNKNOWNOID {
+                typ = pg_sys::TEXTOID;
+            }
+            let (mut func, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+            pg_sys::getTypeInputInfo(typ, &mut func, &mut ioparam);
+            inputs.push((func, ioparam));
+        }
+        pg_sys::SPI_keepplan(plan);
+        Ok(Prepared { plan, inputs })
+    }
+}
+
+unsafe fn read_rows() -> Result<Vec<Vec<Option<String>>>, Error> {
+    let table = unsafe { pg_sys::SPI_tuptable };
+    if table.is_null() {
+        return Ok(vec![]);
+    }
+    let n = unsafe { pg_sys::SPI_processed } as usize;
+    let tupdesc = unsafe { (*table).tupdesc };
+    let natts = unsafe { (*tupdesc).natts };
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let tuple = unsafe { *(*table).vals.add(i) };
+        let mut row = Vec::with_capacity(natts as usize);
+        for col in 1..=natts {
+            let v = unsafe { pg_sys::SPI_getvalue(tuple, tupdesc, col) };
+            row.push(if v.is_null() {
+                None
+            } else {
+                let s = unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned();
+                unsafe { pg_sys::pfree(v as *mut c_void) };
+                Some(s)
+            });
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,91 @@
+//! The schema cache, read straight from the catalogs and kept until they change.
+//!
+//! One catalog query (`postgrest_core::schema_cache::CATALOG_QUERY`) produces one JSON
+//! document; core turns it into a `SchemaCache`. PostgreSQL's own invalidation messages
+//! (relcache and syscache callbacks, replayed on standbys too) mark it stale, and the next
+//! request rebuilds it inside its own transaction.
+
+use crate::exec::{self, Tx};
+use pgrx::pg_sys;
+use postgrest_core::config::Config;
+use postgrest_core::error::Error;
+use postgrest_core::schema_cache::{catalog_param, SchemaCache, CATALOG_QUERY};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STALE: AtomicBool = AtomicBool::new(true);
+
+thread_local! {
+    /// The cache and the schema list it was built for.
+    static CACHE: RefCell<Option<(Vec<String>, Rc<SchemaCache>)>> = const { RefCell::new(None) };
+}
+
+/// Mark the cache stale (SIGHUP, or a catalog change).
+pub fn invalidate() {
+    STALE.store(true, Ordering::SeqCst);
+}
+
+unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+    invalidate();
+}
+
+unsafe extern "C-unwind" fn on_syscache(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    invalidate();
+}
+
+/// Register the invalidation callbacks; once per worker, after connecting.
+pub fn watch_catalogs() {
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0));
+        for cache in [
+            pg_sys::SysCacheIdentifier::PROCOID,
+            pg_sys::SysCacheIdentifier::NAMESPACEOID,
+            pg_sys::SysCacheIdentifier::TYPEOID,
+            pg_sys::SysCacheIdentifier::AUTHOID,
+            pg_sys::SysCacheIdentifier::CONSTROID,
+        ] {
+            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_syscache), pg_sys::Datum::from(0));
+        }
+    }
+}
+
+/// The current schema cache, rebuilt first if the catalogs changed since it was read.
+pub fn current(tx: &Tx, config: &Config) -> Result<Rc<SchemaCache>, Error> {
+    let fresh = CACHE.with(|c| match &*c.borrow() {
+        Some((schemas, cache)) if !STALE.load(Ordering::SeqCst) && *schemas == config.db_schemas => {
+            Some(cache.clone())
+        }
+        _ => None,
+    });
+    if let Some(cache) = fresh {
+        return Ok(cache);
+    }
+    // Clear first: invalidations that arrive while loading mark it stale again.
+    STALE.store(false, Ordering::SeqCst);
+    let cache = Rc::new(load(tx, config)?);
+    exec::forget_plans();
+    CACHE.with(|c| *c.borrow_mut() = Some((config.db_schemas.clone(), cache.clone())));
+    Ok(cache)
+}
+
+fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {
+    let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &hoisted_tx_settings());
+    let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true).map_err(|e| {
+        STALE.store(true, Ordering::SeqCst);
+        e
+    })?;
+    let doc = rows.first().and_then(|r| r.first()).and_then(|v| v.as_deref()).ok_or(Error::NoSchemaCache)?;
+    SchemaCache::from_json(doc).map_err(|e| {
+        STALE.store(true, Ordering::SeqCst);
+        pgrx::warning!("postgrest_ext: could not build the schema cache: {e}");
+        Error::NoSchemaCache
+    })
+}
+
+/// PostgREST's default `db-hoisted-tx-settings`: function settings applied per transaction.
+fn hoisted_tx_settings() -> Vec<String> {
+    ["statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"]
+        .map(String::from)
+        .to_vec()
+}

@@ -1,0 +1,164 @@
+//! The HTTP listener of one worker: a tokio current-thread runtime on the worker's own thread,
+//! hyper HTTP/1.1 connections, and a 100 ms tick for signals.
+//!
+//! Connection handling only moves bytes: each complete request goes to `exec::handle`, which
+//! runs synchronously on this thread (the only thread allowed to call PostgreSQL). Every
+//! worker binds the same address with SO_REUSEPORT and the kernel spreads connections.
+
+use super::signals;
+use crate::{exec, guc, schema_cache};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use pgrx::pg_sys;
+use postgrest_core::app::{HttpRequest, HttpResponse};
+use postgrest_core::config::Config;
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub fn serve(config: Config) -> ! {
+    let listener = loop {
+        match bind(&config) {
+            Ok(l) => break l,
+            Err(e) => {
+                pgrx::log!("postgrest_ext: cannot listen on {}: {e}; retrying", config.listen_address());
+                for _ in 0..50 {
+                    signals::sleep_ms(100);
+                }
+            }
+        }
+    };
+    pgrx::log!("postgrest_ext: serving http://{}", config.listen_address());
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            pgrx::log!("postgrest_ext: cannot start the I/O runtime: {e}");
+            signals::idle_until_shutdown();
+        }
+    };
+    let config = Rc::new(RefCell::new(config));
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, accept_loop(listener, config));
+    signals::exit_if_shutdown();
+    unsafe { pg_sys::proc_exit(1) }
+}
+
+fn bind(config: &Config) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let addr: SocketAddr = config
+        .listen_address()
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+async fn accept_loop(listener: std::net::TcpListener, config: Rc<RefCell<Config>>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            pgrx::log!("postgrest_ext: cannot register the listener: {e}");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let config = config.clone();
+                    tokio::task::spawn_local(async move {
+                        let service = service_fn(move |req| respond(req, config.clone()));
+                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+                // EMFILE/ENFILE and friends: back off instead of spinning on accept
+                Err(e) => {
+                    pgrx::log!("postgrest_ext: accept failed: {e}; backing off");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = tick.tick() => {
+                if signals::shutdown_requested() {
+                    return;
+                }
+                if signals::reload_if_sighup() {
+                    reload(&config);
+                }
+            }
+        }
+    }
+}
+
+/// SIGHUP: new config snapshot and a fresh schema cache (as PostgREST's reload does).
+fn reload(config: &Rc<RefCell<Config>>) {
+    match guc::config() {
+        Ok(c) => *config.borrow_mut() = c,
+        Err(e) => pgrx::log!("postgrest_ext: invalid configuration after reload, keeping the old one: {e}"),
+    }
+    schema_cache::invalidate();
+}
+
+async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(plain(400, "could not read the request body")),
+    };
+    let request = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: body.to_vec(),
+    };
+    report_activity(&request);
+    let response = exec::handle(&config.borrow(), &request);
+    report_idle();
+    Ok(to_hyper(response))
+}
+
+fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder().status(r.status);
+    for (k, v) in &r.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| plain(500, "invalid response header"))
+}
+
+fn plain(status: u16, msg: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(msg.to_string())));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+/// Show the request in pg_stat_activity (`query` column) while it runs.
+fn report_activity(r: &HttpRequest) {
+    let text = if r.query.is_empty() { format!("{} {}", r.method, r.path) } else { format!("{} {}?{}", r.method, r.path, r.query) };
+    if let Ok(c) = CString::new(text) {
+        unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) };
+    }
+}
+
+fn report_idle() {
+    unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_IDLE, std::ptr::null()) };
+}

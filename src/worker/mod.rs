@@ -1,0 +1,134 @@
+//! Background workers: one launcher, N HTTP workers.
+//!
+//! The launcher is registered at postmaster start and connects to no database. It waits until
+//! the configured database and authenticator role exist (logging once), then starts
+//! `postgrest.workers` dynamic workers. Starting them directly would crash-loop while the
+//! database does not exist yet: connecting to a missing database is FATAL.
+//!
+//! Each worker connects as the authenticator role, waits for `CREATE EXTENSION postgrest_ext`,
+//! and then serves HTTP on a shared SO_REUSEPORT socket (`listener`).
+
+mod listener;
+mod signals;
+
+use crate::guc;
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::pg_sys;
+use pgrx::prelude::pg_guard;
+use std::ffi::CString;
+use std::time::Duration;
+
+const LIBRARY: &str = "postgrest_ext";
+/// `backend_type` in pg_stat_activity names the workers (it must contain "postgrest").
+const WORKER_TYPE: &str = "postgrest_ext worker";
+const LAUNCHER_TYPE: &str = "postgrest_ext launcher";
+
+pub fn register_launcher() {
+    BackgroundWorkerBuilder::new("postgrest_ext launcher")
+        .set_type(LAUNCHER_TYPE)
+        .set_library(LIBRARY)
+        .set_function("postgrest_ext_launcher_main")
+        .enable_spi_access()
+        .set_restart_time(Some(Duration::from_secs(5)))
+        .load();
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    BackgroundWorker::connect_worker_to_spi(None, None);
+    let config = match guc::config() {
+        Ok(c) => c,
+        Err(e) => {
+            pgrx::log!("postgrest_ext: invalid configuration, not serving: {e}");
+            while BackgroundWorker::wait_latch(Some(Duration::from_secs(3600))) {}
+            return;
+        }
+    };
+    let mut logged = false;
+    loop {
+        let (db_ok, role_ok) = exists(&config.db_name, &config.db_authenticator_role);
+        if db_ok && role_ok {
+            break;
+        }
+        if !logged {
+            pgrx::log!(
+                "postgrest_ext: waiting for database \"{}\" ({}) and role \"{}\" ({}) to exist",
+                config.db_name,
+                if db_ok { "found" } else { "missing" },
+                config.db_authenticator_role,
+                if role_ok { "found" } else { "missing" }
+            );
+            logged = true;
+        }
+        if !BackgroundWorker::wait_latch(Some(Duration::from_secs(1))) {
+            return;
+        }
+    }
+    for i in 0..config.workers {
+        let started = BackgroundWorkerBuilder::new(&format!("postgrest_ext worker {i}"))
+            .set_type(WORKER_TYPE)
+            .set_library(LIBRARY)
+            .set_function("postgrest_ext_worker_main")
+            .enable_spi_access()
+            .set_restart_time(Some(Duration::from_secs(1)))
+            .set_notify_pid(unsafe { pg_sys::MyProcPid })
+            .load_dynamic();
+        if started.is_err() {
+            pgrx::log!("postgrest_ext: could not start worker {i}: raise max_worker_processes");
+        }
+    }
+    // Stay alive: after a crash-restart of the cluster the launcher runs again and starts the
+    // workers again (dynamic workers are not restarted by a crash-restart).
+    while BackgroundWorker::wait_latch(Some(Duration::from_secs(3600))) {}
+}
+
+/// Do the database and the role exist? Reads the shared catalogs; no database needed.
+fn exists(db: &str, role: &str) -> (bool, bool) {
+    let (Ok(db), Ok(role)) = (CString::new(db), CString::new(role)) else {
+        return (false, false);
+    };
+    BackgroundWorker::transaction(|| unsafe {
+        (
+            pg_sys::get_database_oid(db.as_ptr(), true) != pg_sys::InvalidOid,
+            pg_sys::get_role_oid(role.as_ptr(), true) != pg_sys::InvalidOid,
+        )
+    })
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn postgrest_ext_worker_main(_arg: pg_sys::Datum) {
+    signals::install();
+    let config = match guc::config() {
+        Ok(c) => c,
+        Err(e) => {
+            pgrx::log!("postgrest_ext: invalid configuration, not serving: {e}");
+            signals::idle_until_shutdown();
+        }
+    };
+    BackgroundWorker::connect_worker_to_spi(Some(&config.db_name), Some(&config.db_authenticator_role));
+    if unsafe { pg_sys::superuser() } {
+        pgrx::log!(
+            "postgrest_ext: role \"{}\" is a superuser; refusing to serve. Set postgrest.db_authenticator_role to a role without SUPERUSER.",
+            config.db_authenticator_role
+        );
+        signals::idle_until_shutdown();
+    }
+    signals::wait_for_extension();
+    crate::schema_cache::watch_catalogs();
+    raise_fd_limit();
+    listener::serve(config);
+}
+
+/// The soft RLIMIT_NOFILE is 1024; each keep-alive client holds a descriptor.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
