@@ -51,7 +51,12 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
     });
     match result {
         Ok(response) => response,
-        Err(e) => app::error_response(config, &e),
+        Err(e) => {
+            if let Error::Internal(detail) = &e {
+                pgrx::log!("postgrest_ext: internal error: {detail}");
+            }
+            app::error_response(config, &e)
+        }
     }
 }
 

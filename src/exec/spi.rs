@@ -106,26 +106,61 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool) -> Result
     unsafe { read_rows() }
 }
 
+thread_local! {
+    static PREPARE_CONTEXT: std::cell::Cell<pg_sys::MemoryContext> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+fn prepare_context() -> pg_sys::MemoryContext {
+    PREPARE_CONTEXT.with(|c| {
+        if c.get().is_null() {
+            c.set(unsafe {
+                pg_sys::AllocSetContextCreateExtended(pg_sys::TopMemoryContext, c"postgrest_ext prepare".as_ptr(), 0, 1024, 8 * 1024 * 1024)
+            });
+        }
+        c.get()
+    })
+}
+
+/// Prepare `sql` once with variable parameters to infer their types (as the extended protocol
+/// does), then again with those types fixed, and keep that plan. The kept plan must not
+/// reference our parser hook: plan revalidation after a schema change would call it with
+/// an argument that no longer exists.
 fn prepare(sql: &str) -> Result<Prepared, Error> {
     let c = CString::new(sql).map_err(|_| Error::Internal("SQL contains NUL".into()))?;
-    let mut vp = VarParams { types: std::ptr::null_mut(), count: 0 };
+    // The parser grows the type array with repalloc, which keeps the chunk's context: starting
+    // it in a context of our own keeps the inferred types past the reset of SPI's executor
+    // context. Reset here, not after use, so a failed prepare leaks nothing either.
+    let cx = prepare_context();
+    unsafe { pg_sys::MemoryContextReset(cx) };
+    let mut vp = VarParams {
+        types: unsafe { pg_sys::MemoryContextAllocZero(cx, std::mem::size_of::<pg_sys::Oid>()) } as *mut pg_sys::Oid,
+        count: 0,
+    };
     unsafe {
-        let plan = pg_sys::SPI_prepare_params(c.as_ptr(), Some(parser_setup), &mut vp as *mut _ as *mut c_void, 0);
+        let probe = pg_sys::SPI_prepare_params(c.as_ptr(), Some(parser_setup), &mut vp as *mut _ as *mut c_void, 0);
+        if probe.is_null() {
+            return Err(Error::Internal(format!("SPI_prepare failed: {}", std::ptr::addr_of!(pg_sys::SPI_result).read())));
+        }
+        let mut types: Vec<pg_sys::Oid> = (0..vp.count.max(0) as usize)
+            .map(|i| {
+                let t = *vp.types.add(i);
+                // a parameter nothing constrained (`SELECT $1`) is text, as clients expect
+                if t == pg_sys::InvalidOid || t == pg_sys::UNKNOWNOID { pg_sys::TEXTOID } else { t }
+            })
+            .collect();
+        pg_sys::SPI_freeplan(probe);
+        let plan = pg_sys::SPI_prepare(c.as_ptr(), types.len() as c_int, types.as_mut_ptr());
         if plan.is_null() {
-            return Err(Error::Internal(format!("SPI_prepare failed: {}", pg_sys::SPI_result)));
+            return Err(Error::Internal(format!("SPI_prepare failed: {}", std::ptr::addr_of!(pg_sys::SPI_result).read())));
         }
-        let n = pg_sys::SPI_getargcount(plan);
-        let mut inputs = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let mut typ = pg_sys::SPI_getargtypeid(plan, i);
-            // a parameter nothing constrained (`SELECT $1`) is text, as clients expect
-            if typ == pg_sys::InvalidOid || typ == pg_sys::UNKNOWNOID {
-                typ = pg_sys::TEXTOID;
-            }
-            let (mut func, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
-            pg_sys::getTypeInputInfo(typ, &mut func, &mut ioparam);
-            inputs.push((func, ioparam));
-        }
+        let inputs = types
+            .iter()
+            .map(|typ| {
+                let (mut func, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+                pg_sys::getTypeInputInfo(*typ, &mut func, &mut ioparam);
+                (func, ioparam)
+            })
+            .collect();
         pg_sys::SPI_keepplan(plan);
         Ok(Prepared { plan, inputs })
     }

@@ -15,7 +15,6 @@ use crate::guc;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
-use std::ffi::CString;
 use std::time::Duration;
 
 const LIBRARY: &str = "postgrest_ext";
@@ -84,17 +83,44 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
     while BackgroundWorker::wait_latch(Some(Duration::from_secs(3600))) {}
 }
 
-/// Do the database and the role exist? Reads the shared catalogs; no database needed.
+/// Do the database and the role exist? The launcher has no database, so only heap scans of
+/// the shared catalogs work (syscache and index lookups need pg_class).
 fn exists(db: &str, role: &str) -> (bool, bool) {
-    let (Ok(db), Ok(role)) = (CString::new(db), CString::new(role)) else {
-        return (false, false);
-    };
     BackgroundWorker::transaction(|| unsafe {
-        (
-            pg_sys::get_database_oid(db.as_ptr(), true) != pg_sys::InvalidOid,
-            pg_sys::get_role_oid(role.as_ptr(), true) != pg_sys::InvalidOid,
-        )
+        let db_found = shared_catalog_has(pg_sys::DatabaseRelationId, db, |t| {
+            (*(t as *const pg_sys::FormData_pg_database)).datname
+        });
+        let role_found = shared_catalog_has(pg_sys::AuthIdRelationId, role, |t| {
+            (*(t as *const pg_sys::FormData_pg_authid)).rolname
+        });
+        (db_found, role_found)
     })
+}
+
+/// Is there a row in the shared catalog `relid` whose name (read by `name_of` from the
+/// tuple's struct) is `wanted`?
+unsafe fn shared_catalog_has(relid: pg_sys::Oid, wanted: &str, name_of: impl Fn(*const u8) -> pg_sys::NameData) -> bool {
+    unsafe {
+        let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as i32);
+        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+        let mut found = false;
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let header = (*tuple).t_data;
+            let data = (header as *const u8).add((*header).t_hoff as usize);
+            let name = name_of(data);
+            if std::ffi::CStr::from_ptr(name.data.as_ptr()).to_bytes() == wanted.as_bytes() {
+                found = true;
+                break;
+            }
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as i32);
+        found
+    }
 }
 
 #[pg_guard]

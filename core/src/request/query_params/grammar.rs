@@ -23,7 +23,11 @@ pub const MAX_DEPTH: usize = 100;
 
 /// Runs one entry rule of the grammar over `input`. `source_name` is the "failed to parse ..."
 /// text PostgREST names the parser with; it becomes the error message.
-pub(super) fn parse_entry<'i>(rule: Rule, input: &'i str, source_name: &str) -> Result<Pair<'i, Rule>, Error> {
+pub(super) fn parse_entry<'i>(
+    rule: Rule,
+    input: &'i str,
+    source_name: &str,
+) -> Result<Pair<'i, Rule>, Error> {
     QueryGrammar::parse(rule, input)
         .map_err(|err| pest_error(source_name, input, &err))?
         .next()
@@ -39,7 +43,9 @@ pub(super) fn quoted_source(source_name: &str) -> String {
 
 /// The next child, which the grammar guarantees to exist.
 fn required<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>, what: &str) -> Pair<'i, Rule> {
-    pairs.next().unwrap_or_else(|| panic!("grammar guarantees {what}"))
+    pairs
+        .next()
+        .unwrap_or_else(|| panic!("grammar guarantees {what}"))
 }
 
 /// Parses again the text an atomic rule matched, with the non-atomic `rule` that it wraps, to
@@ -65,7 +71,10 @@ fn haskell_strip(s: &str) -> &str {
 fn is_haskell_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C' | '\u{A0}')
         || (c as u32 > 0xFF
-            && matches!(c, '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'))
+            && matches!(
+                c,
+                '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+            ))
 }
 
 // Lexical rules -------------------------------------------------------------------------------
@@ -100,7 +109,11 @@ pub(super) fn field_name(pair: Pair<Rule>) -> FieldName {
             return quoted_value(required(&mut parts, "a quoted name"));
         }
     }
-    parts.filter(|p| p.as_rule() == Rule::identifier).map(identifier).collect::<Vec<_>>().join("-")
+    parts
+        .filter(|p| p.as_rule() == Rule::identifier)
+        .map(identifier)
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 // Fields and JSON paths ------------------------------------------------------------------------
@@ -166,13 +179,22 @@ fn json_key(pair: Pair<Rule>) -> String {
 // select= ---------------------------------------------------------------------------------------
 
 /// `select_param`: the select list.
-pub(super) fn select_param(pair: Pair<Rule>, source_name: &str, input: &str) -> Result<Vec<SelectItem>, Error> {
+pub(super) fn select_param(
+    pair: Pair<Rule>,
+    source_name: &str,
+    input: &str,
+) -> Result<Vec<SelectItem>, Error> {
     let forest = required(&mut pair.into_inner(), "a field forest");
     field_forest(forest, 0, source_name, input)
 }
 
 /// `field_forest`: the items of one level (`pFieldForest`).
-fn field_forest(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<Vec<SelectItem>, Error> {
+fn field_forest(
+    pair: Pair<Rule>,
+    depth: usize,
+    source_name: &str,
+    input: &str,
+) -> Result<Vec<SelectItem>, Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep_error(source_name, input, pair.as_span().start()));
     }
@@ -183,16 +205,31 @@ fn field_forest(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) 
 }
 
 /// `field_tree`: an embedding with its children, or a field (`pFieldTree`).
-fn field_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<SelectItem, Error> {
+fn field_tree(
+    pair: Pair<Rule>,
+    depth: usize,
+    source_name: &str,
+    input: &str,
+) -> Result<SelectItem, Error> {
     let item = required(&mut pair.into_inner(), "a select item");
     match item.as_rule() {
         Rule::spread_relation | Rule::relation => {
             let spread = item.as_rule() == Rule::spread_relation;
             let mut inner = item.into_inner();
             let head = relation_head(required(&mut inner, "a relation head"));
-            let children = field_forest(required(&mut inner, "children"), depth + 1, source_name, input)?;
+            let children = field_forest(
+                required(&mut inner, "children"),
+                depth + 1,
+                source_name,
+                input,
+            )?;
             Ok(if spread {
-                SelectItem::Spread { relation: head.relation, hint: head.hint, join_type: head.join_type, children }
+                SelectItem::Spread {
+                    relation: head.relation,
+                    hint: head.hint,
+                    join_type: head.join_type,
+                    children,
+                }
             } else {
                 SelectItem::Relation {
                     relation: head.relation,
@@ -221,7 +258,12 @@ fn relation_head(pair: Pair<Rule>) -> RelationHead {
         Rule::spread_relation_select => Rule::spread_relation_head,
         _ => Rule::relation_head,
     };
-    let mut head = RelationHead { relation: String::new(), alias: None, hint: None, join_type: None };
+    let mut head = RelationHead {
+        relation: String::new(),
+        alias: None,
+        hint: None,
+        join_type: None,
+    };
     for part in reparse(head_rule, pair.as_str()).into_inner() {
         match part.as_rule() {
             Rule::alias => head.alias = Some(alias(part)),
@@ -247,7 +289,9 @@ fn embed_params(pair: Pair<Rule>) -> (Option<Hint>, Option<JoinType>) {
                 join_type.get_or_insert(JoinType::Inner);
             }
             _ => {
-                hint.get_or_insert_with(|| field_name(required(&mut value.into_inner(), "a hint name")));
+                hint.get_or_insert_with(|| {
+                    field_name(required(&mut value.into_inner(), "a hint name"))
+                });
             }
         }
     }
@@ -260,31 +304,29 @@ fn alias(pair: Pair<Rule>) -> Alias {
 }
 
 /// `field_select`: `*`, `count()` or a column with its cast and aggregate (`pFieldSelect`).
+/// `*` and `count()` select the field `*`.
 fn field_select(pair: Pair<Rule>) -> SelectItem {
     let item = required(&mut pair.into_inner(), "a field select");
-    let mut select = SelectItem::Field {
-        field: ("*".to_string(), vec![]),
-        aggregate: None,
-        aggregate_cast: None,
-        cast: None,
-        alias: None,
-    };
-    if let SelectItem::Field { field: f, aggregate, aggregate_cast, cast: c, alias: a } = &mut select {
-        if item.as_rule() == Rule::count_select {
-            *aggregate = Some(AggregateFunction::Count);
-        }
-        for part in item.into_inner() {
-            match part.as_rule() {
-                Rule::alias => *a = Some(alias(part)),
-                Rule::field => *f = field(part),
-                Rule::cast => *c = Some(cast(part)),
-                Rule::aggregation => *aggregate = Some(aggregation(part)),
-                Rule::aggregate_cast => *aggregate_cast = Some(cast(part)),
-                _ => {}
-            }
+    let mut field_ = ("*".to_string(), vec![]);
+    let mut aggregate = (item.as_rule() == Rule::count_select).then_some(AggregateFunction::Count);
+    let (mut aggregate_cast, mut cast_, mut alias_) = (None, None, None);
+    for part in item.into_inner() {
+        match part.as_rule() {
+            Rule::alias => alias_ = Some(alias(part)),
+            Rule::field => field_ = field(part),
+            Rule::cast => cast_ = Some(cast(part)),
+            Rule::aggregation => aggregate = Some(aggregation(part)),
+            Rule::aggregate_cast => aggregate_cast = Some(cast(part)),
+            _ => {}
         }
     }
-    select
+    SelectItem::Field {
+        field: field_,
+        aggregate,
+        aggregate_cast,
+        cast: cast_,
+        alias: alias_,
+    }
 }
 
 /// `cast` and `aggregate_cast`: the type name after `::`.
@@ -307,7 +349,10 @@ fn aggregation(pair: Pair<Rule>) -> AggregateFunction {
 
 /// `columns_param`: the names of `columns=` or `on_conflict=` (`pColumns`).
 pub(super) fn columns_param(pair: Pair<Rule>) -> Vec<FieldName> {
-    pair.into_inner().filter(|p| p.as_rule() == Rule::field_name).map(field_name).collect()
+    pair.into_inner()
+        .filter(|p| p.as_rule() == Rule::field_name)
+        .map(field_name)
+        .collect()
 }
 
 /// `tree_path_param`: the embed path and the field of a key (`pTreePath`).
@@ -328,8 +373,11 @@ pub(super) fn tree_path_param(pair: Pair<Rule>) -> (EmbedPath, Field) {
 /// `logic_path_param`: the embed path of a logic key and its operator, `not.` prepended when
 /// the path holds a `not` (`pLogicPath`).
 pub(super) fn logic_path_param(pair: Pair<Rule>) -> (EmbedPath, String) {
-    let mut names: Vec<String> =
-        pair.into_inner().filter(|p| p.as_rule() == Rule::field_name).map(field_name).collect();
+    let mut names: Vec<String> = pair
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::field_name)
+        .map(field_name)
+        .collect();
     let op = names.pop().expect("grammar guarantees one name");
     let negated = op == "not" || names.iter().any(|n| n == "not");
     let path = names.into_iter().filter(|n| n != "not").collect();
@@ -354,9 +402,15 @@ fn op_expr(pair: Pair<Rule>) -> OpExpr {
             Rule::in_operation => operation = Some(Operation::In(list_val(last_child(part)))),
             Rule::is_operation => operation = Some(Operation::Is(is_val(last_child(part)))),
             Rule::value_operator => operator = Some(part),
-            Rule::single_val => operation = operator.take().map(|op| value_operation(op, part.as_str().to_string())),
+            Rule::single_val => {
+                operation = operator
+                    .take()
+                    .map(|op| value_operation(op, part.as_str().to_string()))
+            }
             Rule::logic_single_val => {
-                operation = operator.take().map(|op| value_operation(op, logic_single_val(part)))
+                operation = operator
+                    .take()
+                    .map(|op| value_operation(op, logic_single_val(part)))
             }
             _ => {}
         }
@@ -366,7 +420,9 @@ fn op_expr(pair: Pair<Rule>) -> OpExpr {
 
 /// The last child of a pair, which the grammar guarantees.
 fn last_child(pair: Pair<Rule>) -> Pair<Rule> {
-    pair.into_inner().last().expect("grammar guarantees a value")
+    pair.into_inner()
+        .last()
+        .expect("grammar guarantees a value")
 }
 
 /// `value_operator` applied to its value: isdistinct, fts, simple and quantified operators.
@@ -383,11 +439,13 @@ fn value_operation(pair: Pair<Rule>, value: String) -> Operation {
             Operation::Fts(fts_name(name), language, value)
         }
         Rule::simple_operator => {
-            let name = child(&operator, Rule::simple_operator_name).expect("grammar guarantees a name");
+            let name =
+                child(&operator, Rule::simple_operator_name).expect("grammar guarantees a name");
             Operation::Simple(simple_operator_name(name), value)
         }
         _ => {
-            let name = child(&operator, Rule::quant_operator_name).expect("grammar guarantees a name");
+            let name =
+                child(&operator, Rule::quant_operator_name).expect("grammar guarantees a name");
             let op = quant_operator_name(name);
             let quantifier = child(&operator, Rule::quantifier).map(quantifier);
             let value = match op {
@@ -477,12 +535,26 @@ fn logic_single_val(pair: Pair<Rule>) -> String {
 // Logic trees -----------------------------------------------------------------------------------
 
 /// `logic_tree_param`: the tree of an `and`/`or` parameter.
-pub(super) fn logic_tree_param(pair: Pair<Rule>, source_name: &str, input: &str) -> Result<LogicTree, Error> {
-    logic_tree(required(&mut pair.into_inner(), "a logic tree"), 0, source_name, input)
+pub(super) fn logic_tree_param(
+    pair: Pair<Rule>,
+    source_name: &str,
+    input: &str,
+) -> Result<LogicTree, Error> {
+    logic_tree(
+        required(&mut pair.into_inner(), "a logic tree"),
+        0,
+        source_name,
+        input,
+    )
 }
 
 /// `logic_tree`: a filter or a nested expression (`pLogicTree`).
-fn logic_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<LogicTree, Error> {
+fn logic_tree(
+    pair: Pair<Rule>,
+    depth: usize,
+    source_name: &str,
+    input: &str,
+) -> Result<LogicTree, Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep_error(source_name, input, pair.as_span().start()));
     }
@@ -490,7 +562,11 @@ fn logic_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) ->
     if node.as_rule() == Rule::logic_filter {
         let mut inner = node.into_inner();
         let field = field(required(&mut inner, "a field"));
-        let op_expr = op_expr(inner.find(|p| p.as_rule() == Rule::logic_op_expr).expect("grammar guarantees an operator"));
+        let op_expr = op_expr(
+            inner
+                .find(|p| p.as_rule() == Rule::logic_op_expr)
+                .expect("grammar guarantees an operator"),
+        );
         return Ok(LogicTree::Stmnt(Filter { field, op_expr }));
     }
     let mut negated = false;
@@ -500,7 +576,11 @@ fn logic_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) ->
         match part.as_rule() {
             Rule::logic_negation => negated = true,
             Rule::logic_operator => {
-                operator = if part.as_str() == "or" { LogicOperator::Or } else { LogicOperator::And }
+                operator = if part.as_str() == "or" {
+                    LogicOperator::Or
+                } else {
+                    LogicOperator::And
+                }
             }
             Rule::logic_tree => children.push(logic_tree(part, depth + 1, source_name, input)?),
             _ => {}
@@ -513,7 +593,10 @@ fn logic_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) ->
 
 /// `order_param`: the terms of `order=` (`pOrder`).
 pub(super) fn order_param(pair: Pair<Rule>) -> Vec<OrderTerm> {
-    pair.into_inner().filter(|p| p.as_rule() == Rule::order_term).map(order_term).collect()
+    pair.into_inner()
+        .filter(|p| p.as_rule() == Rule::order_term)
+        .map(order_term)
+        .collect()
 }
 
 /// `order_term`: a field term or a relation term.
@@ -538,8 +621,17 @@ fn order_term(pair: Pair<Rule>) -> OrderTerm {
     }
     let field = fld.expect("grammar guarantees a field");
     match relation {
-        Some(relation) if is_relation => OrderTerm::Relation { relation, field, direction, nulls },
-        _ => OrderTerm::Field { field, direction, nulls },
+        Some(relation) if is_relation => OrderTerm::Relation {
+            relation,
+            field,
+            direction,
+            nulls,
+        },
+        _ => OrderTerm::Field {
+            field,
+            direction,
+            nulls,
+        },
     }
 }
 
