@@ -33,7 +33,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::R
     let host = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut req = format!("{method} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n", encode_target(path));
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -54,6 +54,24 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::R
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
     Ok(Response { status, headers, body: body.to_string() })
+}
+
+/// Percent-encode what may not appear in a request target (space, `"`, non-ASCII, ...), as
+/// clients do; the conformance runner uses the same safe set.
+pub fn encode_target(path: &str) -> String {
+    const SAFE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%";
+    let mut out = String::new();
+    for ch in path.chars() {
+        if SAFE.contains(ch) {
+            out.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 pub fn get(path: &str) -> Response {

@@ -25,15 +25,19 @@ trap cleanup EXIT
 "$here/cluster.sh" start "$dir"
 psql_cmd="psql -X -q -h $dir -p $pg_port -U postgres -d postgrest_test"
 "$here/cluster.sh" psql "$dir" -q -d postgres -c "CREATE DATABASE postgrest_test" >/dev/null
+# before the fixtures create the authenticator role, so the workers connect with them
+python3 "$here/conformance_configs.py" "$shared/configs.json" "$out/configs.json" postgrest_test \
+  | "$here/cluster.sh" psql "$dir" -q -d postgres >/dev/null
 echo "conformance: loading PostgREST's fixtures"
 PGHOST="$dir" PGPORT="$pg_port" PGUSER=postgres PGDATABASE=postgrest_test "$shared/fixtures/load.sh" >"$out/load.log" 2>&1 || {
   echo "conformance: loading the fixtures failed:"; tail -20 "$out/load.log"; exit 1; }
 $psql_cmd -c "CREATE EXTENSION postgrest_ext" >/dev/null
+python3 "$here/wait_http.py" "http://127.0.0.1:$http_port/" 30
 
 only=()
 if [ -n "${CONFORMANCE_ONLY:-}" ]; then only=(--only "$CONFORMANCE_ONLY"); fi
 python3 "$shared/run.py" --url "http://127.0.0.1:$http_port" --cases "$cases" --psql "$psql_cmd" \
-  --report "$out/report.json" "${only[@]}" | tee "$out/summary.txt"
+  --configs "$out/configs.json" --report "$out/report.json" "${only[@]}" | tee "$out/summary.txt"
 
 if grep -q "terminated by signal\|was terminated" "$dir/server.log"; then
   echo "conformance: the server log shows a cluster restart:"; grep "terminated" "$dir/server.log" | head

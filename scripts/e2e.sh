@@ -23,9 +23,10 @@ set -e
 "$here/cluster.sh" psql "$dir" -q -d shop -f "$root/demo/shop.sql"
 "$here/cluster.sh" psql "$dir" -q -d shop -f "$root/pgrx-tests/fixtures.sql"
 "$here/cluster.sh" psql "$dir" -q -d shop -c "CREATE EXTENSION postgrest_ext"
+python3 "$here/wait_http.py" "http://127.0.0.1:$http_port/" 30
 set +e
 
 export PGRST_URL="http://127.0.0.1:$http_port"
 export PGRST_PSQL="psql -X -q -At -h $dir -p $pg_port -U postgres -d shop"
 export PGRST_SERVER_LOG="$dir/server.log"
-cd "$root" && cargo test -p postgrest-ext-e2e -- --test-threads=1
+cd "$root" && cargo test --no-fail-fast -p postgrest-ext-e2e -- --test-threads=1

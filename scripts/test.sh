@@ -18,7 +18,7 @@ count_cargo() {  # add up the "test result: ... N passed; M failed" lines of a c
 }
 
 echo "== core unit tests"
-cargo test -p postgrest-core 2>&1 | tee "$logs/core.log" | grep -E "^test result:|FAILED|panicked" || true
+cargo test --no-fail-fast -p postgrest-core 2>&1 | tee "$logs/core.log" | grep -E "^test result:|FAILED|panicked" || true
 count_cargo "$logs/core.log"
 if ! grep -q "^test result:" "$logs/core.log"; then echo "core tests did not run"; failed=$((failed + 1)); fi
 

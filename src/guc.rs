@@ -35,6 +35,7 @@ const SETTINGS: &[(&str, &str, bool)] = &[
     ("db_prepared_statements", "true", false),
     ("db_root_spec", "", false),
     ("db_config", "true", false),
+    ("db_hoisted_tx_settings", "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation", false),
     ("jwt_secret", "", false),
     ("jwt_secret_is_base64", "false", false),
     ("jwt_aud", "", false),
@@ -48,6 +49,21 @@ const SETTINGS: &[(&str, &str, bool)] = &[
     ("server_trace_header", "", false),
     ("client_error_verbosity", "verbose", false),
     ("url_use_legacy_target_names", "true", false),
+    // accepted so PostgREST configs carry over unchanged; meaningless inside the database
+    ("db_uri", "", false),
+    ("db_pool", "10", false),
+    ("db_pool_acquisition_timeout", "10", false),
+    ("db_pool_max_lifetime", "1800", false),
+    ("db_pool_max_idletime", "30", false),
+    ("db_pool_automatic_recovery", "true", false),
+    ("db_channel", "pgrst", false),
+    ("db_channel_enabled", "true", false),
+    ("log_level", "error", false),
+    ("log_query", "disabled", false),
+    ("admin_server_host", "", false),
+    ("admin_server_port", "", false),
+    ("server_unix_socket", "", false),
+    ("server_unix_socket_mode", "660", false),
     // test hook: a request to exactly this path panics inside the handler (superuser-only,
     // empty = off). It lets the end-to-end tests prove a panic becomes a 500.
     ("testing_panic_path", "", false),
@@ -104,5 +120,33 @@ pub fn settings() -> HashMap<String, String> {
 
 /// A fresh `Config` snapshot from the current GUC values.
 pub fn config() -> Result<Config, String> {
-    Config::from_settings(&settings())
+    let mut config = Config::from_settings(&settings())?;
+    config.app_settings = app_settings();
+    Ok(config)
+}
+
+const APP_SETTINGS_PREFIX: &str = "postgrest.app.settings.";
+
+/// PostgREST's `app.settings.*`: every `postgrest.app.settings.<name>` placeholder this
+/// backend knows (from ALTER DATABASE/ROLE ... SET, or a config file), as (`app.settings.<name>`,
+/// value). They are free-form, so they are found by walking the GUC table.
+fn app_settings() -> Vec<(String, String)> {
+    let mut out = vec![];
+    unsafe {
+        let vars = pg_sys::get_guc_variables();
+        for i in 0..pg_sys::GetNumConfigOptions() as usize {
+            let var = *vars.add(i);
+            if var.is_null() || (*var).name.is_null() {
+                continue;
+            }
+            let name = CStr::from_ptr((*var).name).to_string_lossy();
+            let Some(rest) = name.strip_prefix(APP_SETTINGS_PREFIX) else { continue };
+            let value = pg_sys::GetConfigOption((*var).name, true, false);
+            if !value.is_null() {
+                out.push((format!("app.settings.{rest}"), CStr::from_ptr(value).to_string_lossy().into_owned()));
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -115,14 +115,16 @@ fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, Strin
         .chain(config.db_extra_search_path.iter())
         .map(|s| fragment::ident(s))
         .collect();
-    vec![
+    let mut settings = vec![
         ("request.jwt.claims".into(), serde_json::json!({ "role": role }).to_string()),
         ("request.method".into(), api.raw_method.clone()),
         ("request.path".into(), api.path.clone()),
         ("request.headers".into(), obj(&api.headers)),
         ("request.cookies".into(), obj(&api.cookies)),
         ("search_path".into(), search_path.join(", ")),
-    ]
+    ];
+    settings.extend(config.app_settings.iter().cloned());
+    settings
 }
 
 /// `db-pre-request`: `SELECT "schema"."function"()`.

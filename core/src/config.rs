@@ -24,6 +24,7 @@ pub struct Config {
     pub db_anon_role: Option<String>,
     pub db_max_rows: Option<i64>,
     pub db_extra_search_path: Vec<String>,
+    pub db_hoisted_tx_settings: Vec<String>,
     pub db_pre_request: Option<String>,
     pub db_tx_end: TxEnd,
     pub db_aggregates_enabled: bool,
@@ -34,6 +35,8 @@ pub struct Config {
     pub server_timing_enabled: bool,
     pub url_use_legacy_target_names: bool,
     pub testing_panic_path: Option<String>,
+    /// PostgREST's `app.settings.*` as (GUC name, value), set in every request's transaction
+    pub app_settings: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -88,6 +91,10 @@ impl Config {
                 Some(v) => Some(v.parse::<i64>().map_err(|_| "postgrest.db_max_rows: expected an integer")?),
             },
             db_extra_search_path: split_list(&get("db_extra_search_path", "public")),
+            db_hoisted_tx_settings: split_list(&get(
+                "db_hoisted_tx_settings",
+                "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation",
+            )),
             db_pre_request: opt("db_pre_request"),
             db_tx_end,
             db_aggregates_enabled: boolean("db_aggregates_enabled", false)?,
@@ -98,6 +105,7 @@ impl Config {
             server_timing_enabled: boolean("server_timing_enabled", false)?,
             url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
             testing_panic_path: opt("testing_panic_path"),
+            app_settings: vec![],
         })
     }
 

@@ -70,7 +70,7 @@ pub fn current(tx: &Tx, config: &Config) -> Result<Rc<SchemaCache>, Error> {
 }
 
 fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {
-    let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &hoisted_tx_settings());
+    let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
     let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true).map_err(|e| {
         STALE.store(true, Ordering::SeqCst);
         e
@@ -83,9 +83,3 @@ fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {
     })
 }
 
-/// PostgREST's default `db-hoisted-tx-settings`: function settings applied per transaction.
-fn hoisted_tx_settings() -> Vec<String> {
-    ["statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"]
-        .map(String::from)
-        .to_vec()
-}
