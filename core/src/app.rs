@@ -88,7 +88,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result
                 settings: settings(config, api, &role),
                 role,
                 pre_request: pre_request(config),
-                statement: main_read(&read, count, handler),
+                statement: main_read(&read, count, config.db_max_rows, handler),
                 rollback: rollback(config, api),
                 shape: Shape::Read { media, table: name.clone(), head: api.method == Method::Head },
             })))

@@ -1,19 +1,19 @@
-//! ReadPlan: what to read, resolved against the schema cache (PostgREST's `Plan/ReadPlan.hs`
-//! and the read half of `Plan.hs`).
+//! The ReadPlan tree (PostgREST's `Plan/ReadPlan.hs` and `Plan/Types.hs`).
 //!
-//! A read is a tree: the root reads the requested relation; children (embedded resources)
-//! are joined laterally. Fields are "coercible": they know whether a JSON path needs
-//! `to_jsonb(col)` first (non-json columns) so the SQL generator needs no schema lookups.
+//! A read is a tree: the root reads the requested relation; each child is an embedded
+//! resource joined laterally to its parent. Fields are "coercible": they carry what the SQL
+//! generator needs (JSON path handling, full-text search, data representations) so it never
+//! looks at the schema cache.
 
 use crate::request::range::NonnegRange;
 use crate::request::types::{
-    AggregateFunction, Cast, JoinType, JsonOperand, JsonOperation, JsonPath, LogicOperator, OpExpr, OrderDirection,
-    OrderNulls,
+    AggregateFunction, Cast, Field, Hint, JoinType, JsonOperand, JsonOperation, JsonPath, LogicOperator, OpExpr,
+    OrderDirection, OrderNulls,
 };
-use crate::schema_cache::{QualifiedIdentifier, Table};
+use crate::schema_cache::{QualifiedIdentifier, Relationship};
 
-/// A column reference with its JSON path, resolved against the table's columns.
-#[derive(Debug, Clone, PartialEq)]
+/// A column reference resolved against its table.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CoercibleField {
     pub name: String,
     pub json_path: JsonPath,
@@ -21,37 +21,40 @@ pub struct CoercibleField {
     pub to_json: bool,
     /// full-text filter on a non-tsvector column: `to_tsvector([lang,] col)`
     pub to_tsvector: Option<Option<String>>,
+    /// the column's type as declared (PostgREST's intermediate type)
+    pub ir_type: String,
+    /// the base type (domains resolved)
+    pub base_type: String,
+    /// a data representation function applied to the value (domain → json, text → domain)
+    pub transform: Option<String>,
+    pub default: Option<String>,
+    /// the whole row (`count(*)` in a spread)
+    pub full_row: bool,
 }
 
 impl CoercibleField {
-    /// Resolve `name` + `json_path` in `table` (unknown columns are left to PostgreSQL, which
-    /// reports them as 42703, as PostgREST does).
-    pub fn resolve(table: Option<&Table>, name: &str, json_path: &JsonPath) -> CoercibleField {
-        let data_type = table.and_then(|t| t.column(name)).map(|c| c.data_type.as_str());
-        let to_json = !json_path.is_empty() && !matches!(data_type, Some("json") | Some("jsonb"));
-        CoercibleField { name: name.to_string(), json_path: json_path.clone(), to_json, to_tsvector: None }
+    pub fn unknown(name: &str, json_path: &JsonPath) -> CoercibleField {
+        CoercibleField { name: name.to_string(), json_path: json_path.clone(), ..Default::default() }
     }
 
     /// `col->a->>b` shows as `b`; `data->1` shows as `data` (PostgREST's `lastJsonKey`).
-    pub fn default_alias(&self) -> Option<String> {
-        let last = self.json_path.last()?;
-        let operand = match last {
-            JsonOperation::Arrow(o) | JsonOperation::DoubleArrow(o) => o,
+    pub fn last_json_key(&self) -> Option<String> {
+        let operand = |op: &JsonOperation| match op {
+            JsonOperation::Arrow(o) | JsonOperation::DoubleArrow(o) => o.clone(),
         };
-        Some(match operand {
-            JsonOperand::Key(k) => k.clone(),
-            JsonOperand::Idx(_) => self
-                .json_path
-                .iter()
-                .rev()
-                .find_map(|op| match op {
-                    JsonOperation::Arrow(JsonOperand::Key(k)) | JsonOperation::DoubleArrow(JsonOperand::Key(k)) => {
-                        Some(k.clone())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_else(|| self.name.clone()),
-        })
+        match operand(self.json_path.last()?) {
+            JsonOperand::Key(k) => Some(k),
+            JsonOperand::Idx(_) => Some(
+                self.json_path
+                    .iter()
+                    .rev()
+                    .find_map(|op| match operand(op) {
+                        JsonOperand::Key(k) => Some(k),
+                        JsonOperand::Idx(_) => None,
+                    })
+                    .unwrap_or_else(|| self.name.clone()),
+            ),
+        }
     }
 }
 
@@ -67,7 +70,7 @@ pub struct CoercibleSelectField {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleFilter {
     Filter { field: CoercibleField, op_expr: OpExpr },
-    /// `rel=is.null` / `rel=not.is.null` on an embedded resource
+    /// `rel=is.null` / `rel=not.is.null` on an embedded resource: negated?, its aggregate alias
     NullEmbed { negated: bool, name: String },
 }
 
@@ -80,14 +83,50 @@ pub enum CoercibleLogicTree {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleOrderTerm {
     Field { field: CoercibleField, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
-    Relation { relation: String, field: CoercibleField, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
+    /// order by a column of an embedded to-one resource (its aggregate alias once resolved)
+    Relation { relation: String, field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
 }
 
-/// `parent.col = child.col` between a node and its parent.
+/// `left.col = right.col` between a node and its parent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinCondition {
     pub left: (QualifiedIdentifier, String),
     pub right: (QualifiedIdentifier, String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelJsonEmbedMode {
+    JsonObject,
+    JsonArray,
+}
+
+/// How a child shows in its parent's select list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelSelectField {
+    JsonEmbed { sel_name: String, agg_alias: String, mode: RelJsonEmbedMode, empty_embed: bool },
+    Spread { spread_sel: Vec<SpreadSelectField>, agg_alias: String },
+}
+
+impl RelSelectField {
+    pub fn agg_alias(&self) -> &str {
+        match self {
+            RelSelectField::JsonEmbed { agg_alias, .. } | RelSelectField::Spread { agg_alias, .. } => agg_alias,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpreadSelectField {
+    pub sel_name: String,
+    pub aggregate: Option<AggregateFunction>,
+    pub aggregate_cast: Option<Cast>,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpreadType {
+    ToOne,
+    ToMany { extra_select: Vec<(Option<String>, CoercibleSelectField)>, order: Vec<CoercibleOrderTerm> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,24 +138,58 @@ pub struct ReadPlan {
     pub order: Vec<CoercibleOrderTerm>,
     pub range: NonnegRange,
     pub rel_name: String,
+    pub rel_to_parent: Option<Relationship>,
+    pub rel_join_conds: Vec<JoinCondition>,
     pub rel_alias: Option<String>,
     pub rel_agg_alias: String,
+    pub rel_hint: Option<Hint>,
     pub rel_join_type: Option<JoinType>,
-    pub rel_join_conds: Vec<JoinCondition>,
+    pub rel_spread: Option<SpreadType>,
+    pub rel_select: Vec<RelSelectField>,
     pub depth: usize,
     pub children: Vec<ReadPlan>,
 }
 
 impl ReadPlan {
-    /// The identifier the node's columns are qualified with (its alias inside joins).
-    pub fn qi(&self) -> QualifiedIdentifier {
-        match &self.from_alias {
-            Some(alias) => QualifiedIdentifier { schema: String::new(), name: alias.clone() },
-            None => self.from.clone(),
+    pub fn new(from: QualifiedIdentifier, rel_name: &str, depth: usize) -> ReadPlan {
+        ReadPlan {
+            select: vec![],
+            from,
+            from_alias: None,
+            where_: vec![],
+            order: vec![],
+            range: crate::request::range::ALL,
+            rel_name: rel_name.to_string(),
+            rel_to_parent: None,
+            rel_join_conds: vec![],
+            rel_alias: None,
+            rel_agg_alias: String::new(),
+            rel_hint: None,
+            rel_join_type: None,
+            rel_spread: None,
+            rel_select: vec![],
+            depth,
+            children: vec![],
         }
     }
 
-    /// Is any select item an aggregate? (they need GROUP BY on the rest)
+    /// The identifier the node's columns are qualified with (PostgREST's
+    /// `getQualifiedIdentifier`): its alias, or the function of a computed relationship.
+    pub fn qi(&self) -> QualifiedIdentifier {
+        match (&self.rel_to_parent, &self.from_alias) {
+            (Some(Relationship::ComputedRelationship { function, .. }), alias) => {
+                QualifiedIdentifier { schema: String::new(), name: alias.clone().unwrap_or_else(|| function.name.clone()) }
+            }
+            (_, Some(alias)) => QualifiedIdentifier { schema: String::new(), name: alias.clone() },
+            (_, None) => self.from.clone(),
+        }
+    }
+
+    /// The name the node is addressed by in filters, orders and select output.
+    pub fn sel_name(&self) -> &str {
+        self.rel_alias.as_deref().unwrap_or(&self.rel_name)
+    }
+
     pub fn has_aggregates(&self) -> bool {
         self.select.iter().any(|s| s.aggregate.is_some())
     }

@@ -6,7 +6,7 @@
 
 use crate::plan::read_plan::*;
 use crate::request::types::{
-    FtsOperator, IsVal, JsonOperand, JsonOperation, LogicOperator, OpExpr, OpQuantifier, Operation, OrderDirection,
+    AggregateFunction, FtsOperator, IsVal, JsonOperand, JsonOperation, LogicOperator, OpExpr, OpQuantifier, Operation, OrderDirection,
     OrderNulls, QuantOperator, SimpleOperator,
 };
 use crate::schema_cache::QualifiedIdentifier;
@@ -104,7 +104,9 @@ pub fn json_path(path: &[JsonOperation], p: &mut Params) -> String {
 }
 
 pub fn field(table: &QualifiedIdentifier, f: &CoercibleField, p: &mut Params) -> String {
-    let base = if f.json_path.is_empty() {
+    let base = if f.full_row {
+        ident(&table.name)
+    } else if f.json_path.is_empty() {
         column(table, &f.name)
     } else if f.to_json {
         format!("to_jsonb({}){}", column(table, &f.name), json_path(&f.json_path, p))
@@ -133,13 +135,37 @@ fn alias(a: &Option<String>) -> String {
     a.as_ref().map(|a| format!(" AS {}", ident(a))).unwrap_or_default()
 }
 
-pub fn select_item(table: &QualifiedIdentifier, s: &CoercibleSelectField, p: &mut Params) -> String {
-    let expr = cast(&s.cast, field(table, &s.field, p));
-    let expr = match s.aggregate {
-        Some(agg) => cast(&s.aggregate_cast, format!("{}({expr})", format!("{agg:?}").to_uppercase())),
+/// A data representation function applied to `expr` (its name is SQL from the catalog).
+fn transform(f: &CoercibleField, expr: String) -> String {
+    match &f.transform {
+        Some(func) => format!("{func}({expr})"),
         None => expr,
-    };
-    format!("{expr}{}", alias(&s.alias))
+    }
+}
+
+pub fn aggregate(agg: Option<AggregateFunction>, agg_cast: &Option<String>, expr: String) -> String {
+    match agg {
+        Some(agg) => cast(agg_cast, format!("{}({expr})", format!("{agg:?}").to_uppercase())),
+        None => expr,
+    }
+}
+
+pub fn select_item(table: &QualifiedIdentifier, s: &CoercibleSelectField, p: &mut Params) -> String {
+    let expr = cast(&s.cast, transform(&s.field, field(table, &s.field, p)));
+    format!("{}{}", aggregate(s.aggregate, &s.aggregate_cast, expr), alias(&s.alias))
+}
+
+/// A spread child's column as its parent selects it: `"agg_alias"."name"`.
+pub fn spread_select_item(agg_alias: &str, s: &SpreadSelectField) -> String {
+    format!("{}{}", aggregate(s.aggregate, &s.aggregate_cast, full_sel_name(agg_alias, &s.sel_name)), alias(&s.alias))
+}
+
+pub fn full_sel_name(agg_alias: &str, name: &str) -> String {
+    if name == "*" {
+        format!("{}.*", ident(agg_alias))
+    } else {
+        format!("{}.{}", ident(agg_alias), ident(name))
+    }
 }
 
 pub fn filter(table: &QualifiedIdentifier, f: &CoercibleFilter, p: &mut Params) -> String {
@@ -156,13 +182,12 @@ pub fn filter(table: &QualifiedIdentifier, f: &CoercibleFilter, p: &mut Params) 
     };
     let lhs = field(table, field_ref, p);
     let rhs = match op {
-        Operation::Simple(op, v) => format!("{} {}", simple_operator(*op), p.push(v.clone())),
+        Operation::Simple(op, v) => format!("{} {}", simple_operator(*op), transform(field_ref, p.push(v.clone()))),
         Operation::Quant(op, quant, v) => {
-            let v = match op {
-                QuantOperator::Like | QuantOperator::ILike => v.replace('*', "%"),
-                _ => v.clone(),
+            let ph = match op {
+                QuantOperator::Like | QuantOperator::ILike => p.push(v.replace('*', "%")),
+                _ => transform(field_ref, p.push(v.clone())),
             };
-            let ph = p.push(v);
             let rhs = match quant {
                 Some(OpQuantifier::Any) => format!("ANY({ph})"),
                 Some(OpQuantifier::All) => format!("ALL({ph})"),
@@ -183,7 +208,11 @@ pub fn filter(table: &QualifiedIdentifier, f: &CoercibleFilter, p: &mut Params) 
         Operation::IsDistinctFrom(v) => format!("IS DISTINCT FROM {}", p.push(v.clone())),
         // = ANY instead of IN: an empty list is valid and the SQL text does not vary with the count
         Operation::In(vals) if vals.len() == 1 && vals[0].is_empty() => "= ANY('{}')".to_string(),
-        Operation::In(vals) => format!("= ANY ({})", p.push(array_literal(vals))),
+        Operation::In(vals) => match &field_ref.transform {
+            // the representation parses each element: map it over the unnested array
+            Some(func) => format!("= ANY ((SELECT {func}(unnest({}::text[]))))", p.push(array_literal(vals))),
+            None => format!("= ANY ({})", p.push(array_literal(vals))),
+        },
         Operation::Fts(op, lang, v) => {
             format!("@@ {}({}{})", fts_function(*op), fts_lang(lang, p), p.push(v.clone()))
         }
@@ -212,9 +241,9 @@ pub fn logic_tree(table: &QualifiedIdentifier, t: &CoercibleLogicTree, p: &mut P
 pub fn order_term(table: &QualifiedIdentifier, t: &CoercibleOrderTerm, p: &mut Params) -> String {
     let (expr, direction, nulls) = match t {
         CoercibleOrderTerm::Field { field: f, direction, nulls } => (field(table, f, p), direction, nulls),
-        CoercibleOrderTerm::Relation { relation, field: f, direction, nulls } => {
+        CoercibleOrderTerm::Relation { relation, field: (name, path), direction, nulls } => {
             let rel = QualifiedIdentifier { schema: String::new(), name: relation.clone() };
-            (field(&rel, f, p), direction, nulls)
+            (field(&rel, &CoercibleField::unknown(name, path), p), direction, nulls)
         }
     };
     let mut out = expr;
@@ -250,7 +279,7 @@ mod tests {
     fn values_become_parameters() {
         let t = QualifiedIdentifier { schema: "test".into(), name: "items".into() };
         let f = CoercibleFilter::Filter {
-            field: CoercibleField { name: "id".into(), json_path: vec![], to_json: false, to_tsvector: None },
+            field: CoercibleField::unknown("id", &vec![]),
             op_expr: OpExpr::Op(true, Operation::Quant(QuantOperator::Like, None, "a*".into())),
         };
         let mut p = Params::default();

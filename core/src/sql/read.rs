@@ -1,9 +1,13 @@
-//! The read statement: the ReadPlan query inside PostgREST's `mainRead` wrapper, which returns
-//! one row `(total_result_set, page_total, body, response_headers, response_status)`.
+//! The read statement (PostgREST's `readPlanToQuery`, `readPlanToCountQuery` and `mainRead`):
+//! the ReadPlan tree as one SELECT with LATERAL joins for embedded resources, wrapped so it
+//! returns one row `(total_result_set, page_total, body, response_headers, response_status)`.
 
 use super::fragment::{self as frag, Params};
 use super::Statement;
-use crate::plan::read_plan::ReadPlan;
+use crate::plan::read_plan::*;
+use crate::request::range;
+use crate::request::types::JoinType;
+use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship};
 
 /// How the body column is aggregated (PostgREST's media handlers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,55 +15,197 @@ pub enum BodyHandler {
     JsonArray { nulls_stripped: bool },
     /// vnd.pgrst.object+json: the first row (the count check happens on page_total)
     JsonObject { nulls_stripped: bool },
+    GeoJson,
     Csv,
 }
 
-/// `SELECT ... FROM ... WHERE ... GROUP BY ... ORDER BY ... LIMIT ... OFFSET ...`
+/// `SELECT ... FROM ... JOIN LATERAL ... WHERE ... GROUP BY ... ORDER BY ... LIMIT ... OFFSET ...`
 pub fn read_plan_query(plan: &ReadPlan, p: &mut Params) -> String {
-    let table = plan.qi();
-    let selects: Vec<String> = if plan.select.is_empty() {
-        vec![frag::column(&table, "*")]
+    let qi = plan.qi();
+    let mut selects: Vec<String> = if plan.select.is_empty() && plan.children.is_empty() {
+        vec![frag::column(&qi, "*")]
     } else {
-        plan.select.iter().map(|s| frag::select_item(&table, s, p)).collect()
+        plan.select.iter().map(|s| frag::select_item(&qi, s, p)).collect()
     };
-    let mut sql = format!("SELECT {} FROM {}", selects.join(", "), frag::qi(&plan.from));
-    if let Some(alias) = &plan.from_alias {
-        sql.push_str(&format!(" AS {}", frag::ident(alias)));
+    if let Some(SpreadType::ToMany { extra_select, .. }) = &plan.rel_spread {
+        for (rel, s) in extra_select {
+            let table = match rel {
+                Some(r) => QualifiedIdentifier { schema: String::new(), name: r.clone() },
+                None => qi.clone(),
+            };
+            selects.push(frag::select_item(&table, s, p));
+        }
     }
-    let conds: Vec<String> = plan.where_.iter().map(|t| frag::logic_tree(&table, t, p)).collect();
+    selects.extend(join_selects(plan));
+    let mut sql = format!("SELECT {}{}", selects.join(", "), from_clause(plan));
+    for rel_sel in &plan.rel_select {
+        if let Some(child) = plan.children.iter().find(|c| c.rel_agg_alias == rel_sel.agg_alias()) {
+            sql.push_str(&join(rel_sel, child, p));
+        }
+    }
+    let mut conds: Vec<String> = plan.where_.iter().map(|t| frag::logic_tree(&qi, t, p)).collect();
+    conds.extend(plan.rel_join_conds.iter().map(join_condition));
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));
     }
-    if plan.has_aggregates() {
-        let groups: Vec<String> = plan
-            .select
-            .iter()
-            .filter(|s| s.aggregate.is_none())
-            .map(|s| match &s.alias {
-                Some(a) => frag::ident(a),
-                None => frag::field(&table, &s.field, p),
-            })
-            .collect();
-        if !groups.is_empty() {
-            sql.push_str(" GROUP BY ");
-            sql.push_str(&groups.join(", "));
-        }
-    }
+    sql.push_str(&group_by(&qi, plan, p));
     if !plan.order.is_empty() {
-        let terms: Vec<String> = plan.order.iter().map(|t| frag::order_term(&table, t, p)).collect();
+        let terms: Vec<String> = plan.order.iter().map(|t| frag::order_term(&qi, t, p)).collect();
         sql.push_str(" ORDER BY ");
         sql.push_str(&terms.join(", "));
     }
-    sql.push_str(&limit_offset(plan, p));
+    sql.push_str(&limit_offset(&plan.range, p));
     sql
 }
 
-/// The count query: the same FROM and WHERE, no select list, order or range.
-fn count_query(plan: &ReadPlan, p: &mut Params) -> String {
-    let table = plan.qi();
-    let mut sql = format!("SELECT 1 FROM {}", frag::qi(&plan.from));
-    let conds: Vec<String> = plan.where_.iter().map(|t| frag::logic_tree(&table, t, p)).collect();
+/// ` FROM "schema"."table" AS "alias"`, the function of a computed relationship, or the
+/// junction of a many-to-many.
+fn from_clause(plan: &ReadPlan) -> String {
+    let source = match &plan.rel_to_parent {
+        Some(Relationship::ComputedRelationship { function, table_alias, table, .. }) => {
+            format!("{}({}::{})", frag::qi(function), frag::ident(&table_alias.name), frag::qi(table))
+        }
+        _ => frag::qi(&plan.from),
+    };
+    let alias = plan.from_alias.as_ref().map(|a| format!(" AS {}", frag::ident(a))).unwrap_or_default();
+    let junction = match &plan.rel_to_parent {
+        Some(Relationship::Relationship { cardinality: Cardinality::M2M(j), .. }) => format!(", {}", frag::qi(&j.table)),
+        _ => String::new(),
+    };
+    format!(" FROM {source}{alias}{junction}")
+}
+
+fn join_condition(j: &JoinCondition) -> String {
+    format!("{} = {}", frag::column(&j.left.0, &j.left.1), frag::column(&j.right.0, &j.right.1))
+}
+
+/// The parent's select items for its children (PostgREST's `getJoinSelects`).
+fn join_selects(plan: &ReadPlan) -> Vec<String> {
+    let mut out = vec![];
+    for r in &plan.rel_select {
+        match r {
+            RelSelectField::JsonEmbed { empty_embed: true, .. } => {}
+            RelSelectField::JsonEmbed { sel_name, agg_alias, mode: RelJsonEmbedMode::JsonObject, .. } => {
+                out.push(format!("row_to_json({}.*)::jsonb AS {}", frag::ident(agg_alias), frag::ident(sel_name)))
+            }
+            RelSelectField::JsonEmbed { sel_name, agg_alias, mode: RelJsonEmbedMode::JsonArray, .. } => out.push(format!(
+                "COALESCE( {}.{}, '[]') AS {}",
+                frag::ident(agg_alias),
+                frag::ident(agg_alias),
+                frag::ident(sel_name)
+            )),
+            RelSelectField::Spread { spread_sel, agg_alias } => {
+                out.extend(spread_sel.iter().map(|s| frag::spread_select_item(agg_alias, s)))
+            }
+        }
+    }
+    out
+}
+
+/// The LATERAL join of one child (PostgREST's `getJoin`).
+fn join(rel_sel: &RelSelectField, child: &ReadPlan, p: &mut Params) -> String {
+    let join_type = if child.rel_join_type == Some(JoinType::Inner) { "INNER" } else { "LEFT" };
+    let correlated =
+        |sub: String, alias: &str, cond: &str| format!(" {join_type} JOIN LATERAL ( {sub} ) AS {} ON {cond}", frag::ident(alias));
+    let agg_alias = frag::ident(rel_sel.agg_alias());
+    let array_cond = if child.rel_join_type == Some(JoinType::Inner) { format!("{agg_alias} IS NOT NULL") } else { "TRUE".into() };
+    match rel_sel {
+        RelSelectField::JsonEmbed { mode: RelJsonEmbedMode::JsonObject, .. } => {
+            correlated(read_plan_query(child, p), rel_sel.agg_alias(), "TRUE")
+        }
+        RelSelectField::Spread { spread_sel, .. } => match &child.rel_spread {
+            Some(SpreadType::ToMany { order, .. }) => {
+                let sub = read_plan_query(child, p);
+                let alias_qi = QualifiedIdentifier { schema: String::new(), name: rel_sel.agg_alias().to_string() };
+                let mut sel = format!("SELECT json_agg({agg_alias})::jsonb AS {agg_alias}");
+                for s in spread_sel {
+                    let ord: Vec<String> = order.iter().map(|o| frag::order_term(&alias_qi, o, p)).collect();
+                    let ord = if ord.is_empty() { String::new() } else { format!(" ORDER BY {}", ord.join(", ")) };
+                    sel.push_str(&format!(
+                        ", COALESCE(json_agg({}{ord}),'[]')::jsonb AS {}",
+                        frag::full_sel_name(rel_sel.agg_alias(), &s.sel_name),
+                        frag::ident(s.alias.as_deref().unwrap_or(&s.sel_name))
+                    ));
+                }
+                correlated(format!("{sel} FROM ({sub} ) AS {agg_alias}"), rel_sel.agg_alias(), &array_cond)
+            }
+            _ => correlated(read_plan_query(child, p), rel_sel.agg_alias(), "TRUE"),
+        },
+        RelSelectField::JsonEmbed { mode: RelJsonEmbedMode::JsonArray, .. } => {
+            let sub = read_plan_query(child, p);
+            correlated(
+                format!("SELECT json_agg({agg_alias})::jsonb AS {agg_alias} FROM ({sub} ) AS {agg_alias}"),
+                rel_sel.agg_alias(),
+                &array_cond,
+            )
+        }
+    }
+}
+
+/// GROUP BY the non-aggregated items when any item is an aggregate (PostgREST's `groupF`).
+fn group_by(qi: &QualifiedIdentifier, plan: &ReadPlan, p: &mut Params) -> String {
+    let rel_aggregated = plan
+        .rel_select
+        .iter()
+        .any(|r| matches!(r, RelSelectField::Spread { spread_sel, .. } if spread_sel.iter().any(|s| s.aggregate.is_some())));
+    if !plan.has_aggregates() && !rel_aggregated {
+        return String::new();
+    }
+    let mut terms: Vec<String> = plan
+        .select
+        .iter()
+        .filter(|s| s.aggregate.is_none())
+        .map(|s| match &s.alias {
+            Some(a) => frag::ident(a),
+            None => frag::field(qi, &s.field, p),
+        })
+        .collect();
+    for r in &plan.rel_select {
+        match r {
+            RelSelectField::JsonEmbed { sel_name, .. } => terms.push(frag::ident(sel_name)),
+            RelSelectField::Spread { spread_sel, agg_alias } => {
+                let fields: Vec<String> = spread_sel
+                    .iter()
+                    .filter(|s| s.aggregate.is_none())
+                    .map(|s| format!("{}.{}", frag::ident(agg_alias), frag::ident(s.alias.as_deref().unwrap_or(&s.sel_name))))
+                    .collect();
+                if !fields.is_empty() {
+                    terms.push(fields.join(", "));
+                }
+            }
+        }
+    }
+    if terms.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", terms.join(", "))
+    }
+}
+
+fn limit_offset(r: &range::NonnegRange, p: &mut Params) -> String {
+    if *r == range::ALL {
+        return String::new();
+    }
+    let limit = match r.limit() {
+        Some(l) => p.push(l.max(0).to_string()),
+        None => "ALL".to_string(),
+    };
+    format!(" LIMIT {limit} OFFSET {}", p.push(r.offset.to_string()))
+}
+
+/// The count query: FROM and WHERE of the root, with inner-joined children as EXISTS
+/// (PostgREST's `readPlanToCountQuery`).
+pub fn count_query(plan: &ReadPlan, p: &mut Params) -> String {
+    let qi = plan.qi();
+    let mut conds: Vec<String> = plan.where_.iter().map(|t| count_logic_tree(plan, &qi, t, p)).collect();
+    conds.extend(plan.rel_join_conds.iter().map(join_condition));
+    for child in &plan.children {
+        if child.rel_join_type == Some(JoinType::Inner) {
+            conds.push(format!("EXISTS ({} )", count_query(child, p)));
+        }
+    }
+    let mut sql = format!("SELECT 1{}", from_clause(plan));
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));
@@ -67,48 +213,60 @@ fn count_query(plan: &ReadPlan, p: &mut Params) -> String {
     sql
 }
 
-fn limit_offset(plan: &ReadPlan, p: &mut Params) -> String {
-    let mut out = String::new();
-    if let Some(limit) = plan.range.limit() {
-        out.push_str(&format!(" LIMIT {}", p.push(limit.max(0).to_string())));
+fn count_logic_tree(plan: &ReadPlan, qi: &QualifiedIdentifier, t: &CoercibleLogicTree, p: &mut Params) -> String {
+    match t {
+        CoercibleLogicTree::Expr(negated, op, children) => {
+            let sep = match op {
+                crate::request::types::LogicOperator::And => " AND ",
+                crate::request::types::LogicOperator::Or => " OR ",
+            };
+            let inner: Vec<String> = children.iter().map(|c| count_logic_tree(plan, qi, c, p)).collect();
+            format!("{}({})", if *negated { "NOT " } else { "" }, inner.join(sep))
+        }
+        CoercibleLogicTree::Stmnt(CoercibleFilter::NullEmbed { negated, name }) => {
+            match plan.children.iter().find(|c| &c.rel_agg_alias == name) {
+                Some(child) => format!("{}EXISTS ({})", if *negated { "" } else { "NOT " }, count_query(child, p)),
+                None => "TRUE".into(),
+            }
+        }
+        CoercibleLogicTree::Stmnt(f) => frag::filter(qi, f, p),
     }
-    if plan.range.offset != 0 {
-        out.push_str(&format!(" OFFSET {}", p.push(plan.range.offset.to_string())));
-    }
-    out
 }
 
 fn body(handler: BodyHandler) -> &'static str {
     match handler {
         BodyHandler::JsonArray { nulls_stripped: false } => "coalesce(json_agg(_postgrest_t), '[]')",
-        BodyHandler::JsonArray { nulls_stripped: true } => {
-            "coalesce(json_agg(json_strip_nulls(row_to_json(_postgrest_t))), '[]')"
-        }
-        BodyHandler::JsonObject { nulls_stripped: false } => "coalesce((json_agg(_postgrest_t)->0)::text, 'null')",
-        BodyHandler::JsonObject { nulls_stripped: true } => {
-            "coalesce((json_agg(json_strip_nulls(row_to_json(_postgrest_t)))->0)::text, 'null')"
+        BodyHandler::JsonArray { nulls_stripped: true } => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')",
+        BodyHandler::JsonObject { nulls_stripped: false } => "coalesce(json_agg(_postgrest_t)->0, 'null')",
+        BodyHandler::JsonObject { nulls_stripped: true } => "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')",
+        BodyHandler::GeoJson => {
+            "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))"
         }
         BodyHandler::Csv => concat!(
             "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r)::text as k FROM ",
-            "(SELECT row_to_json(hh) as r from pgrst_source as hh limit 1) s) a) || '\n' || ",
+            "( SELECT row_to_json(hh) as r from pgrst_source as hh limit 1 ) s ) a)",
+            " || '\n' || ",
             "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')"
         ),
     }
 }
 
-/// PostgREST's `mainRead`; `count` adds the exact total of the filtered relation.
-pub fn main_read(plan: &ReadPlan, count: bool, handler: BodyHandler) -> Statement {
+/// PostgREST's `mainRead`. With `count`, the total of the filtered relation: a separate
+/// count when a limit, offset or db-max-rows applies, else the page count itself.
+pub fn main_read(plan: &ReadPlan, count: bool, max_rows: Option<i64>, handler: BodyHandler) -> Statement {
     let mut p = Params::default();
     let source = read_plan_query(plan, &mut p);
-    let (count_cte, total) = if count {
-        (format!(", pgrst_source_count AS ({})", count_query(plan, &mut p)),
-         "(SELECT pg_catalog.count(*) FROM pgrst_source_count)")
+    let page_count = "pg_catalog.count(_postgrest_t)";
+    let (count_cte, total) = if !count {
+        (String::new(), "null::bigint".to_string())
+    } else if max_rows.is_some() || plan.range != range::ALL {
+        (format!(", pgrst_source_count AS ({})", count_query(plan, &mut p)), "(SELECT pg_catalog.count(*) FROM pgrst_source_count)".into())
     } else {
-        (String::new(), "null::bigint")
+        (String::new(), page_count.to_string())
     };
     let sql = format!(
         "WITH pgrst_source AS ( {source} ){count_cte} SELECT {total} AS total_result_set, \
-         pg_catalog.count(_postgrest_t) AS page_total, {}::text AS body, \
+         {page_count} AS page_total, ({})::text AS body, \
          nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status \
          FROM ( SELECT * FROM pgrst_source ) _postgrest_t",
