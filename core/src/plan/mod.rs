@@ -28,6 +28,6 @@ pub fn find_table<'a>(cache: &'a SchemaCache, schema: &str, name: &str) -> Resul
 pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, table_name: &str) -> Result<ReadPlan, Error> {
     let table = find_table(cache, &api.schema, table_name)?;
     let qi = QualifiedIdentifier { schema: table.schema.clone(), name: table.name.clone() };
-    read::read_plan(config, cache, api, &qi)
+    read::read_plan(config, cache, api, &qi, read::ReadKind::Relation)
 }
 

@@ -105,12 +105,26 @@ impl Resolver<'_> {
     }
 }
 
-/// The read plan of `GET /<table>` (root `qi`, already found in the cache).
-pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, qi: &QualifiedIdentifier) -> Result<ReadPlan, Error> {
+/// What the read plan reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadKind {
+    /// `GET /table`: the table itself
+    Relation,
+    /// the rows a write returned (the `pgrst_source` CTE, aliased as the table); root filters,
+    /// ranges and db-max-rows belong to the write, not to this read
+    Mutation,
+    /// the rows a function returned (the `pgrst_source` CTE, aliased as the function's table)
+    Routine,
+}
+
+/// The read plan of the rows of `qi` (PostgREST's `readPlan`).
+pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, qi: &QualifiedIdentifier, kind: ReadKind) -> Result<ReadPlan, Error> {
     let legacy = config.url_use_legacy_target_names;
     let mut root = init(cache, qi, &api.query.select);
     let q = &api.query;
-    for (path, f) in &q.filters {
+    let mutation = kind == ReadKind::Mutation;
+    let filters = if mutation { &q.filters_not_root } else { &q.filters };
+    for (path, f) in filters {
         update_node(&mut root, path, legacy, &mut |node| {
             let r = Resolver { cache, qi: node.from.clone() };
             node.where_.push(CoercibleLogicTree::Stmnt(r.filter(f)));
@@ -122,19 +136,24 @@ pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, qi: &Qu
             node.order = terms.iter().map(|t| r.order(t)).collect();
         })?;
     }
-    for (key, range) in &api.ranges {
+    for (key, range) in api.ranges.iter().filter(|_| !mutation) {
         let path = embed_path_of_range(key);
         let range = *range;
         update_node(&mut root, &path, legacy, &mut |node| node.range = range)?;
     }
-    for (path, tree) in &q.logic {
+    for (path, tree) in q.logic.iter().filter(|(p, _)| !mutation || !p.is_empty()) {
         update_node(&mut root, path, legacy, &mut |node| {
             let r = Resolver { cache, qi: node.from.clone() };
             node.where_.insert(0, r.logic(tree));
         })?;
     }
+    if kind != ReadKind::Relation {
+        // WITH pgrst_source AS (<write or call>) SELECT ... FROM pgrst_source AS "<table>"
+        root.from = QualifiedIdentifier { schema: String::new(), name: "pgrst_source".into() };
+        root.from_alias = Some(qi.name.clone());
+    }
     add_rels(cache, &qi.schema, &mut root, None)?;
-    expand_stars(cache, &mut root, false);
+    expand_stars(cache, &qi.schema, &mut root, false);
     add_aliases(&mut root);
     add_related_orders(&mut root)?;
     add_null_embed_filters(&mut root);
@@ -144,7 +163,9 @@ pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, qi: &Qu
     }
     hoist_spread_aggregates(&mut root);
     add_to_many_order_selects(&mut root)?;
-    restrict_ranges(&mut root, config.db_max_rows);
+    if !mutation {
+        restrict_ranges(&mut root, config.db_max_rows);
+    }
     Ok(root)
 }
 
@@ -274,10 +295,17 @@ fn add_rels(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, parent: Opti
 
 /// Expand `*` into the columns when an aggregate is in the subtree or a column has a data
 /// representation (PostgREST's `expandStars`).
-fn expand_stars(cache: &SchemaCache, node: &mut ReadPlan, has_agg: bool) {
+fn expand_stars(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, has_agg: bool) {
     let has_agg = has_agg || node.has_aggregates() || matches!(node.rel_spread, Some(SpreadType::ToMany { .. }));
     let is_spread = node.rel_spread.is_some();
-    let r = Resolver { cache, qi: node.from.clone() };
+    // the source CTE of a write or call stands for the table named by its alias
+    let qi = match (&node.from, &node.from_alias) {
+        (QualifiedIdentifier { schema, name }, Some(alias)) if schema.is_empty() && name == "pgrst_source" => {
+            QualifiedIdentifier { schema: schema.to_string(), name: alias.clone() }
+        }
+        (from, _) => from.clone(),
+    };
+    let r = Resolver { cache, qi };
     let columns: Vec<_> = r.table().map(|t| t.columns.clone()).unwrap_or_default();
     let has_rep = columns.iter().any(|c| cache.representation(&c.nominal_type, "json").is_some());
     let should = |s: &CoercibleSelectField| s.aggregate.is_none() || (is_spread && s.aggregate == Some(AggregateFunction::Count));
@@ -300,7 +328,7 @@ fn expand_stars(cache: &SchemaCache, node: &mut ReadPlan, has_agg: bool) {
         node.select = out;
     }
     for c in &mut node.children {
-        expand_stars(cache, c, has_agg);
+        expand_stars(cache, schema, c, has_agg);
     }
 }
 

@@ -5,7 +5,9 @@ use crate::app::HttpResponse;
 use crate::config::Config;
 use crate::error::Error;
 
-/// The first row of the main statement, by column.
+/// The first row of the main statement, by column. Every main statement returns
+/// `(total_result_set, page_total, body, response_headers, response_status[, location,
+/// response_inserted])`: the last two only for writes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResultSet {
     pub table_total: Option<i64>,
@@ -13,6 +15,10 @@ pub struct ResultSet {
     pub body: String,
     pub guc_headers: Option<String>,
     pub guc_status: Option<String>,
+    /// the inserted row's primary key as `key=eq.value` pairs (a text[] literal), for Location
+    pub location: Option<String>,
+    /// rows inserted by an upsert (to tell 201 from 200)
+    pub inserted: Option<i64>,
 }
 
 impl ResultSet {
@@ -25,6 +31,8 @@ impl ResultSet {
             body: col(2).unwrap_or_default(),
             guc_headers: col(3),
             guc_status: col(4),
+            location: col(5),
+            inserted: int(6),
         })
     }
 }

@@ -5,14 +5,15 @@
 //! `HttpRequest`/`HttpResponse` are the narrow boundary with connection handling: plain data,
 //! so the code that moves bytes never needs to know about PostgreSQL, and vice versa.
 
+pub mod call;
+pub mod read;
+pub mod write;
+
 use crate::config::Config;
 use crate::error::Error;
-use crate::plan;
-use crate::request::media_type::MediaType;
 use crate::request::{self, ApiRequest, Method, Resource};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::SchemaCache;
-use crate::sql::read::{main_read, BodyHandler};
 use crate::sql::{fragment, Statement};
 use serde_json::{Map, Value};
 
@@ -49,9 +50,12 @@ pub struct MainTx {
     pub shape: Shape,
 }
 
+/// What the response of each kind of action needs to know besides the result row.
 #[derive(Debug, Clone)]
 pub enum Shape {
-    Read { media: MediaType, table: String, head: bool },
+    Read(read::ReadShape),
+    Write(write::WriteShape),
+    Call(call::CallShape),
 }
 
 /// What planning decided: run a transaction, or answer from the schema cache alone.
@@ -73,30 +77,27 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result
     let role = role(config, api)?;
     match (&api.resource, api.method) {
         (Resource::Schema, Method::Get | Method::Head) => Ok(Planned::Respond(root(cache, api))),
-        (Resource::Relation(name), Method::Get | Method::Head) => {
-            let read = plan::read_plan(config, cache, api, name)?;
-            let media = negotiate_read(api)?;
-            let handler = match media {
-                MediaType::ObjectJson { nulls_stripped } => BodyHandler::JsonObject { nulls_stripped },
-                MediaType::ArrayJson { nulls_stripped } => BodyHandler::JsonArray { nulls_stripped },
-                MediaType::Csv => BodyHandler::Csv,
-                _ => BodyHandler::JsonArray { nulls_stripped: false },
-            };
-            let count = api.preferences.count.is_some();
-            Ok(Planned::Run(Box::new(MainTx {
-                read_only: true,
-                settings: settings(config, api, &role),
-                role,
-                pre_request: pre_request(config),
-                statement: main_read(&read, count, config.db_max_rows, handler),
-                rollback: rollback(config, api),
-                shape: Shape::Read { media, table: name.clone(), head: api.method == Method::Head },
-            })))
+        (Resource::Relation(name), Method::Get | Method::Head) => read::main_tx(config, cache, api, name, role),
+        (Resource::Relation(name), Method::Post | Method::Patch | Method::Put | Method::Delete) => {
+            write::main_tx(config, cache, api, name, role)
         }
-        (Resource::Relation(_), _) | (Resource::Routine(_), _) => {
-            Err(Error::NotImplemented(format!("{} on this resource is not available yet", api.raw_method)))
-        }
+        (Resource::Routine(name), Method::Get | Method::Head | Method::Post) => call::main_tx(config, cache, api, name, role),
+        (_, Method::Options) => Err(Error::NotImplemented("OPTIONS is not available yet".into())),
         (Resource::Schema, _) => Err(Error::UnsupportedMethod(api.raw_method.clone())),
+        (Resource::Routine(_), _) => Err(Error::InvalidRpcMethod(api.raw_method.clone())),
+    }
+}
+
+/// A transaction for `statement` with the request's role, GUCs, pre-request and tx end.
+pub fn main_tx_for(config: &Config, api: &ApiRequest, role: String, read_only: bool, statement: Statement, shape: Shape) -> MainTx {
+    MainTx {
+        read_only,
+        settings: settings(config, api, &role),
+        role,
+        pre_request: pre_request(config),
+        statement,
+        rollback: rollback(config, api),
+        shape,
     }
 }
 
@@ -106,7 +107,7 @@ fn role(config: &Config, _api: &ApiRequest) -> Result<String, Error> {
 }
 
 /// PostgREST's per-request GUCs: claims, method, path, headers, cookies, search_path.
-fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, String)> {
+pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, String)> {
     let obj = |pairs: &[(String, String)]| -> String {
         let map: Map<String, Value> = pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
         Value::Object(map).to_string()
@@ -128,7 +129,7 @@ fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, Strin
 }
 
 /// `db-pre-request`: `SELECT "schema"."function"()`.
-fn pre_request(config: &Config) -> Option<Statement> {
+pub fn pre_request(config: &Config) -> Option<Statement> {
     let name = config.db_pre_request.as_ref()?;
     let quoted = match name.split_once('.') {
         Some((schema, func)) => format!("{}.{}", fragment::ident(schema), fragment::ident(func)),
@@ -137,7 +138,7 @@ fn pre_request(config: &Config) -> Option<Statement> {
     Some(Statement { sql: format!("SELECT {quoted}()"), params: vec![] })
 }
 
-fn rollback(config: &Config, api: &ApiRequest) -> bool {
+pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
     use crate::config::TxEnd::*;
     use crate::request::preferences::Transaction;
     match (config.db_tx_end, api.preferences.transaction) {
@@ -148,18 +149,6 @@ fn rollback(config: &Config, api: &ApiRequest) -> bool {
         (CommitAllowOverride, None) => false,
         (RollbackAllowOverride, None) => true,
     }
-}
-
-/// The media type of a table read: the first acceptable one (PostgREST's `Negotiate.hs`).
-fn negotiate_read(api: &ApiRequest) -> Result<MediaType, Error> {
-    for m in &api.accept {
-        match m {
-            MediaType::Any | MediaType::Json => return Ok(MediaType::Json),
-            MediaType::ObjectJson { .. } | MediaType::ArrayJson { .. } | MediaType::Csv => return Ok(m.clone()),
-            _ => {}
-        }
-    }
-    Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()))
 }
 
 /// `GET /`: a minimal description of the exposed relations until OpenAPI lands.
@@ -182,38 +171,11 @@ fn root(cache: &SchemaCache, api: &ApiRequest) -> HttpResponse {
 
 /// The main statement's result → the HTTP response.
 pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<String>>>) -> Result<HttpResponse, Error> {
-    let _ = config;
     let rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
     match &main.shape {
-        Shape::Read { media, table, head } => {
-            if let MediaType::ObjectJson { .. } = media {
-                if rs.page_total != 1 {
-                    return Err(Error::Singularity(rs.page_total));
-                }
-            }
-            let (status, content_range) =
-                request::range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
-            if status == 416 {
-                let total = rs.table_total.unwrap_or(0);
-                return Err(Error::InvalidRange(crate::error::RangeError::OutOfBounds(api.top_range.offset, total)));
-            }
-            let location = if api.query.canonical.is_empty() {
-                format!("/{table}")
-            } else {
-                format!("/{table}?{}", api.query.canonical)
-            };
-            let mut headers = vec![
-                ("Content-Range".to_string(), content_range),
-                ("Content-Location".to_string(), location),
-                ("Content-Type".to_string(), media.content_type()),
-            ];
-            if let Some(applied) = api.preferences.applied(false) {
-                headers.push(("Preference-Applied".to_string(), applied));
-            }
-            let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-            let body = if *head { vec![] } else { rs.body.into_bytes() };
-            Ok(HttpResponse { status, headers, body })
-        }
+        Shape::Read(shape) => read::respond(config, shape, api, rs),
+        Shape::Write(shape) => write::respond(config, shape, api, rs),
+        Shape::Call(shape) => call::respond(config, shape, api, rs),
     }
 }
 
