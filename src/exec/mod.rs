@@ -42,8 +42,8 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
         match app::main_tx(config, &cache, &api_request)? {
             Planned::Respond(response) => Ok((response, End::Commit)),
             Planned::Run(main) => {
-                let rows = run(tx, &main)?;
-                let response = app::respond(config, &main, &api_request, rows)?;
+                let (rows, explain) = run(tx, &main)?;
+                let response = app::respond(config, &main, &api_request, rows, explain)?;
                 let end = if main.rollback { End::Rollback } else { End::Commit };
                 Ok((response, end))
             }
@@ -60,8 +60,9 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
     }
 }
 
-/// Set the role and the request GUCs, then run the statements of `main`.
-fn run(tx: &Tx, main: &MainTx) -> Result<Vec<Vec<Option<String>>>, Error> {
+/// Set the role and the request GUCs, then run the statements of `main`: the main
+/// statement's rows, and the explain's JSON when a planned count was asked for.
+fn run(tx: &Tx, main: &MainTx) -> Result<(Vec<Vec<Option<String>>>, Option<String>), Error> {
     refuse_superuser(&main.role)?;
     set_local("role", &main.role)?;
     for (name, value) in &main.settings {
@@ -70,7 +71,13 @@ fn run(tx: &Tx, main: &MainTx) -> Result<Vec<Vec<Option<String>>>, Error> {
     if let Some(pre) = &main.pre_request {
         spi::query(tx, &pre.sql, &pre.params, false)?;
     }
-    spi::query(tx, &main.statement.sql, &main.statement.params, main.read_only)
+    let rows = spi::query(tx, &main.statement.sql, &main.statement.params, main.read_only)?;
+    let explain = match &main.explain {
+        // SPI refuses EXPLAIN in read-only mode; the transaction itself still is read-only for GET
+        Some(e) => spi::query(tx, &e.sql, &e.params, false)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()),
+        None => None,
+    };
+    Ok((rows, explain))
 }
 
 /// `set_config(name, value, true)` without a statement: the same call the SQL function makes.

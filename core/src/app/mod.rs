@@ -45,6 +45,8 @@ pub struct MainTx {
     pub settings: Vec<(String, String)>,
     pub pre_request: Option<Statement>,
     pub statement: Statement,
+    /// run after the statement; its JSON plan gives `Prefer: count=planned|estimated`
+    pub explain: Option<Statement>,
     pub rollback: bool,
     /// how to turn the result into a response
     pub shape: Shape,
@@ -96,6 +98,7 @@ pub fn main_tx_for(config: &Config, api: &ApiRequest, role: String, read_only: b
         role,
         pre_request: pre_request(config),
         statement,
+        explain: None,
         rollback: rollback(config, api),
         shape,
     }
@@ -125,6 +128,10 @@ pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, S
         ("search_path".into(), search_path.join(", ")),
     ];
     settings.extend(config.app_settings.iter().cloned());
+    // Prefer: timezone= is applied as the transaction's TimeZone; PostgreSQL rejects bad zones
+    if let Some(tz) = &api.preferences.timezone {
+        settings.push(("timezone".into(), tz.clone()));
+    }
     settings
 }
 
@@ -169,9 +176,10 @@ fn root(cache: &SchemaCache, api: &ApiRequest) -> HttpResponse {
     }
 }
 
-/// The main statement's result → the HTTP response.
-pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<String>>>) -> Result<HttpResponse, Error> {
-    let rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
+/// The main statement's result (and the explain's, if any) → the HTTP response.
+pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<String>>>, explain: Option<String>) -> Result<HttpResponse, Error> {
+    let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
+    rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
     match &main.shape {
         Shape::Read(shape) => read::respond(config, shape, api, rs),
         Shape::Write(shape) => write::respond(config, shape, api, rs),

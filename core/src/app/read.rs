@@ -9,7 +9,8 @@ use crate::request::media_type::MediaType;
 use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::SchemaCache;
-use crate::sql::read::{main_read, BodyHandler};
+use crate::request::preferences::Count;
+use crate::sql::read::{explain_count, main_read, BodyHandler};
 
 #[derive(Debug, Clone)]
 pub struct ReadShape {
@@ -21,10 +22,16 @@ pub struct ReadShape {
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
     let read = plan::read_plan(config, cache, api, name)?;
     let media = negotiate(api)?;
-    let count = api.preferences.count.is_some();
-    let statement = main_read(&read, count, config.db_max_rows, handler(&media));
+    let count = api.preferences.count;
+    let exact = matches!(count, Some(Count::Exact | Count::Estimated));
+    let count_limit = if count == Some(Count::Estimated) { config.db_max_rows.map(|m| m + 1) } else { None };
+    let statement = main_read(&read, exact, count_limit, config.db_max_rows, handler(&media));
     let shape = Shape::Read(ReadShape { media, table: name.to_string(), head: api.method == Method::Head });
-    Ok(Planned::Run(Box::new(main_tx_for(config, api, role, true, statement, shape))))
+    let mut main = main_tx_for(config, api, role, true, statement, shape);
+    if matches!(count, Some(Count::Planned | Count::Estimated)) {
+        main.explain = Some(explain_count(&read));
+    }
+    Ok(Planned::Run(Box::new(main)))
 }
 
 /// The body aggregate for a media type.
@@ -53,7 +60,6 @@ pub fn negotiate(api: &ApiRequest) -> Result<MediaType, Error> {
 }
 
 pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
-    let _ = config;
     if let MediaType::ObjectJson { .. } = shape.media {
         if rs.page_total != 1 {
             return Err(Error::Singularity(rs.page_total));
@@ -62,7 +68,10 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
     let (status, content_range) = range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
     if status == 416 {
         let total = rs.table_total.unwrap_or(0);
-        return Err(Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, total)));
+        let err = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, total));
+        let mut response = response::error_response(config, &err);
+        response.headers.push(("Content-Range".into(), content_range));
+        return Ok(response);
     }
     let location = if api.query.canonical.is_empty() {
         format!("/{}", shape.table)
@@ -74,7 +83,7 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
         ("Content-Location".to_string(), location),
         ("Content-Type".to_string(), shape.media.content_type()),
     ];
-    if let Some(applied) = api.preferences.applied(false) {
+    if let Some(applied) = api.preferences.applied(api.preferences.timezone.is_some()) {
         headers.push(("Preference-Applied".to_string(), applied));
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;

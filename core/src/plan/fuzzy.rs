@@ -52,6 +52,10 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// All candidates scoring at least `min_score`, best first, with their scores.
 pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f64, &'a str)> {
+    // an exact (normalized) match is the only answer, as in the fuzzyset package
+    if let Some(c) = candidates.iter().find(|c| normalize(c) == normalize(key)) {
+        return vec![(1.0, *c)];
+    }
     for n in GRAM_SIZES {
         let kg = grams(key, n);
         let mut scored: Vec<(f64, &str)> =

@@ -38,7 +38,9 @@ impl Resolver<'_> {
                 to_tsvector,
                 ..Default::default()
             },
-            None => CoercibleField { name: name.clone(), to_tsvector, ..Default::default() },
+            // full-text search converts known columns only (an unknown name may be a computed
+            // column already returning tsvector)
+            None => CoercibleField { name: name.clone(), ..Default::default() },
         };
         cf.json_path = path.clone();
         if cf.ir_type == "json" || cf.ir_type == "jsonb" {

@@ -92,6 +92,9 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         headers.iter().filter(|(k, _)| k == "prefer").map(|(_, v)| v.as_str()),
         allow_tx_override,
     );
+    if preferences.handling == Some(super::preferences::Handling::Strict) && !preferences.invalid.is_empty() {
+        return Err(Error::InvalidPreferences(preferences.invalid.clone()));
+    }
     let accept = header("accept").map(parse_accept).unwrap_or_else(|| vec![MediaType::Any]);
     let accept = if accept.is_empty() { vec![MediaType::Any] } else { accept };
     let content_type = header("content-type").map(MediaType::parse).unwrap_or(MediaType::Json);

@@ -37,6 +37,29 @@ impl ResultSet {
     }
 }
 
+/// The total for Content-Range (PostgREST's `actionResult`): planned counts come from the
+/// plan's "Plan Rows"; estimated counts too, once the exact count passed db-max-rows.
+pub fn counted_total(
+    exact: Option<i64>,
+    explain_json: Option<&str>,
+    count: Option<crate::request::preferences::Count>,
+    max_rows: Option<i64>,
+) -> Option<i64> {
+    use crate::request::preferences::Count;
+    let planned = || -> Option<i64> {
+        let v: serde_json::Value = serde_json::from_str(explain_json?).ok()?;
+        v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|r| r as i64)
+    };
+    match count {
+        Some(Count::Planned) => planned(),
+        Some(Count::Estimated) => match (exact, max_rows) {
+            (Some(t), Some(m)) if t > m => planned().map(|p| p.max(t)).or(Some(t)),
+            _ => exact,
+        },
+        _ => exact,
+    }
+}
+
 /// Apply `response.status` / `response.headers` set by the SQL (PostgREST's
 /// `overrideStatusHeaders`): the status replaces ours; headers are added or replace ours.
 pub fn override_status_headers(rs: &ResultSet, status: u16, mut headers: Vec<(String, String)>) -> Result<(u16, Vec<(String, String)>), Error> {

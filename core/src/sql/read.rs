@@ -251,16 +251,36 @@ fn body(handler: BodyHandler) -> &'static str {
     }
 }
 
+/// The count query of `Prefer: count=estimated` stops after db-max-rows + 1 rows: more than
+/// that and the planner's estimate is used.
+fn limited(query: String, limit: Option<i64>, p: &mut Params) -> String {
+    match limit {
+        Some(l) => format!("{query} LIMIT {}", p.push(l.to_string())),
+        None => query,
+    }
+}
+
+/// `EXPLAIN (FORMAT JSON)` of the count query: its "Plan Rows" is `Prefer: count=planned`
+/// (PostgREST's `postExplain`).
+pub fn explain_count(plan: &ReadPlan) -> Statement {
+    let mut p = Params::default();
+    let sql = format!("EXPLAIN (FORMAT JSON) {}", count_query(plan, &mut p));
+    Statement { sql, params: p.0 }
+}
+
 /// PostgREST's `mainRead`. With `count`, the total of the filtered relation: a separate
 /// count when a limit, offset or db-max-rows applies, else the page count itself.
-pub fn main_read(plan: &ReadPlan, count: bool, max_rows: Option<i64>, handler: BodyHandler) -> Statement {
+/// `count_limit` caps the separate count (estimated counts).
+pub fn main_read(plan: &ReadPlan, count: bool, count_limit: Option<i64>, max_rows: Option<i64>, handler: BodyHandler) -> Statement {
     let mut p = Params::default();
     let source = read_plan_query(plan, &mut p);
     let page_count = "pg_catalog.count(_postgrest_t)";
     let (count_cte, total) = if !count {
         (String::new(), "null::bigint".to_string())
     } else if max_rows.is_some() || plan.range != range::ALL {
-        (format!(", pgrst_source_count AS ({})", count_query(plan, &mut p)), "(SELECT pg_catalog.count(*) FROM pgrst_source_count)".into())
+        let q = count_query(plan, &mut p);
+        let q = limited(q, count_limit, &mut p);
+        (format!(", pgrst_source_count AS ({q})"), "(SELECT pg_catalog.count(*) FROM pgrst_source_count)".into())
     } else {
         (String::new(), page_count.to_string())
     };
