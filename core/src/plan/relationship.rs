@@ -163,3 +163,18 @@ pub fn join_conditions(alias: Option<&str>, parent_alias: Option<&str>, rel: &Re
             .unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> SchemaCache {
+        SchemaCache::from_json(include_str!("../schema_cache/testdata/fixtures_test.json")).expect("fixture loads")
+    }
+
+    #[test]
+    fn no_hint_when_the_parent_has_only_internal_relationships() {
+        let e = find_rel(&cache(), "test", "end_1", "end_2", None).unwrap_err();
+        assert_eq!(e.hint(), Value::Null, "{e:?}");
+    }
+}

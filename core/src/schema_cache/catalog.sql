@@ -623,6 +623,13 @@ SELECT (ARRAY[
         'is_view', is_view, 'insertable', insertable, 'updatable', updatable, 'deletable', deletable,
         'pk_cols', pk_cols, 'columns', columns
       ) ORDER BY table_schema, table_name), '[]'::json) FROM tables),
+    -- primary keys of tables outside the exposed schemas: a junction there still makes a
+    -- many-to-many (PostgREST reads all tables and drops the internal ones afterwards)
+    'internal_pks', (SELECT coalesce(json_agg(json_build_object(
+        'schema', n.nspname, 'name', c.relname, 'pk_cols', tpks.pk_cols
+      ) ORDER BY n.nspname, c.relname), '[]'::json)
+      FROM tbl_pk_cols tpks JOIN pg_class c ON c.oid = tpks.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relnamespace NOT IN (SELECT nsp_oid FROM exposed)),
     'm2o_rels', (SELECT coalesce(json_agg(json_build_object(
         'table_schema', table_schema, 'table_name', table_name,
         'foreign_table_schema', foreign_table_schema, 'foreign_table_name', foreign_table_name,

@@ -14,6 +14,9 @@ use super::table::Table;
 pub(crate) struct CatalogDoc {
     pub schemas: Vec<String>,
     pub tables: Vec<Table>,
+    /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
+    #[serde(default)]
+    pub internal_pks: Vec<InternalPk>,
     pub m2o_rels: Vec<RawRel>,
     pub view_key_deps: Vec<RawKeyDep>,
     pub routines: Vec<RawRoutine>,
@@ -22,6 +25,13 @@ pub(crate) struct CatalogDoc {
     pub representations: Vec<super::routine::DataRepresentation>,
     #[serde(default)]
     pub media_handlers: Vec<RawMediaHandler>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct InternalPk {
+    pub schema: String,
+    pub name: String,
+    pub pk_cols: Vec<String>,
 }
 
 /// A row of `allM2OandO2ORels`.

@@ -83,8 +83,24 @@ impl SchemaCache {
         derive::add_view_primary_keys(&mut tables, &key_deps);
 
         let m2o: Vec<Relationship> = doc.m2o_rels.into_iter().map(|r| r.into_relationship()).collect();
+        // m2m derivation needs the primary keys of junctions in non-exposed schemas too
+        let mut with_internal = tables.clone();
+        for pk in doc.internal_pks {
+            let qi = QualifiedIdentifier::new(pk.schema.clone(), pk.name.clone());
+            with_internal.entry(qi).or_insert_with(|| Table {
+                schema: pk.schema,
+                name: pk.name,
+                description: None,
+                is_view: false,
+                insertable: false,
+                updatable: false,
+                deletable: false,
+                pk_cols: pk.pk_cols,
+                columns: vec![],
+            });
+        }
         let rels = derive::add_inverse_rels(derive::add_m2m_rels(
-            &tables,
+            &with_internal,
             derive::add_view_m2o_and_o2o_rels(&key_deps, m2o),
         ));
         let computed: Vec<Relationship> = doc.computed_rels.into_iter().map(|r| r.into_relationship()).collect();

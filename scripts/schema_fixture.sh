@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerate core/src/schema_cache/testdata/fixtures_test.json: the catalog query's document
+# for PostgREST's fixtures (schema "test"), read as the authenticator, for core's unit tests.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+dir=$(mktemp -d /tmp/postgrest-ext-schema.XXXXXX)
+pg_port=$(python3 "$here/free_port.py")
+trap '"$here/cluster.sh" stop "$dir"; rm -rf "$dir"' EXIT
+"$here/cluster.sh" init "$dir" "$pg_port" "$(python3 "$here/free_port.py")" "shared_preload_libraries = ''" "timezone = 'UTC'"
+"$here/cluster.sh" start "$dir"
+"$here/cluster.sh" psql "$dir" -q -d postgres -c "CREATE DATABASE postgrest_test"
+PGHOST="$dir" PGPORT="$pg_port" PGUSER=postgres PGDATABASE=postgrest_test \
+  "$root/../shared/conformance/fixtures/load.sh" >/dev/null
+{
+  echo 'BEGIN READ ONLY; SET ROLE "Postgrest_Test_Authenticator";'
+  echo 'PREPARE q(text) AS'
+  cat "$root/core/src/schema_cache/catalog.sql"
+  echo ';'
+  echo "EXECUTE q('[\"test\"]');"
+  echo 'COMMIT;'
+} | "$here/cluster.sh" psql "$dir" -q -At -d postgrest_test -v ON_ERROR_STOP=1 > "$dir/out.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); json.dump(d, open(sys.argv[2], "w"), indent=None, separators=(",", ":"))' \
+  "$dir/out.json" "$root/core/src/schema_cache/testdata/fixtures_test.json"
+echo "schema fixture written"
