@@ -9,12 +9,7 @@ cluster="$here/cluster.sh"
 url="http://127.0.0.1:$http_port"
 
 wait_http() {
-  for _ in $(seq 1 100); do
-    if curl -s -o /dev/null "$url/"; then return 0; fi
-    sleep 0.2
-  done
-  echo "demo: the server did not answer on $url; see $dir/server.log" >&2
-  return 1
+  python3 "$here/wait_http.py" "$url/" 30 || { echo "demo: the server did not answer on $url; see $dir/server.log" >&2; return 1; }
 }
 
 case "$cmd" in
