@@ -8,3 +8,23 @@ CREATE TABLE api.texts (id int PRIMARY KEY, body text, note text);
 INSERT INTO api.texts VALUES (1, 'Hello World', null), (2, 'hello there', 'x'), (3, 'Bye', null),
   (4, 'quote "this", please', 'y');
 GRANT SELECT ON api.slow, api.sleepy, api.texts TO web_anon;
+
+-- writes (pgrx-tests/tests/write.rs): amounts must be positive, so a bad row fails a batch
+CREATE TABLE api.ledger (id int PRIMARY KEY, amount int NOT NULL CHECK (amount > 0), note text DEFAULT 'none');
+GRANT SELECT, INSERT, UPDATE, DELETE ON api.ledger TO web_anon;
+
+-- rpc (pgrx-tests/tests/rpc.rs)
+CREATE TABLE api.visits (id serial PRIMARY KEY, note text);
+GRANT SELECT, INSERT ON api.visits TO web_anon;
+GRANT USAGE ON SEQUENCE api.visits_id_seq TO web_anon;
+CREATE FUNCTION api.record_visit(note text) RETURNS int LANGUAGE sql VOLATILE
+  AS $$ INSERT INTO api.visits (note) VALUES (note) RETURNING id $$;
+CREATE FUNCTION api.products_under(max_price numeric) RETURNS SETOF api.products LANGUAGE sql STABLE
+  AS $$ SELECT * FROM api.products WHERE price < max_price $$;
+CREATE FUNCTION api.sum_all(VARIADIC nums int[]) RETURNS int LANGUAGE sql IMMUTABLE
+  AS $$ SELECT sum(n)::int FROM unnest(nums) n $$;
+-- the timeout only bites if it is set before the call (db-hoisted-tx-settings)
+CREATE FUNCTION api.hurried() RETURNS text LANGUAGE sql SET statement_timeout = '100ms'
+  AS $$ SELECT pg_sleep(0.5)::text $$;
+CREATE FUNCTION api.noop() RETURNS void LANGUAGE sql AS $$ $$;
+CREATE FUNCTION api.echo_json(json) RETURNS json LANGUAGE sql IMMUTABLE AS $$ SELECT $1 $$;

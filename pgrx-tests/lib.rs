@@ -29,6 +29,11 @@ fn base() -> String {
 
 /// One request on a fresh connection (`Connection: close`).
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    request_with_body(method, path, headers, None)
+}
+
+/// One request with a body (sent with its Content-Length) on a fresh connection.
+pub fn request_with_body(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> std::io::Result<Response> {
     let url = base();
     let host = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host)?;
@@ -37,7 +42,11 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::R
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str("\r\n");
+    if let Some(body) = body {
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    } else {
+        req.push_str("\r\n");
+    }
     stream.write_all(req.as_bytes())?;
     let mut raw = vec![];
     stream.read_to_end(&mut raw)?;

@@ -26,6 +26,8 @@ pub struct Config {
     pub db_extra_search_path: Vec<String>,
     pub db_hoisted_tx_settings: Vec<String>,
     pub db_pre_request: Option<String>,
+    /// `db-root-spec`: a function answering `GET /` instead of the OpenAPI document
+    pub db_root_spec: Option<String>,
     pub db_tx_end: TxEnd,
     pub db_aggregates_enabled: bool,
     pub db_plan_enabled: bool,
@@ -33,6 +35,7 @@ pub struct Config {
     pub jwt_role_claim_key: String,
     pub client_error_verbose: bool,
     pub server_timing_enabled: bool,
+    pub server_cors_allowed_origins: Vec<String>,
     pub url_use_legacy_target_names: bool,
     pub testing_panic_path: Option<String>,
     /// PostgREST's `app.settings.*` as (GUC name, value), set in every request's transaction
@@ -96,6 +99,7 @@ impl Config {
                 "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation",
             )),
             db_pre_request: opt("db_pre_request"),
+            db_root_spec: opt("db_root_spec"),
             db_tx_end,
             db_aggregates_enabled: boolean("db_aggregates_enabled", false)?,
             db_plan_enabled: boolean("db_plan_enabled", false)?,
@@ -103,6 +107,7 @@ impl Config {
             jwt_role_claim_key: get("jwt_role_claim_key", ".role"),
             client_error_verbose: verbosity,
             server_timing_enabled: boolean("server_timing_enabled", false)?,
+            server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins", "")),
             url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
             testing_panic_path: opt("testing_panic_path"),
             app_settings: vec![],

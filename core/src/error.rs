@@ -78,12 +78,18 @@ pub enum Error {
     OpenApiDisabled,
     /// PGRST127: details
     NotImplemented(String),
+    /// PGRST128
+    MaxAffectedRpcViolation,
 
     // ---- PGRST2xx: schema cache
     /// PGRST200: parent, child, hint, schema, suggestion (hint text)
     NoRelBetween { parent: String, child: String, hint: Option<String>, schema: String, suggestion: Option<String> },
     /// PGRST201: parent, child, candidates (details objects), hint names
     AmbiguousRelBetween { parent: String, child: String, details: Vec<Value>, hints: Vec<String> },
+    /// PGRST202: no function matches the name and arguments
+    NoRpc(Box<NoRpc>),
+    /// PGRST203: the overloads that match, as `schema.name(arg => type, ...)`
+    AmbiguousRpc(Vec<String>),
     /// PGRST204: relation, column
     ColumnNotFound(String, String),
     /// PGRST205: schema, table, suggestion
@@ -134,12 +140,18 @@ impl Error {
             InvalidResourcePath => "PGRST125",
             OpenApiDisabled => "PGRST126",
             NotImplemented(_) => "PGRST127",
+            MaxAffectedRpcViolation => "PGRST128",
             NoRelBetween { .. } => "PGRST200",
             AmbiguousRelBetween { .. } => "PGRST201",
+            NoRpc(_) => "PGRST202",
+            AmbiguousRpc(_) => "PGRST203",
             ColumnNotFound(..) => "PGRST204",
             TableNotFound { .. } => "PGRST205",
             JwtSecretMissing => "PGRST300",
             JwtTokenRequired => "PGRST302",
+            Pg { error, .. } if error.sqlstate == "PGRST" => {
+                return raise_pgrst(error).map_or_else(|_| "PGRST121".into(), |r| r.code)
+            }
             Pg { error, .. } => return error.sqlstate.clone(),
             Internal(_) => "PGRSTX00",
         }
@@ -153,6 +165,9 @@ impl Error {
             QueryParam { .. } | InvalidBody(_) | NotEmbedded(..) | NotImplemented(_) => 400,
             PutLimitNotAllowed | RelatedOrderNotToOne(..) | UnacceptableFilter(_) => 400,
             PutMatchingPk | InvalidPreferences(_) | AggregatesNotAllowed | MaxAffectedViolation(_) => 400,
+            MaxAffectedRpcViolation => 400,
+            NoRpc(_) => 404,
+            AmbiguousRpc(_) => 300,
             InvalidRpcMethod(_) | InvalidFilters | UnsupportedMethod(_) => 405,
             InvalidRange(_) => 416,
             UnacceptableSchema(..) | MediaType(_) | Singularity(_) => 406,
@@ -163,6 +178,7 @@ impl Error {
             TableNotFound { .. } => 404,
             JwtSecretMissing => 500,
             JwtTokenRequired => 401,
+            Pg { error, .. } if error.sqlstate == "PGRST" => raise_pgrst(error).map_or(500, |r| r.status),
             Pg { error, authenticated } => sqlstate_status(&error.sqlstate, &error.message, *authenticated),
             Internal(_) => 500,
         }
@@ -194,6 +210,11 @@ impl Error {
             InvalidResourcePath => "Invalid path specified in request URL".into(),
             OpenApiDisabled => "Root endpoint metadata is disabled".into(),
             NotImplemented(_) => "Feature not implemented".into(),
+            MaxAffectedRpcViolation => {
+                "Function must return SETOF or TABLE when max-affected preference is used with handling=strict".into()
+            }
+            NoRpc(e) => e.message(),
+            AmbiguousRpc(procs) => format!("Could not choose the best candidate function between: {}", procs.join(", ")),
             NoRelBetween { parent, child, .. } => {
                 format!("Could not find a relationship between '{parent}' and '{child}' in the schema cache")
             }
@@ -206,6 +227,10 @@ impl Error {
             }
             JwtSecretMissing => "Server lacks JWT secret".into(),
             JwtTokenRequired => "Anonymous access is disabled".into(),
+            Pg { error, .. } if error.sqlstate == "PGRST" => match raise_pgrst(error) {
+                Ok(r) => r.message,
+                Err(_) => "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error".into(),
+            },
             Pg { error, .. } => error.message.clone(),
             Internal(_) => "Internal server error".into(),
         }
@@ -236,7 +261,14 @@ impl Error {
                 hint.as_ref().map(|h| format!(" using the hint '{h}'")).unwrap_or_default()
             )),
             AmbiguousRelBetween { details, .. } => Value::Array(details.clone()),
+            Pg { error, .. } if error.sqlstate == "PGRST" => match raise_pgrst(error) {
+                Ok(r) => r.details.map_or(Value::Null, Value::String),
+                Err(RaiseError::Message(m)) => json!(format!("Invalid JSON value for MESSAGE: '{m}'")),
+                Err(RaiseError::Detail(d)) => json!(format!("Invalid JSON value for DETAIL: '{d}'")),
+                Err(RaiseError::NoDetail) => json!("DETAIL is missing in the RAISE statement"),
+            },
             Pg { error, .. } => error.detail.as_ref().map_or(Value::Null, |d| json!(d)),
+            NoRpc(e) => json!(e.details()),
             _ => Value::Null,
         }
     }
@@ -259,13 +291,31 @@ impl Error {
             TableNotFound { schema, suggestion, .. } => suggestion
                 .as_ref()
                 .map_or(Value::Null, |t| json!(format!("Perhaps you meant the table '{schema}.{t}'"))),
+            Pg { error, .. } if error.sqlstate == "PGRST" => match raise_pgrst(error) {
+                Ok(r) => r.hint.map_or(Value::Null, Value::String),
+                Err(RaiseError::Message(_)) => json!(
+                    "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'."
+                ),
+                Err(_) => json!(
+                    "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."
+                ),
+            },
             Pg { error, .. } => error.hint.as_ref().map_or(Value::Null, |h| json!(h)),
+            NoRpc(e) if !e.only_single_param() => e.hint.as_ref().map_or(Value::Null, |h| json!(h)),
+            AmbiguousRpc(_) => {
+                json!("Try renaming the parameters or the function itself in the database so function overloading can be resolved")
+            }
             _ => Value::Null,
         }
     }
 
     /// Headers that belong to the error itself (e.g. `WWW-Authenticate` on 401).
     pub fn headers(&self) -> Vec<(String, String)> {
+        if let Error::Pg { error, .. } = self {
+            if let Ok(r) = raise_pgrst(error) {
+                return r.headers;
+            }
+        }
         if self.status() == 401 {
             vec![("WWW-Authenticate".into(), "Bearer".into())]
         } else {
@@ -281,6 +331,111 @@ impl Error {
             json!({"code": self.code(), "message": self.message()})
         }
     }
+}
+
+/// PGRST202: what was looked for (PostgREST's `NoRpc`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoRpc {
+    pub schema: String,
+    pub name: String,
+    /// the argument names given, sorted
+    pub arg_keys: Vec<String>,
+    /// the request's Content-Type essence (`application/json`, `text/plain`, ...)
+    pub content_type: String,
+    /// a POST (arguments in the body) rather than a GET/HEAD
+    pub is_inv_post: bool,
+    /// "Perhaps you meant to call the function ..."
+    pub hint: Option<String>,
+}
+
+impl NoRpc {
+    /// A POST of raw text, XML or bytes can only mean a single unnamed parameter.
+    fn only_single_param(&self) -> bool {
+        self.is_inv_post && matches!(self.content_type.as_str(), "text/plain" | "text/xml" | "application/octet-stream")
+    }
+
+    fn message(&self) -> String {
+        let params = if self.only_single_param() {
+            String::new()
+        } else if self.arg_keys.is_empty() {
+            " without parameters".into()
+        } else {
+            format!("({})", self.arg_keys.join(", "))
+        };
+        format!("Could not find the function {}.{}{params} in the schema cache", self.schema, self.name)
+    }
+
+    fn details(&self) -> String {
+        let params = if self.arg_keys.is_empty() {
+            " without parameters".to_string()
+        } else {
+            let s = if self.arg_keys.len() > 1 { "s" } else { "" };
+            format!(" with parameter{s} {}", self.arg_keys.join(", "))
+        };
+        let searched = match (self.is_inv_post, self.content_type.as_str()) {
+            (true, "text/plain") => " with a single unnamed text parameter".to_string(),
+            (true, "text/xml") => " with a single unnamed xml parameter".to_string(),
+            (true, "application/octet-stream") => " with a single unnamed bytea parameter".to_string(),
+            (true, "application/json") => format!("{params} or with a single unnamed json/jsonb parameter"),
+            _ => params,
+        };
+        format!(
+            "Searched for the function {}.{}{searched}, but no matches were found in the schema cache.",
+            self.schema, self.name
+        )
+    }
+}
+
+/// `RAISE SQLSTATE 'PGRST' USING MESSAGE = '{"code":..,"message":..,"details":..,"hint":..}',
+/// DETAIL = '{"status":..,"headers":{..}}'`: the function chooses the whole error response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaisedError {
+    pub code: String,
+    pub message: String,
+    pub details: Option<String>,
+    pub hint: Option<String>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a PGRST raise could not be read (PGRST121).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RaiseError {
+    Message(String),
+    NoDetail,
+    Detail(String),
+}
+
+/// PostgREST's `parseRaisePGRST` (Err also for other SQLSTATEs: the caller checks first).
+pub fn raise_pgrst(e: &PgError) -> Result<RaisedError, RaiseError> {
+    if e.sqlstate != "PGRST" {
+        return Err(RaiseError::NoDetail);
+    }
+    let text = |v: Option<&Value>| -> Result<Option<String>, ()> {
+        match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(()),
+        }
+    };
+    let msg_err = || RaiseError::Message(e.message.clone());
+    let msg: Value = serde_json::from_str(&e.message).map_err(|_| msg_err())?;
+    let msg = msg.as_object().ok_or_else(msg_err)?;
+    let code = text(msg.get("code")).ok().flatten().ok_or_else(msg_err)?;
+    let message = text(msg.get("message")).ok().flatten().ok_or_else(msg_err)?;
+    let details = text(msg.get("details")).map_err(|_| msg_err())?;
+    let hint = text(msg.get("hint")).map_err(|_| msg_err())?;
+    let det = e.detail.as_ref().ok_or(RaiseError::NoDetail)?;
+    let det_err = || RaiseError::Detail(det.clone());
+    let d: Value = serde_json::from_str(det).map_err(|_| det_err())?;
+    let status = d.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).ok_or_else(det_err)?;
+    let headers = d.get("headers").and_then(Value::as_object).ok_or_else(det_err)?;
+    let headers = headers
+        .iter()
+        .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(det_err)?;
+    Ok(RaisedError { code, message, details, hint, status, headers })
 }
 
 /// SQLSTATE → HTTP status (PostgREST's `mapSQLtoHTTP`).
@@ -329,6 +484,21 @@ mod tests {
         assert_eq!(sqlstate_status("57014", "canceling statement due to statement timeout", false), 500);
         assert_eq!(sqlstate_status("PT402", "x", false), 402);
         assert_eq!(sqlstate_status("22P02", "invalid input", false), 400);
+    }
+
+    #[test]
+    fn raise_pgrst_sets_the_response() {
+        let pg = |message: &str, detail: Option<&str>| Error::Pg {
+            error: PgError { sqlstate: "PGRST".into(), message: message.into(), detail: detail.map(String::from), hint: None },
+            authenticated: false,
+        };
+        let e = pg(r#"{"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}"#, Some(r#"{"status":402,"headers":{"X-Powered-By":"Nerd Rage"}}"#));
+        assert_eq!((e.status(), e.code()), (402, "123".to_string()));
+        assert_eq!(e.body(true), json!({"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}));
+        assert_eq!(e.headers(), vec![("X-Powered-By".to_string(), "Nerd Rage".to_string())]);
+        let e = pg(r#"{"code":"123","message":"x"}"#, None);
+        assert_eq!((e.status(), e.code()), (500, "PGRST121".to_string()));
+        assert_eq!(e.details(), json!("DETAIL is missing in the RAISE statement"));
     }
 
     #[test]

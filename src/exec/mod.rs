@@ -20,23 +20,24 @@ use std::ffi::CString;
 /// Never panics across the caller: panics become 500 responses.
 pub fn handle(config: &Config, request: &HttpRequest) -> HttpResponse {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_inner(config, request)));
-    match outcome {
+    let response = match outcome {
         Ok(response) => response,
         Err(_) => app::error_response(config, &Error::Internal("panic".into())),
-    }
+    };
+    app::finish(config, request, response)
 }
 
 fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
     if config.testing_panic_path.as_deref() == Some(request.path.as_str()) {
         panic!("testing_panic_path requested");
     }
+    if let Some(response) = app::preflight(config, request) {
+        return response;
+    }
     let api_request = match app::api_request(config, request) {
         Ok(r) => r,
         Err(e) => return app::error_response(config, &e),
     };
-    if let Some(response) = app::without_database(config, &api_request) {
-        return response;
-    }
     let result = transaction(api_request.read_only(), |tx| {
         let cache = schema_cache::current(tx, config)?;
         match app::main_tx(config, &cache, &api_request)? {
@@ -44,8 +45,12 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
             Planned::Run(main) => {
                 let (rows, explain) = run(tx, &main)?;
                 let response = app::respond(config, &main, &api_request, rows, explain)?;
-                let end = if main.rollback { End::Rollback } else { End::Commit };
-                Ok((response, end))
+                if main.rollback {
+                    // deferred constraints must still fail the request (PostgREST's optionalRollback)
+                    spi::query(tx, "SET CONSTRAINTS ALL IMMEDIATE", &[], false)?;
+                    return Ok((response, End::Rollback));
+                }
+                Ok((response, End::Commit))
             }
         }
     });

@@ -41,6 +41,10 @@ thread_local! {
     static PLANS: RefCell<HashMap<String, Prepared>> = RefCell::new(HashMap::new());
 }
 
+/// Kept plans live in the worker's memory until dropped: a bound keeps a stream of distinct
+/// queries (every select list is its own SQL text) from growing it without end.
+const MAX_KEPT_PLANS: usize = 2000;
+
 /// Forget every kept plan (the schema changed: a plan may now be wrong or fail).
 pub fn forget_plans() {
     PLANS.with(|p| {
@@ -71,7 +75,13 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool) -> Result
         }
         let prep = prepare(sql)?;
         let out = (prep.plan, prep.inputs.clone());
-        p.borrow_mut().insert(sql.to_string(), prep);
+        let mut plans = p.borrow_mut();
+        if plans.len() >= MAX_KEPT_PLANS {
+            for (_, old) in plans.drain() {
+                unsafe { pg_sys::SPI_freeplan(old.plan) };
+            }
+        }
+        plans.insert(sql.to_string(), prep);
         Ok(out)
     })?;
     if inputs.len() != params.len() {

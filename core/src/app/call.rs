@@ -1,19 +1,120 @@
-//! `/rpc/<function>`: calling a function (PostgREST's `callReadPlan` and its response).
+//! `/rpc/<function>`: calling a function (PostgREST's `callReadPlan`, its content negotiation
+//! and the call response of `Response.hs`).
+//!
+//! GET/HEAD calls run in a read-only transaction; a POST does too unless the function is
+//! volatile. The function's hoisted settings (`db-hoisted-tx-settings`, e.g. a
+//! `statement_timeout` set on it) are set for the transaction before the call.
 
-use super::{HttpResponse, Planned};
+use super::{main_tx_for, HttpResponse, Planned, Shape};
 use crate::config::Config;
-use crate::error::Error;
-use crate::request::ApiRequest;
-use crate::response::ResultSet;
-use crate::schema_cache::SchemaCache;
+use crate::error::{Error, RangeError};
+use crate::plan::call_plan::{self, CallReadPlan};
+use crate::plan::read_plan::ReadPlan;
+use crate::request::media_type::MediaType;
+use crate::request::preferences::{Count, Handling};
+use crate::request::{range, ApiRequest, Method};
+use crate::response::{self, ResultSet};
+use crate::schema_cache::{MediaHandler, QualifiedIdentifier, RelIdentifier, SchemaCache};
+use crate::sql::call::main_call;
 
 #[derive(Debug, Clone)]
-pub struct CallShape {}
-
-pub fn main_tx(_config: &Config, _cache: &SchemaCache, api: &ApiRequest, _name: &str, _role: String) -> Result<Planned, Error> {
-    Err(Error::NotImplemented(format!("{} on this resource is not available yet", api.raw_method)))
+pub struct CallShape {
+    pub media: MediaType,
+    pub head: bool,
+    /// the function returns void: 204 without a body
+    pub void: bool,
 }
 
-pub fn respond(_config: &Config, _shape: &CallShape, _api: &ApiRequest, _rs: ResultSet) -> Result<HttpResponse, Error> {
-    Err(Error::Internal("not implemented".into()))
+pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
+    let CallReadPlan { read, call, routine, read_only } = call_plan::call_read_plan(config, cache, api, name)?;
+    let rel_qi = QualifiedIdentifier::new(routine.schema.clone(), routine.table_name().unwrap_or(&routine.name));
+    let (handler, media) = negotiate(cache, api, &rel_qi, has_default_select(&read))?;
+    call_plan::check_preferences(api, &routine)?;
+    let count = matches!(api.preferences.count, Some(Count::Exact | Count::Estimated));
+    let statement = main_call(&routine, &call, &read, count, config.db_max_rows, &handler);
+    let head = api.method == Method::Head;
+    let shape = Shape::Call(CallShape { media, head, void: routine.returns_void() });
+    let mut main = main_tx_for(config, api, role, read_only, statement, shape);
+    // PostgREST sets the function's settings after the request's, before app.settings
+    let at = main.settings.len().saturating_sub(config.app_settings.len());
+    main.settings.splice(at..at, routine.settings.iter().cloned());
+    if read_only && !api.read_only() {
+        // a POST of a stable or immutable function: read-only, as PostgREST's transaction
+        main.settings.insert(0, ("transaction_read_only".into(), "on".into()));
+    }
+    Ok(Planned::Run(Box::new(main)))
+}
+
+/// PostgREST's `hasDefaultSelect`: `select=*` (or none) and no embedding.
+fn has_default_select(read: &ReadPlan) -> bool {
+    read.children.is_empty() && read.select.len() == 1 && read.select[0].field.name == "*"
+}
+
+/// The handler and media type of the response (PostgREST's `negotiateContent` for a call):
+/// the first accepted media type that the vendored JSON types, a handler for the function's
+/// return type (a media-type domain or an aggregate over its table) or a builtin produces.
+fn negotiate(cache: &SchemaCache, api: &ApiRequest, rel_qi: &QualifiedIdentifier, default_select: bool) -> Result<(MediaHandler, MediaType), Error> {
+    let rel = RelIdentifier::RelId(rel_qi.clone());
+    let lookup = |mt: &MediaType| {
+        let key = mt.name().to_ascii_lowercase();
+        let own = || cache.media_handler(&rel, "*/*").or_else(|| cache.media_handler(&rel, &key));
+        default_select
+            .then(own)
+            .flatten()
+            .or_else(|| cache.media_handler(&RelIdentifier::RelAnyElement, &key))
+            .map(|(h, produced)| (h.clone(), MediaType::parse(produced)))
+    };
+    let pick = api.accept.iter().find_map(|m| match m {
+        MediaType::ObjectJson { nulls_stripped } => Some((MediaHandler::BuiltinAggSingleJson(*nulls_stripped), m.clone())),
+        MediaType::ArrayJson { nulls_stripped: true } => Some((MediaHandler::BuiltinAggArrayJsonStrip, m.clone())),
+        MediaType::ArrayJson { nulls_stripped: false } => lookup(&MediaType::Json),
+        other => lookup(other),
+    });
+    match pick {
+        None => Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect())),
+        // no aggregate for HEAD: nothing of the body is sent
+        Some((_, mt)) if api.method == Method::Head => Ok((MediaHandler::NoAgg, mt)),
+        Some(picked) => Ok(picked),
+    }
+}
+
+pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
+    if matches!(shape.media, MediaType::ObjectJson { .. }) && rs.page_total != 1 {
+        return Err(Error::Singularity(rs.page_total));
+    }
+    let prefs = &api.preferences;
+    if let (Some(max), Some(Handling::Strict)) = (prefs.max_affected, prefs.handling) {
+        if rs.page_total > max {
+            return Err(Error::MaxAffectedViolation(rs.page_total));
+        }
+    }
+    let (status, content_range) = range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
+    let body = if status == 416 {
+        let e = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, rs.table_total.unwrap_or(0)));
+        serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default()
+    } else {
+        rs.body.clone().into_bytes()
+    };
+    let mut headers = vec![("Content-Range".to_string(), content_range)];
+    // a call reports count, tx, handling, timezone and max-affected as applied
+    let applied = crate::request::preferences::Preferences {
+        resolution: None,
+        representation: None,
+        missing: None,
+        ..prefs.clone()
+    };
+    if let Some(applied) = applied.applied(false) {
+        headers.push(("Preference-Applied".to_string(), applied));
+    }
+    let (status, headers, body) = if shape.void {
+        (204, headers, vec![])
+    } else {
+        headers.push(("Content-Type".to_string(), shape.media.content_type()));
+        if api.negotiated_by_profile {
+            headers.push(("Content-Profile".to_string(), api.schema.clone()));
+        }
+        (status, headers, if shape.head { vec![] } else { body })
+    };
+    let (status, headers) = response::override_status_headers(&rs, status, headers)?;
+    Ok(HttpResponse { status, headers, body })
 }

@@ -70,9 +70,15 @@ pub fn api_request(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Err
     request::parse(config, req)
 }
 
-/// Requests answered without a transaction (none yet; OPTIONS and CORS come here).
-pub fn without_database(_config: &Config, _api: &ApiRequest) -> Option<HttpResponse> {
-    None
+/// CORS preflights are answered before anything else (PostgREST's CORS middleware).
+pub fn preflight(config: &Config, req: &HttpRequest) -> Option<HttpResponse> {
+    response::cors::preflight(&config.server_cors_allowed_origins, &req.method, &req.headers)
+}
+
+/// Headers every response gets whatever produced it: CORS for requests with an Origin.
+pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
+    response::cors::decorate(&config.server_cors_allowed_origins, &req.headers, &mut response);
+    response
 }
 
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
@@ -84,10 +90,56 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result
             write::main_tx(config, cache, api, name, role)
         }
         (Resource::Routine(name), Method::Get | Method::Head | Method::Post) => call::main_tx(config, cache, api, name, role),
-        (_, Method::Options) => Err(Error::NotImplemented("OPTIONS is not available yet".into())),
+        (_, Method::Options) => options(cache, api).map(Planned::Respond),
         (Resource::Schema, _) => Err(Error::UnsupportedMethod(api.raw_method.clone())),
         (Resource::Routine(_), _) => Err(Error::InvalidRpcMethod(api.raw_method.clone())),
     }
+}
+
+/// `OPTIONS`: the methods a resource allows (PostgREST's `respondInfo`), from the cache alone.
+fn options(cache: &SchemaCache, api: &ApiRequest) -> Result<HttpResponse, Error> {
+    let allow = match &api.resource {
+        Resource::Schema => "OPTIONS,GET,HEAD".to_string(),
+        Resource::Relation(name) => {
+            let t = crate::plan::find_table(cache, &api.schema, name)?;
+            let mut methods = vec!["OPTIONS,GET,HEAD"];
+            if t.insertable {
+                methods.push("POST");
+            }
+            if t.insertable && t.updatable && !t.pk_cols.is_empty() {
+                methods.push("PUT");
+            }
+            if t.updatable {
+                methods.push("PATCH");
+            }
+            if t.deletable {
+                methods.push("DELETE");
+            }
+            methods.join(",")
+        }
+        Resource::Routine(name) => {
+            let qi = crate::schema_cache::QualifiedIdentifier { schema: api.schema.clone(), name: name.clone() };
+            match cache.routines(&qi).first() {
+                Some(r) if r.volatility == crate::schema_cache::FuncVolatility::Volatile => "OPTIONS,POST".into(),
+                Some(_) => "OPTIONS,GET,HEAD,POST".into(),
+                None => {
+                    return Err(Error::NoRpc(Box::new(crate::error::NoRpc {
+                        schema: api.schema.clone(),
+                        name: name.clone(),
+                        arg_keys: vec![],
+                        content_type: "application/json".into(),
+                        is_inv_post: false,
+                        hint: None,
+                    })))
+                }
+            }
+        }
+    };
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("Access-Control-Allow-Origin".into(), "*".into()), ("Allow".into(), allow)],
+        body: vec![],
+    })
 }
 
 /// A transaction for `statement` with the request's role, GUCs, pre-request and tx end.

@@ -52,8 +52,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// All candidates scoring at least `min_score`, best first, with their scores.
 pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f64, &'a str)> {
-    // an exact (normalized) match is the only answer, as in the fuzzyset package
-    if let Some(c) = candidates.iter().find(|c| normalize(c) == normalize(key)) {
+    // an exact (lowercased) match is the only answer, as in the fuzzyset package
+    if let Some(c) = candidates.iter().find(|c| c.to_lowercase() == key.to_lowercase()) {
         return vec![(1.0, *c)];
     }
     for n in GRAM_SIZES {
@@ -65,15 +65,17 @@ pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f6
         }
         scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
         scored.truncate(50);
-        let nk = normalize(key);
+        // fuzzyset 0.2 rescores the lowercased (not normalized) strings, keeping scores above
+        // the minimum (strictly)
+        let nk = key.to_lowercase();
         let mut rescored: Vec<(f64, &str)> = scored
             .into_iter()
             .map(|(_, c)| {
-                let nc = normalize(c);
+                let nc = c.to_lowercase();
                 let len = nk.chars().count().max(nc.chars().count()).max(1);
                 (1.0 - levenshtein(&nk, &nc) as f64 / len as f64, c)
             })
-            .filter(|(s, _)| *s >= min_score)
+            .filter(|(s, _)| *s > min_score)
             .collect();
         rescored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
         if !rescored.is_empty() {

@@ -1,7 +1,9 @@
 //! ApiRequest + SchemaCache → plans (PostgREST's `Plan.hs`): which relation, which
 //! columns, filters, order and range, checked against the schema cache.
 
+pub mod call_plan;
 pub mod fuzzy;
+pub mod mutate_plan;
 pub mod read;
 pub mod read_plan;
 pub mod relationship;

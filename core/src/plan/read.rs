@@ -302,7 +302,7 @@ fn expand_stars(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, has_agg:
     let is_spread = node.rel_spread.is_some();
     // the source CTE of a write or call stands for the table named by its alias
     let qi = match (&node.from, &node.from_alias) {
-        (QualifiedIdentifier { schema, name }, Some(alias)) if schema.is_empty() && name == "pgrst_source" => {
+        (QualifiedIdentifier { schema: s, name }, Some(alias)) if s.is_empty() && name == "pgrst_source" => {
             QualifiedIdentifier { schema: schema.to_string(), name: alias.clone() }
         }
         (from, _) => from.clone(),

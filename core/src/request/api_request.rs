@@ -2,6 +2,7 @@
 //! (PostgREST's `ApiRequest.hs`).
 
 use super::media_type::{parse_accept, MediaType};
+use super::payload::{self, BodyUse, Payload};
 use super::preferences::Preferences;
 use super::query_params::{self, QueryParams};
 use super::range::{self, NonnegRange};
@@ -48,6 +49,10 @@ pub struct ApiRequest {
     pub path: String,
     pub raw_method: String,
     pub body: Vec<u8>,
+    /// the parsed body of a write or RPC call (PostgREST's `iPayload`)
+    pub payload: Option<Payload>,
+    /// the columns named by `?columns=` or the payload's keys, sorted (`iColumns`)
+    pub columns: Vec<String>,
 }
 
 impl ApiRequest {
@@ -78,14 +83,24 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         "OPTIONS" => Method::Options,
         other => return Err(Error::UnsupportedMethod(other.to_string())),
     };
-    let resource = resource(&req.path)?;
+    let resource = match resource(&req.path)? {
+        // db-root-spec: `/` calls that function (by name, in the request's schema)
+        Resource::Schema => config.db_root_spec.as_ref().map_or(Resource::Schema, |f| {
+            Resource::Routine(f.split_once('.').map_or(f.as_str(), |(_, name)| name).to_string())
+        }),
+        other => other,
+    };
     if let Resource::Routine(_) = resource {
         if !matches!(method, Method::Get | Method::Head | Method::Post | Method::Options) {
             return Err(Error::InvalidRpcMethod(req.method.clone()));
         }
     }
     let (schema, negotiated_by_profile) = schema(config, method, &header)?;
-    let query = query_params::parse(&req.query)?;
+    // a GET/HEAD call takes the function's arguments from bare `?name=value` parameters
+    let query = match (&resource, method) {
+        (Resource::Routine(_), Method::Get | Method::Head) => query_params::parse_rpc_read(&req.query)?,
+        _ => query_params::parse(&req.query)?,
+    };
     let (top_range, ranges) = ranges(method, &query, header("range"))?;
     let allow_tx_override = matches!(config.db_tx_end, TxEnd::CommitAllowOverride | TxEnd::RollbackAllowOverride);
     let preferences = Preferences::from_headers(
@@ -99,6 +114,7 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
     let accept = if accept.is_empty() { vec![MediaType::Any] } else { accept };
     let content_type = header("content-type").map(MediaType::parse).unwrap_or(MediaType::Json);
     let cookies = header("cookie").map(parse_cookies).unwrap_or_default();
+    let (payload, columns) = payload::get_payload(&req.body, &content_type, query.columns.as_ref(), body_use(&resource, method))?;
     Ok(ApiRequest {
         method,
         resource,
@@ -115,7 +131,19 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         path: req.path.clone(),
         raw_method: req.method.clone(),
         body: req.body.clone(),
+        payload,
+        columns: columns.into_iter().collect(),
     })
+}
+
+/// Which requests read their body, and how (PostgREST's `shouldParsePayload`).
+fn body_use(resource: &Resource, method: Method) -> BodyUse {
+    match (resource, method) {
+        (Resource::Relation(_), Method::Post | Method::Patch) => BodyUse::Mutation,
+        (Resource::Relation(_), Method::Put) => BodyUse::SingleUpsert,
+        (Resource::Routine(_), Method::Post) => BodyUse::Call,
+        _ => BodyUse::Ignored,
+    }
 }
 
 fn resource(path: &str) -> Result<Resource, Error> {

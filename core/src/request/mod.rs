@@ -2,6 +2,7 @@
 
 pub mod api_request;
 pub mod media_type;
+pub mod payload;
 pub mod preferences;
 pub mod query_params;
 pub mod range;

@@ -1,6 +1,8 @@
 //! Query results → HTTP responses (PostgREST's `Response.hs`): status, Content-Range,
 //! Content-Type, Preference-Applied, the `response.headers`/`response.status` GUCs, errors.
 
+pub mod cors;
+
 use crate::app::HttpResponse;
 use crate::config::Config;
 use crate::error::Error;
@@ -15,7 +17,7 @@ pub struct ResultSet {
     pub body: String,
     pub guc_headers: Option<String>,
     pub guc_status: Option<String>,
-    /// the inserted row's primary key as `key=eq.value` pairs (a text[] literal), for Location
+    /// the inserted row's primary key as `key=eq.value` pairs (a JSON array of strings), for Location
     pub location: Option<String>,
     /// rows inserted by an upsert (to tell 201 from 200)
     pub inserted: Option<i64>,
@@ -84,7 +86,11 @@ pub fn override_status_headers(rs: &ResultSet, status: u16, mut headers: Vec<(St
 
 pub fn error_response(config: &Config, e: &Error) -> HttpResponse {
     let body = serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default();
-    let mut headers = vec![("Content-Type".to_string(), "application/json; charset=utf-8".to_string())];
+    let mut headers = vec![
+        ("Content-Type".to_string(), "application/json; charset=utf-8".to_string()),
+        // names the error for proxies and logs (RFC 9209), as PostgREST does
+        ("Proxy-Status".to_string(), format!("PostgREST; error={}", e.code())),
+    ];
     headers.extend(e.headers());
     HttpResponse { status: e.status(), headers, body }
 }

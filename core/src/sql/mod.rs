@@ -1,7 +1,9 @@
 //! Plans → SQL text + `$n` parameters (PostgREST's `Query/QueryBuilder.hs` and
 //! `Query/Statements.hs`). The result JSON is built in SQL, as PostgREST does.
 
+pub mod call;
 pub mod fragment;
+pub mod mutate;
 pub mod read;
 
 /// One statement to run: SQL text and its text parameters (None = NULL).

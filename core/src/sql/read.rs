@@ -233,7 +233,8 @@ fn count_logic_tree(plan: &ReadPlan, qi: &QualifiedIdentifier, t: &CoercibleLogi
     }
 }
 
-fn body(handler: BodyHandler) -> &'static str {
+/// The `body` column: the rows aggregated for the response's media type.
+pub fn body(handler: BodyHandler) -> &'static str {
     match handler {
         BodyHandler::JsonArray { nulls_stripped: false } => "coalesce(json_agg(_postgrest_t), '[]')",
         BodyHandler::JsonArray { nulls_stripped: true } => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')",

@@ -1,0 +1,448 @@
+//! Planning a function call, `/rpc/<function>` (PostgREST's `Plan/CallPlan.hs` and the call
+//! parts of `Plan.hs`: `callReadPlan`, `findProc`, `callPlan`).
+//!
+//! It decides which overload is called (by the names of the arguments given, or the single
+//! unnamed json/jsonb/text/xml/bytea parameter a raw POST body goes to), where the arguments
+//! come from (the query string of a GET, a form or a JSON body of a POST), whether the
+//! transaction may write, and which columns the call must return for the read plan of its
+//! rows (filters, embeddings) to work.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fuzzy;
+use super::read::{read_plan, ReadKind};
+use super::read_plan::{CoercibleFilter, CoercibleLogicTree, CoercibleOrderTerm, ReadPlan};
+use crate::config::Config;
+use crate::error::{Error, NoRpc};
+use crate::request::media_type::MediaType;
+use crate::request::preferences::Handling;
+use crate::request::{ApiRequest, Method};
+use crate::schema_cache::{Cardinality, FuncVolatility, QualifiedIdentifier, Relationship, Routine, RoutineParam, SchemaCache};
+
+/// How the function is called (PostgREST's `CallPlan`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallPlan {
+    pub qi: QualifiedIdentifier,
+    pub params: CallParams,
+    pub args: CallArgs,
+    pub scalar: bool,
+    pub set_of_scalar: bool,
+    /// columns the filters of the read plan use
+    pub filter_fields: BTreeSet<String>,
+    /// columns the read plan needs (`*` for all)
+    pub returning: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallParams {
+    /// `f("a" := ..., "b" := ...)`: the parameters given arguments, in declaration order
+    Key(Vec<RoutineParam>),
+    /// `f(...)`: the single unnamed parameter
+    OnePos(RoutineParam),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallArgs {
+    /// from the query string or a form: name → value
+    Direct(BTreeMap<String, RpcParamValue>),
+    /// the raw body: JSON, or text/xml/bytes for a single unnamed parameter
+    Json(Option<Vec<u8>>),
+}
+
+/// `?v=1` or, for a variadic parameter, `?v=1&v=2`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RpcParamValue {
+    Fixed(String),
+    Variadic(Vec<String>),
+}
+
+/// A call and the read of its rows (PostgREST's `CallReadPlan`).
+#[derive(Debug, Clone)]
+pub struct CallReadPlan {
+    pub read: ReadPlan,
+    pub call: CallPlan,
+    pub routine: Routine,
+    /// false only for a POST of a volatile function
+    pub read_only: bool,
+}
+
+/// The body of a POST call (PostgREST's `Payload` as `getPayload` builds it for a routine).
+#[derive(Debug, Clone, PartialEq)]
+enum Payload {
+    /// JSON with its keys (those of the object, or of the first object of an array)
+    Json { raw: Vec<u8>, keys: BTreeSet<String> },
+    /// JSON taken as is because `?columns=` names the arguments
+    RawJson(Vec<u8>),
+    /// a form: name/value pairs in order
+    UrlEncoded(Vec<(String, String)>),
+    /// text, xml or bytes for a single unnamed parameter
+    Raw(Vec<u8>),
+}
+
+pub fn call_read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str) -> Result<CallReadPlan, Error> {
+    let is_post = api.method == Method::Post;
+    let payload = if is_post { Some(payload(api)?) } else { None };
+    let param_keys: BTreeSet<String> = match &payload {
+        None => api.query.params.iter().map(|(k, _)| k.clone()).collect(),
+        Some(Payload::Json { keys, .. }) => keys.clone(),
+        Some(Payload::RawJson(_)) => api.query.columns.iter().flatten().cloned().collect(),
+        Some(Payload::UrlEncoded(pairs)) => pairs.iter().map(|(k, _)| k.clone()).collect(),
+        Some(Payload::Raw(_)) => BTreeSet::new(),
+    };
+    let qi = QualifiedIdentifier::new(api.schema.clone(), name);
+    let routine = find_proc(cache, &qi, &param_keys, &api.content_type, is_post)?.clone();
+    // a function returning rows of a table reads (and embeds) as that table
+    let rel_qi = QualifiedIdentifier::new(routine.schema.clone(), routine.table_name().unwrap_or(&routine.name));
+    let read = read_plan(config, cache, api, &rel_qi, ReadKind::Routine)?;
+    let args = match payload {
+        None => CallArgs::Direct(to_rpc_params(&routine, &api.query.params)),
+        Some(Payload::UrlEncoded(pairs)) => CallArgs::Direct(to_rpc_params(&routine, &pairs)),
+        Some(Payload::Json { raw, .. } | Payload::RawJson(raw) | Payload::Raw(raw)) => CallArgs::Json(Some(raw)),
+    };
+    let read_only = !is_post || routine.volatility != FuncVolatility::Volatile;
+    let call = call_plan(&routine, &param_keys, args, &read);
+    Ok(CallReadPlan { read, call, routine, read_only })
+}
+
+/// With `handling=strict`: no invalid preferences, and `max-affected` only for functions
+/// returning a set (checked after content negotiation, as PostgREST does).
+pub fn check_preferences(api: &ApiRequest, routine: &Routine) -> Result<(), Error> {
+    let strict = api.preferences.handling == Some(Handling::Strict);
+    if strict && !api.preferences.invalid.is_empty() {
+        return Err(Error::InvalidPreferences(api.preferences.invalid.clone()));
+    }
+    if strict && api.preferences.max_affected.is_some() && routine.returns_single() {
+        return Err(Error::MaxAffectedRpcViolation);
+    }
+    Ok(())
+}
+
+/// Find the overload of `qi` the arguments name (PostgREST's `findProc`): the one whose
+/// required parameters are all given and whose other given arguments are optional
+/// parameters; failing that, a function with a single unnamed parameter of the type the
+/// POST body's Content-Type stands for.
+pub fn find_proc<'a>(
+    cache: &'a SchemaCache,
+    qi: &QualifiedIdentifier,
+    keys: &BTreeSet<String>,
+    content_type: &MediaType,
+    is_post: bool,
+) -> Result<&'a Routine, Error> {
+    let overloads = cache.routines(qi);
+    let raw_body = is_post && matches!(content_type, MediaType::OctetStream | MediaType::TextPlain | MediaType::TextXml);
+    let matches_params = |r: &Routine| {
+        if r.params.is_empty() {
+            return keys.is_empty() && !raw_body;
+        }
+        let (required, optional): (Vec<&RoutineParam>, Vec<&RoutineParam>) = r.params.iter().partition(|p| p.required);
+        let required: BTreeSet<String> = required.iter().map(|p| p.name.clone()).collect();
+        let optional: BTreeSet<String> = optional.iter().map(|p| p.name.clone()).collect();
+        keys.difference(&optional).cloned().collect::<BTreeSet<_>>() == required
+    };
+    let single_unnamed = |r: &Routine| match r.params.as_slice() {
+        [p] if is_post && p.name.is_empty() => matches!(
+            (content_type, p.type_name.as_str()),
+            (MediaType::Json, "json" | "jsonb") | (MediaType::TextPlain, "text") | (MediaType::TextXml, "xml") | (MediaType::OctetStream, "bytea")
+        ),
+        _ => false,
+    };
+    let named: Vec<&Routine> = overloads.iter().filter(|r| matches_params(r)).collect();
+    let fallback: Vec<&Routine> = overloads.iter().filter(|r| !matches_params(r) && single_unnamed(r)).collect();
+    match (named.as_slice(), fallback.as_slice()) {
+        ([], []) => Err(no_rpc(cache, qi, keys, content_type, is_post, overloads)),
+        ([], [r]) | ([r], _) => Ok(r),
+        ([], procs) | (procs, _) => Err(Error::AmbiguousRpc(procs.iter().map(|r| describe(r)).collect())),
+    }
+}
+
+/// `schema.name(arg => type, ...)`, as PGRST203 lists the candidates.
+fn describe(r: &Routine) -> String {
+    let params: Vec<String> = r.params.iter().map(|p| format!("{} => {}", p.name, p.type_name)).collect();
+    format!("{}.{}({})", r.schema, r.name, params.join(", "))
+}
+
+/// PGRST202 with PostgREST's hint: a function of a close name when none has this name,
+/// else the closest parameter list among the overloads.
+fn no_rpc(
+    cache: &SchemaCache,
+    qi: &QualifiedIdentifier,
+    keys: &BTreeSet<String>,
+    content_type: &MediaType,
+    is_post: bool,
+    overloads: &[Routine],
+) -> Error {
+    let arg_keys: Vec<String> = keys.iter().cloned().collect();
+    let list_to_text = |names: &mut Vec<String>| {
+        names.sort();
+        format!("({})", names.join(", "))
+    };
+    let hint = if overloads.is_empty() {
+        let names: Vec<&str> =
+            cache.routines.keys().filter(|k| k.schema == qi.schema).map(|k| k.name.as_str()).collect();
+        fuzzy::best(&qi.name, &names, 0.75).map(String::from)
+    } else {
+        let lists: Vec<String> =
+            overloads.iter().map(|r| list_to_text(&mut r.params.iter().map(|p| p.name.clone()).collect())).collect();
+        let candidates: Vec<&str> = lists.iter().map(String::as_str).collect();
+        fuzzy::best(&list_to_text(&mut arg_keys.clone()), &candidates, fuzzy::DEFAULT_MIN_SCORE)
+            .map(|params| format!("{}{params}", qi.name))
+    };
+    Error::NoRpc(Box::new(NoRpc {
+        schema: qi.schema.clone(),
+        name: qi.name.clone(),
+        arg_keys,
+        content_type: content_type.name(),
+        is_inv_post: is_post,
+        hint: hint.map(|h| format!("Perhaps you meant to call the function {}.{h}", qi.schema)),
+    }))
+}
+
+/// Arguments by name (PostgREST's `toRpcParams`): the last of repeated arguments wins, except
+/// for a variadic parameter, which takes them all in order.
+pub fn to_rpc_params(routine: &Routine, pairs: &[(String, String)]) -> BTreeMap<String, RpcParamValue> {
+    let mut out: BTreeMap<String, RpcParamValue> = BTreeMap::new();
+    for (k, v) in pairs {
+        let variadic = routine.has_variadic && routine.params.iter().any(|p| &p.name == k && p.variadic);
+        match (variadic, out.get_mut(k)) {
+            (true, Some(RpcParamValue::Variadic(vs))) => vs.push(v.clone()),
+            (true, _) => {
+                out.insert(k.clone(), RpcParamValue::Variadic(vec![v.clone()]));
+            }
+            (false, _) => {
+                out.insert(k.clone(), RpcParamValue::Fixed(v.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// PostgREST's `callPlan`.
+fn call_plan(routine: &Routine, keys: &BTreeSet<String>, args: CallArgs, read: &ReadPlan) -> CallPlan {
+    let params = match routine.params.as_slice() {
+        [p] if p.name.is_empty() => CallParams::OnePos(p.clone()),
+        all => CallParams::Key(all.iter().filter(|p| keys.contains(&p.name)).cloned().collect()),
+    };
+    CallPlan {
+        qi: routine.qi(),
+        params,
+        args,
+        scalar: routine.returns_scalar(),
+        set_of_scalar: routine.returns_set_of_scalar(),
+        filter_fields: filter_field_names(read),
+        returning: returning_columns(read),
+    }
+}
+
+/// The columns filters use at any level of the read plan (PostgREST's `getFilterFieldNames`),
+/// plus those the top level orders by: PostgREST forgets these and fails with 42703 on
+/// `select=a&order=b`. Null-embed filters name an embedding, not a column, so they are left out.
+fn filter_field_names(read: &ReadPlan) -> BTreeSet<String> {
+    fn tree(t: &CoercibleLogicTree, out: &mut BTreeSet<String>) {
+        match t {
+            CoercibleLogicTree::Stmnt(CoercibleFilter::Filter { field, .. }) => {
+                out.insert(field.name.clone());
+            }
+            CoercibleLogicTree::Stmnt(CoercibleFilter::NullEmbed { .. }) => {}
+            CoercibleLogicTree::Expr(_, _, ts) => ts.iter().for_each(|t| tree(t, out)),
+        }
+    }
+    fn node(n: &ReadPlan, out: &mut BTreeSet<String>) {
+        n.where_.iter().for_each(|t| tree(t, out));
+        n.children.iter().for_each(|c| node(c, out));
+    }
+    let mut out = BTreeSet::new();
+    node(read, &mut out);
+    for term in &read.order {
+        if let CoercibleOrderTerm::Field { field, .. } = term {
+            out.insert(field.name.clone());
+        }
+    }
+    out
+}
+
+/// The columns the read of the call's rows needs (PostgREST's `inferColsEmbedNeeds` without
+/// primary keys): the selected ones plus the join columns of embeddings; all of them when
+/// `*` is selected or a computed relationship is embedded.
+fn returning_columns(read: &ReadPlan) -> BTreeSet<String> {
+    let names: BTreeSet<String> = read.select.iter().map(|s| s.field.name.clone()).collect();
+    if names.contains("*") {
+        return BTreeSet::from(["*".to_string()]);
+    }
+    let mut out = names;
+    for child in &read.children {
+        match &child.rel_to_parent {
+            Some(Relationship::ComputedRelationship { .. }) => return BTreeSet::from(["*".to_string()]),
+            Some(Relationship::Relationship { cardinality, .. }) => {
+                let cols = match cardinality {
+                    Cardinality::O2M { columns, .. } | Cardinality::M2O { columns, .. } | Cardinality::O2O { columns, .. } => columns,
+                    Cardinality::M2M(j) => &j.cols_source,
+                };
+                out.extend(cols.iter().map(|(c, _)| c.clone()));
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// The body of a POST call, parsed as PostgREST's `getPayload` does for a routine.
+fn payload(api: &ApiRequest) -> Result<Payload, Error> {
+    let body = &api.body;
+    match &api.content_type {
+        MediaType::Json if api.query.columns.is_some() => Ok(Payload::RawJson(body.clone())),
+        MediaType::Json => {
+            let value: serde_json::Value = if body.is_empty() {
+                serde_json::Value::Object(Default::default())
+            } else {
+                serde_json::from_slice(body).map_err(|_| Error::InvalidBody("Empty or invalid json".into()))?
+            };
+            json_attributes(body.clone(), &value)
+        }
+        MediaType::Csv => {
+            let value = csv_to_json(body)?;
+            let raw = value.to_string().into_bytes();
+            json_attributes(raw, &value).map_err(|_| Error::InvalidBody("All lines must have same number of fields".into()))
+        }
+        MediaType::UrlEncoded => Ok(Payload::UrlEncoded(parse_form(body))),
+        MediaType::TextPlain | MediaType::TextXml | MediaType::OctetStream => Ok(Payload::Raw(body.clone())),
+        other => Err(Error::InvalidBody(format!("Content-Type not acceptable: {}", other.name()))),
+    }
+}
+
+/// PostgREST's `payloadAttributes`: an object, or an array of objects with the same keys;
+/// anything else counts as an empty array.
+fn json_attributes(raw: Vec<u8>, value: &serde_json::Value) -> Result<Payload, Error> {
+    let keys_of = |o: &serde_json::Map<String, serde_json::Value>| o.keys().cloned().collect::<BTreeSet<String>>();
+    let empty = || Payload::Json { raw: b"[]".to_vec(), keys: BTreeSet::new() };
+    match value {
+        serde_json::Value::Object(o) => Ok(Payload::Json { raw, keys: keys_of(o) }),
+        serde_json::Value::Array(items) => match items.first() {
+            None => Ok(empty()),
+            Some(serde_json::Value::Object(first)) => {
+                let keys = keys_of(first);
+                let uniform = items.iter().all(|i| i.as_object().map(keys_of).as_ref() == Some(&keys));
+                if uniform {
+                    Ok(Payload::Json { raw, keys })
+                } else {
+                    Err(Error::InvalidBody("All object keys must match".into()))
+                }
+            }
+            Some(_) => Err(Error::InvalidBody("All object keys must match".into())),
+        },
+        _ => Ok(empty()),
+    }
+}
+
+/// `a=1&b=2` as http-types' `parseSimpleQuery` reads it (`+` is a space).
+fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    let decode = |s: &[u8]| {
+        let plus: Vec<u8> = s.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+        percent_encoding::percent_decode(&plus).decode_utf8_lossy().into_owned()
+    };
+    body.split(|b| *b == b'&' || *b == b';')
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.iter().position(|b| *b == b'=') {
+            Some(i) => (decode(&part[..i]), decode(&part[i + 1..])),
+            None => (decode(part), String::new()),
+        })
+        .collect()
+}
+
+/// CSV with a header line → a JSON array of objects; `NULL` is null (PostgREST's `csvToJson`).
+fn csv_to_json(body: &[u8]) -> Result<serde_json::Value, Error> {
+    let text = String::from_utf8_lossy(body);
+    let mut records = csv_records(&text).into_iter();
+    let header = records.next().unwrap_or_default();
+    let mut rows = vec![];
+    for rec in records {
+        if rec.len() != header.len() {
+            return Err(Error::InvalidBody("All lines must have same number of fields".into()));
+        }
+        let obj: serde_json::Map<String, serde_json::Value> = header
+            .iter()
+            .zip(rec)
+            .map(|(k, v)| (k.clone(), if v == "NULL" { serde_json::Value::Null } else { serde_json::Value::String(v) }))
+            .collect();
+        rows.push(serde_json::Value::Object(obj));
+    }
+    Ok(serde_json::Value::Array(rows))
+}
+
+/// RFC 4180 records: `"` quotes a field, `""` inside quotes is a quote.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = vec![];
+    let mut record = vec![];
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(name: &str, ty: &str, required: bool, variadic: bool) -> RoutineParam {
+        RoutineParam { name: name.into(), type_name: ty.into(), type_max_length: ty.into(), required, variadic }
+    }
+
+    #[test]
+    fn variadic_arguments_accumulate() {
+        let r = Routine {
+            schema: "test".into(),
+            name: "f".into(),
+            description: None,
+            params: vec![param("a", "integer", true, false), param("v", "text[]", false, true)],
+            return_type: crate::schema_cache::RetType::Single(crate::schema_cache::PgType::Scalar(QualifiedIdentifier::new(
+                "pg_catalog",
+                "text",
+            ))),
+            volatility: FuncVolatility::Volatile,
+            has_variadic: true,
+            isolation_level: None,
+            settings: vec![],
+        };
+        let pairs: Vec<(String, String)> =
+            [("a", "1"), ("a", "2"), ("v", "x"), ("v", "y")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m = to_rpc_params(&r, &pairs);
+        assert_eq!(m["a"], RpcParamValue::Fixed("2".into()));
+        assert_eq!(m["v"], RpcParamValue::Variadic(vec!["x".into(), "y".into()]));
+    }
+
+    #[test]
+    fn forms_and_csv_parse() {
+        assert_eq!(parse_form(b"a=1&b=x+y%21"), vec![("a".into(), "1".into()), ("b".into(), "x y!".into())]);
+        let v = csv_to_json(b"a,b\n1,\"x,\"\"y\"\"\"\n4,NULL").unwrap();
+        assert_eq!(v, serde_json::json!([{"a": "1", "b": "x,\"y\""}, {"a": "4", "b": null}]));
+    }
+
+    #[test]
+    fn json_keys() {
+        let v = serde_json::json!([{"a": 1}, {"b": 2}]);
+        assert!(json_attributes(vec![], &v).is_err());
+        let v = serde_json::json!(3);
+        assert_eq!(json_attributes(vec![], &v).unwrap(), Payload::Json { raw: b"[]".to_vec(), keys: BTreeSet::new() });
+    }
+}

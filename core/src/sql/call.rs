@@ -1,0 +1,259 @@
+//! The call statement (PostgREST's `callPlanToQuery` and `mainCall`): the function call as the
+//! `pgrst_source` CTE, the read plan of its rows on top, and the body aggregated for the
+//! negotiated media type, in one row `(total_result_set, page_total, body, response_headers,
+//! response_status)`.
+//!
+//! Arguments are `$n` parameters cast to the parameter's type (`character`/`bit` widened so a
+//! long value is not silently cut); a JSON body goes through `json_to_record` with the
+//! parameters' types, as PostgREST's `fromJsonBodyF` does.
+
+use super::fragment::{self as frag, Params};
+use super::read::{count_query, read_plan_query};
+use super::Statement;
+use crate::plan::call_plan::{CallArgs, CallParams, CallPlan, RpcParamValue};
+use crate::plan::read_plan::ReadPlan;
+use crate::request::range;
+use crate::schema_cache::{MediaHandler, RelIdentifier, Routine, RoutineParam};
+
+/// `SELECT ... FROM "schema"."function"(...) pgrst_call` (PostgREST's `callPlanToQuery`).
+pub fn call_plan_query(plan: &CallPlan, p: &mut Params) -> String {
+    let columns = if plan.scalar || plan.set_of_scalar { "pgrst_call.pgrst_scalar".to_string() } else { returned_columns(plan) };
+    let from = match (&plan.params, &plan.args) {
+        (CallParams::OnePos(prm), args) => format!("FROM {}", call_it(plan, &single_parameter(args, prm, p))),
+        (CallParams::Key(prms), _) if prms.is_empty() => format!("FROM {}", call_it(plan, "")),
+        (CallParams::Key(prms), CallArgs::Direct(args)) => {
+            let args: Vec<String> = prms
+                .iter()
+                .map(|prm| {
+                    let value = match args.get(&prm.name) {
+                        Some(RpcParamValue::Variadic(vs)) => p.push(frag::array_literal(vs)),
+                        Some(RpcParamValue::Fixed(v)) => p.push(v.clone()),
+                        None => "NULL".to_string(),
+                    };
+                    format!("{}{} := {value}::{}", variadic(prm), frag::ident(&prm.name), prm.type_max_length)
+                })
+                .collect();
+            format!("FROM {}", call_it(plan, &args.join(", ")))
+        }
+        (CallParams::Key(prms), CallArgs::Json(body)) => {
+            let args: Vec<String> = prms
+                .iter()
+                .map(|prm| format!("{}{} := pgrst_body.{}", variadic(prm), frag::ident(&prm.name), frag::ident(&prm.name)))
+                .collect();
+            format!("{}, LATERAL {}", from_json_body(body.as_deref(), prms, p), call_it(plan, &args.join(", ")))
+        }
+    };
+    format!("SELECT {columns} {from}")
+}
+
+fn variadic(prm: &RoutineParam) -> &'static str {
+    if prm.variadic {
+        "VARIADIC "
+    } else {
+        ""
+    }
+}
+
+fn call_it(plan: &CallPlan, args: &str) -> String {
+    if plan.scalar || plan.set_of_scalar {
+        format!("(SELECT {}({args}) pgrst_scalar) pgrst_call", frag::qi(&plan.qi))
+    } else {
+        format!("{}({args}) pgrst_call", frag::qi(&plan.qi))
+    }
+}
+
+/// The argument of a single unnamed parameter: the raw body, or the query string arguments
+/// as a JSON object (PostgREST's `singleParameter`).
+fn single_parameter(args: &CallArgs, prm: &RoutineParam, p: &mut Params) -> String {
+    let body: Option<Vec<u8>> = match args {
+        CallArgs::Json(body) => body.clone(),
+        CallArgs::Direct(map) => {
+            let obj: serde_json::Map<String, serde_json::Value> = map
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        RpcParamValue::Fixed(s) => serde_json::Value::String(s.clone()),
+                        RpcParamValue::Variadic(vs) => vs.iter().cloned().map(serde_json::Value::String).collect(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect();
+            Some(serde_json::Value::Object(obj).to_string().into_bytes())
+        }
+    };
+    let placeholder = match body {
+        None => push_null(p),
+        // bytes travel as bytea's hex text form, so any byte (NUL included) gets through
+        Some(b) if prm.type_name == "bytea" => p.push(format!("\\x{}", hex(&b))),
+        Some(b) => p.push(String::from_utf8_lossy(&b).into_owned()),
+    };
+    format!("{placeholder}::{}", prm.type_name)
+}
+
+fn push_null(p: &mut Params) -> String {
+    p.0.push(None);
+    format!("${}", p.0.len())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `FROM (SELECT $1::json AS json_data) pgrst_payload, LATERAL (SELECT "a", "b" FROM
+/// json_to_record(pgrst_payload.json_data) AS _("a" integer, "b" text) LIMIT 1) pgrst_body`
+/// (PostgREST's `fromJsonBodyF` for a call): only the first object of an array counts.
+fn from_json_body(body: Option<&[u8]>, prms: &[RoutineParam], p: &mut Params) -> String {
+    let placeholder = match body {
+        Some(b) => p.push(String::from_utf8_lossy(b).into_owned()),
+        None => push_null(p),
+    };
+    let is_object = body.unwrap_or_default().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+    let to_record = if is_object { "json_to_record" } else { "json_to_recordset" };
+    let names: Vec<String> = prms.iter().map(|prm| frag::ident(&prm.name)).collect();
+    let typed: Vec<String> = prms.iter().map(|prm| format!("{} {}", frag::ident(&prm.name), prm.type_max_length)).collect();
+    format!(
+        "FROM (SELECT {placeholder}::json AS json_data) pgrst_payload, LATERAL (SELECT {} FROM {to_record}(pgrst_payload.json_data) AS _({}) LIMIT 1) pgrst_body ",
+        names.join(", "),
+        typed.join(", ")
+    )
+}
+
+/// The columns of the call the read needs, plus those its filters use.
+fn returned_columns(plan: &CallPlan) -> String {
+    let call = crate::schema_cache::QualifiedIdentifier::new("", "pgrst_call");
+    if plan.returning.is_empty() {
+        return "*".into();
+    }
+    if plan.returning.len() == 1 && plan.returning.contains("*") {
+        return frag::column(&call, "*");
+    }
+    let cols: std::collections::BTreeSet<&String> = plan.returning.iter().chain(&plan.filter_fields).collect();
+    cols.into_iter().map(|c| frag::column(&call, c)).collect::<Vec<_>>().join(", ")
+}
+
+/// The body for the negotiated handler (PostgREST's `handlerF` with the routine): a single
+/// row or scalar is one JSON value, a set of scalars an array of them.
+fn body(routine: &Routine, handler: &MediaHandler) -> String {
+    let strip = |strip: bool, s: &str| if strip { format!("json_strip_nulls({s})") } else { s.to_string() };
+    let as_json_single = |s: bool| {
+        if routine.returns_scalar() {
+            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)->0"))
+        } else {
+            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t)->0"))
+        }
+    };
+    let as_json = |s: bool| {
+        if routine.returns_single_composite() {
+            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t)->0"))
+        } else if routine.returns_scalar() {
+            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)->0"))
+        } else if routine.returns_set_of_scalar() {
+            format!("coalesce({}, '[]')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)"))
+        } else {
+            format!("coalesce({}, '[]')", strip(s, "json_agg(_postgrest_t)"))
+        }
+    };
+    match handler {
+        MediaHandler::BuiltinAggArrayJsonStrip => as_json(true),
+        MediaHandler::BuiltinAggSingleJson(s) => as_json_single(*s),
+        MediaHandler::BuiltinOvAggJson => as_json(false),
+        MediaHandler::BuiltinOvAggGeoJson => {
+            "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))".into()
+        }
+        MediaHandler::BuiltinOvAggCsv => concat!(
+            "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r)::text as k FROM ",
+            "( SELECT row_to_json(hh) as r from pgrst_source as hh limit 1 ) s ) a)",
+            " || '\n' || ",
+            "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')"
+        )
+        .into(),
+        MediaHandler::CustomFunc(func, _) if routine.returns_scalar() => format!("{}(_postgrest_t.pgrst_scalar)", frag::qi(func)),
+        MediaHandler::CustomFunc(func, RelIdentifier::RelAnyElement) => format!("{}(_postgrest_t)", frag::qi(func)),
+        MediaHandler::CustomFunc(func, RelIdentifier::RelId(target)) => {
+            format!("{}(_postgrest_t::{})", frag::qi(func), frag::qi(target))
+        }
+        MediaHandler::NoAgg => "''::text".into(),
+    }
+}
+
+/// PostgREST's `mainCall`. With `count`, the total of the filtered rows: a separate count
+/// when a limit, offset or db-max-rows applies, else the page count itself.
+pub fn main_call(routine: &Routine, call: &CallPlan, read: &ReadPlan, count: bool, max_rows: Option<i64>, handler: &MediaHandler) -> Statement {
+    let mut p = Params::default();
+    let call_sql = call_plan_query(call, &mut p);
+    let page_count = if routine.returns_single() { "1" } else { "pg_catalog.count(_postgrest_t)" };
+    let (count_cte, total) = if !count {
+        (String::new(), "null::bigint".to_string())
+    } else if max_rows.is_some() || read.range != range::ALL {
+        (
+            format!(", pgrst_source_count AS ({})", count_query(read, &mut p)),
+            "(SELECT pg_catalog.count(*) FROM pgrst_source_count)".to_string(),
+        )
+    } else {
+        (String::new(), page_count.to_string())
+    };
+    let select = read_plan_query(read, &mut p);
+    let sql = format!(
+        "WITH pgrst_source AS ({call_sql}) {count_cte} SELECT {total} AS total_result_set, {page_count} AS page_total, \
+         {} AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
+         nullif(current_setting('response.status', true), '') AS response_status \
+         FROM ({select}) _postgrest_t",
+        body(routine, handler)
+    );
+    Statement { sql, params: p.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema_cache::QualifiedIdentifier;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn prm(name: &str, ty: &str) -> RoutineParam {
+        RoutineParam { name: name.into(), type_name: ty.into(), type_max_length: ty.into(), required: true, variadic: false }
+    }
+
+    fn plan(params: CallParams, args: CallArgs, scalar: bool) -> CallPlan {
+        CallPlan {
+            qi: QualifiedIdentifier::new("test", "f"),
+            params,
+            args,
+            scalar,
+            set_of_scalar: false,
+            filter_fields: BTreeSet::new(),
+            returning: BTreeSet::from(["*".to_string()]),
+        }
+    }
+
+    #[test]
+    fn query_string_arguments_are_parameters() {
+        let args = BTreeMap::from([("a".to_string(), RpcParamValue::Fixed("1".into()))]);
+        let mut p = Params::default();
+        let sql = call_plan_query(&plan(CallParams::Key(vec![prm("a", "integer"), prm("b", "text")]), CallArgs::Direct(args), true), &mut p);
+        assert_eq!(
+            sql,
+            "SELECT pgrst_call.pgrst_scalar FROM (SELECT \"test\".\"f\"(\"a\" := $1::integer, \"b\" := NULL::text) pgrst_scalar) pgrst_call"
+        );
+        assert_eq!(p.0, vec![Some("1".to_string())]);
+    }
+
+    #[test]
+    fn json_body_goes_through_json_to_record() {
+        let mut p = Params::default();
+        let body = br#"{"a": 1}"#.to_vec();
+        let sql = call_plan_query(&plan(CallParams::Key(vec![prm("a", "integer")]), CallArgs::Json(Some(body)), false), &mut p);
+        assert_eq!(
+            sql,
+            "SELECT \"pgrst_call\".* FROM (SELECT $1::json AS json_data) pgrst_payload, LATERAL (SELECT \"a\" FROM \
+             json_to_record(pgrst_payload.json_data) AS _(\"a\" integer) LIMIT 1) pgrst_body , LATERAL \"test\".\"f\"(\"a\" := pgrst_body.\"a\") pgrst_call"
+        );
+    }
+
+    #[test]
+    fn bytea_body_is_hex() {
+        let mut p = Params::default();
+        let sql = call_plan_query(&plan(CallParams::OnePos(prm("", "bytea")), CallArgs::Json(Some(vec![0, 255])), true), &mut p);
+        assert!(sql.contains("\"test\".\"f\"($1::bytea)"));
+        assert_eq!(p.0, vec![Some("\\x00ff".to_string())]);
+    }
+}
