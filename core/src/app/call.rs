@@ -23,6 +23,8 @@ pub struct CallShape {
     pub head: bool,
     /// the function returns void: 204 without a body
     pub void: bool,
+    /// the body comes from a custom handler (a media-type domain or aggregate), maybe bytea
+    pub custom: bool,
 }
 
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
@@ -33,7 +35,8 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let count = matches!(api.preferences.count, Some(Count::Exact | Count::Estimated));
     let statement = main_call(&routine, &call, &read, count, config.db_max_rows, &handler);
     let head = api.method == Method::Head;
-    let shape = Shape::Call(CallShape { media, head, void: routine.returns_void() });
+    let custom = matches!(handler, MediaHandler::CustomFunc(..));
+    let shape = Shape::Call(CallShape { media, head, void: routine.returns_void(), custom });
     let mut main = main_tx_for(config, api, role, read_only, statement, shape);
     // PostgREST sets the function's settings after the request's, before app.settings
     let at = main.settings.len().saturating_sub(config.app_settings.len());
@@ -92,6 +95,8 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultS
     let body = if status == 416 {
         let e = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, rs.table_total.unwrap_or(0)));
         serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default()
+    } else if shape.custom {
+        bytea_or_text(&rs.body)
     } else {
         rs.body.clone().into_bytes()
     };
@@ -117,4 +122,26 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultS
     };
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
     Ok(HttpResponse { status, headers, body })
+}
+
+/// The body of a custom handler: the bytes of a bytea-based media type arrive in bytea's hex
+/// text form (`\x4142`), everything else as text. PostgREST reads the body in binary and
+/// sends those bytes as they are.
+fn bytea_or_text(body: &str) -> Vec<u8> {
+    let decoded = body.strip_prefix("\\x").filter(|h| h.len() % 2 == 0).and_then(|h| {
+        (0..h.len()).step_by(2).map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect::<Option<Vec<u8>>>()
+    });
+    decoded.unwrap_or_else(|| body.as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytea_bodies_are_decoded() {
+        assert_eq!(bytea_or_text("\\x616e79"), b"any".to_vec());
+        assert_eq!(bytea_or_text("plain text"), b"plain text".to_vec());
+        assert_eq!(bytea_or_text("\\xzz"), b"\\xzz".to_vec());
+    }
 }
