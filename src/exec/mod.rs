@@ -55,7 +55,7 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
         }
     });
     match result {
-        Ok(response) => response,
+        Ok(response) => app::success(&api_request, response),
         Err(e) => {
             if let Error::Internal(detail) = &e {
                 pgrx::log!("postgrest_ext: internal error: {detail}");

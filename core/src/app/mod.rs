@@ -75,6 +75,19 @@ pub fn preflight(config: &Config, req: &HttpRequest) -> Option<HttpResponse> {
     response::cors::preflight(&config.server_cors_allowed_origins, &req.method, &req.headers)
 }
 
+/// Headers of every successful response (PostgREST's `toWaiResponse` and `contentTypeHeaders`):
+/// `Content-Profile` when the schema was negotiated, and `Vary` unless the SQL set one.
+pub fn success(api: &ApiRequest, mut response: HttpResponse) -> HttpResponse {
+    let has = |r: &HttpResponse, name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if api.negotiated_by_profile && has(&response, "Content-Type") {
+        response.headers.push(("Content-Profile".into(), api.schema.clone()));
+    }
+    if !has(&response, "Vary") {
+        response.headers.push(("Vary".into(), "Accept, Prefer, Range".into()));
+    }
+    response
+}
+
 /// Headers every response gets whatever produced it: CORS for requests with an Origin.
 pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
     response::cors::decorate(&config.server_cors_allowed_origins, &req.headers, &mut response);
@@ -84,7 +97,7 @@ pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) ->
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
     let role = role(config, api)?;
     match (&api.resource, api.method) {
-        (Resource::Schema, Method::Get | Method::Head) => Ok(Planned::Respond(root(cache, api))),
+        (Resource::Schema, Method::Get | Method::Head) => root(cache, api).map(Planned::Respond),
         (Resource::Relation(name), Method::Get | Method::Head) => read::main_tx(config, cache, api, name, role),
         (Resource::Relation(name), Method::Post | Method::Patch | Method::Put | Method::Delete) => {
             write::main_tx(config, cache, api, name, role)
@@ -211,7 +224,11 @@ pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
 }
 
 /// `GET /`: a minimal description of the exposed relations until OpenAPI lands.
-fn root(cache: &SchemaCache, api: &ApiRequest) -> HttpResponse {
+fn root(cache: &SchemaCache, api: &ApiRequest) -> Result<HttpResponse, Error> {
+    use crate::request::media_type::MediaType;
+    if !api.accept.iter().any(|m| matches!(m, MediaType::Any | MediaType::Json | MediaType::OpenApi)) {
+        return Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()));
+    }
     let mut paths = Map::new();
     for name in cache.table_names(&api.schema) {
         paths.insert(format!("/{name}"), serde_json::json!({}));
@@ -221,11 +238,11 @@ fn root(cache: &SchemaCache, api: &ApiRequest) -> HttpResponse {
         "info": {"title": "postgrest_ext", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
     });
-    HttpResponse {
+    Ok(HttpResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())],
         body: if api.method == Method::Head { vec![] } else { doc.to_string().into_bytes() },
-    }
+    })
 }
 
 /// The main statement's result (and the explain's, if any) → the HTTP response.

@@ -54,8 +54,10 @@ pub fn counted_total(
     };
     match count {
         Some(Count::Planned) => planned(),
+        // PostgREST compares `Just total > maxRows`, and any Just is greater than Nothing:
+        // without db-max-rows the estimate always takes the larger of both
         Some(Count::Estimated) => match (exact, max_rows) {
-            (Some(t), Some(m)) if t > m => planned().map(|p| p.max(t)).or(Some(t)),
+            (Some(t), m) if m.is_none_or(|m| t > m) => planned().map(|p| p.max(t)).or(Some(t)),
             _ => exact,
         },
         _ => exact,
