@@ -32,7 +32,13 @@ pub struct Config {
     pub db_aggregates_enabled: bool,
     pub db_plan_enabled: bool,
     pub jwt_secret: Option<String>,
+    /// `jwt-secret-is-base64`: the secret is base64 (URL-safe characters allowed)
+    pub jwt_secret_is_base64: bool,
+    /// `jwt-aud`: the audience a token's `aud` claim must name, when set
+    pub jwt_aud: Option<String>,
     pub jwt_role_claim_key: String,
+    /// `jwt-cache-max-entries`: verified tokens kept per worker; 0 turns the cache off
+    pub jwt_cache_max_entries: usize,
     pub client_error_verbose: bool,
     pub server_timing_enabled: bool,
     pub server_cors_allowed_origins: Vec<String>,
@@ -80,6 +86,8 @@ impl Config {
         if schemas.is_empty() {
             return Err("postgrest.db_schemas: at least one schema is needed".into());
         }
+        // PostgREST refuses a configuration whose JWT secret or role claim key it cannot use
+        crate::auth::check_config(opt("jwt_secret").as_deref(), boolean("jwt_secret_is_base64", false)?, &get("jwt_role_claim_key", ".role"))?;
         Ok(Config {
             db_name: get("db_name", "postgres"),
             db_authenticator_role: get("db_authenticator_role", "authenticator"),
@@ -104,7 +112,10 @@ impl Config {
             db_aggregates_enabled: boolean("db_aggregates_enabled", false)?,
             db_plan_enabled: boolean("db_plan_enabled", false)?,
             jwt_secret: opt("jwt_secret"),
+            jwt_secret_is_base64: boolean("jwt_secret_is_base64", false)?,
+            jwt_aud: opt("jwt_aud"),
             jwt_role_claim_key: get("jwt_role_claim_key", ".role"),
+            jwt_cache_max_entries: number("jwt_cache_max_entries", "1000")?.max(0) as usize,
             client_error_verbose: verbosity,
             server_timing_enabled: boolean("server_timing_enabled", false)?,
             server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins", "")),

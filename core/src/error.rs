@@ -98,8 +98,12 @@ pub enum Error {
     // ---- PGRST3xx: JWT
     /// PGRST300
     JwtSecretMissing,
+    /// PGRST301: the token could not be decoded or verified
+    JwtDecode(JwtDecodeError),
     /// PGRST302
     JwtTokenRequired,
+    /// PGRST303: the token's claims are not acceptable
+    JwtClaims(JwtClaimsError),
 
     // ---- SQL errors: the SQLSTATE is the code
     Pg { error: PgError, authenticated: bool },
@@ -148,7 +152,9 @@ impl Error {
             ColumnNotFound(..) => "PGRST204",
             TableNotFound { .. } => "PGRST205",
             JwtSecretMissing => "PGRST300",
+            JwtDecode(_) => "PGRST301",
             JwtTokenRequired => "PGRST302",
+            JwtClaims(_) => "PGRST303",
             Pg { error, .. } if error.sqlstate == "PGRST" => {
                 return raise_pgrst(error).map_or_else(|_| "PGRST121".into(), |r| r.code)
             }
@@ -177,7 +183,7 @@ impl Error {
             AmbiguousRelBetween { .. } => 300,
             TableNotFound { .. } => 404,
             JwtSecretMissing => 500,
-            JwtTokenRequired => 401,
+            JwtDecode(_) | JwtTokenRequired | JwtClaims(_) => 401,
             Pg { error, .. } if error.sqlstate == "PGRST" => raise_pgrst(error).map_or(500, |r| r.status),
             Pg { error, authenticated } => sqlstate_status(&error.sqlstate, &error.message, *authenticated),
             Internal(_) => 500,
@@ -226,7 +232,9 @@ impl Error {
                 format!("Could not find the table '{schema}.{table}' in the schema cache")
             }
             JwtSecretMissing => "Server lacks JWT secret".into(),
+            JwtDecode(e) => e.message(),
             JwtTokenRequired => "Anonymous access is disabled".into(),
+            JwtClaims(e) => e.message().into(),
             Pg { error, .. } if error.sqlstate == "PGRST" => match raise_pgrst(error) {
                 Ok(r) => r.message,
                 Err(_) => "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error".into(),
@@ -269,6 +277,7 @@ impl Error {
             },
             Pg { error, .. } => error.detail.as_ref().map_or(Value::Null, |d| json!(d)),
             NoRpc(e) => json!(e.details()),
+            JwtDecode(JwtDecodeError::KeyError(d) | JwtDecodeError::BadAlgorithm(d)) => json!(d),
             _ => Value::Null,
         }
     }
@@ -311,6 +320,11 @@ impl Error {
 
     /// Headers that belong to the error itself (e.g. `WWW-Authenticate` on 401).
     pub fn headers(&self) -> Vec<(String, String)> {
+        if let Error::JwtDecode(_) | Error::JwtClaims(_) = self {
+            // PostgREST's invalidTokenHeader: the message as a Haskell string literal
+            let description = format!("{:?}", self.message());
+            return vec![("WWW-Authenticate".into(), format!("Bearer error=\"invalid_token\", error_description={description}"))];
+        }
         if let Error::Pg { error, .. } = self {
             if let Ok(r) = raise_pgrst(error) {
                 return r.headers;
@@ -329,6 +343,59 @@ impl Error {
             json!({"code": self.code(), "message": self.message(), "details": self.details(), "hint": self.hint()})
         } else {
             json!({"code": self.code(), "message": self.message()})
+        }
+    }
+}
+
+/// Why a JWT could not be decoded (PostgREST's `JwtDecodeError`; the texts of KeyError and
+/// BadAlgorithm are those of the jose-jwt library PostgREST uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtDecodeError {
+    EmptyAuthHeader,
+    UnexpectedParts(usize),
+    KeyError(String),
+    BadAlgorithm(String),
+    BadCrypto,
+}
+
+impl JwtDecodeError {
+    fn message(&self) -> String {
+        match self {
+            JwtDecodeError::EmptyAuthHeader => "Empty JWT is sent in Authorization header".into(),
+            JwtDecodeError::UnexpectedParts(n) => format!("Expected 3 parts in JWT; got {n}"),
+            JwtDecodeError::KeyError(_) => "No suitable key or wrong key type".into(),
+            JwtDecodeError::BadAlgorithm(_) => "Wrong or unsupported encoding algorithm".into(),
+            JwtDecodeError::BadCrypto => "JWT cryptographic operation failed".into(),
+        }
+    }
+}
+
+/// Why verified claims were refused (PostgREST's `JwtClaimsError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtClaimsError {
+    Expired,
+    NotYetValid,
+    IssuedAtFuture,
+    NotInAudience,
+    ParsingClaimsFailed,
+    ExpNotNumber,
+    NbfNotNumber,
+    IatNotNumber,
+    AudNotStringOrArray,
+}
+
+impl JwtClaimsError {
+    fn message(self) -> &'static str {
+        match self {
+            JwtClaimsError::Expired => "JWT expired",
+            JwtClaimsError::NotYetValid => "JWT not yet valid",
+            JwtClaimsError::IssuedAtFuture => "JWT issued at future",
+            JwtClaimsError::NotInAudience => "JWT not in audience",
+            JwtClaimsError::ParsingClaimsFailed => "Parsing claims failed",
+            JwtClaimsError::ExpNotNumber => "The JWT 'exp' claim must be a number",
+            JwtClaimsError::NbfNotNumber => "The JWT 'nbf' claim must be a number",
+            JwtClaimsError::IatNotNumber => "The JWT 'iat' claim must be a number",
+            JwtClaimsError::AudNotStringOrArray => "The JWT 'aud' claim must be a string or an array of strings",
         }
     }
 }

@@ -13,3 +13,4 @@ pub mod plan;
 pub mod sql;
 pub mod response;
 pub mod app;
+pub mod auth;

@@ -408,22 +408,61 @@ mod tests {
         RoutineParam { name: name.into(), type_name: ty.into(), type_max_length: ty.into(), required, variadic }
     }
 
-    #[test]
-    fn variadic_arguments_accumulate() {
-        let r = Routine {
+    fn routine(name: &str, params: Vec<RoutineParam>) -> Routine {
+        Routine {
             schema: "test".into(),
-            name: "f".into(),
+            name: name.into(),
             description: None,
-            params: vec![param("a", "integer", true, false), param("v", "text[]", false, true)],
+            has_variadic: params.iter().any(|p| p.variadic),
+            params,
             return_type: crate::schema_cache::RetType::Single(crate::schema_cache::PgType::Scalar(QualifiedIdentifier::new(
                 "pg_catalog",
                 "text",
             ))),
             volatility: FuncVolatility::Volatile,
-            has_variadic: true,
             isolation_level: None,
             settings: vec![],
-        };
+        }
+    }
+
+    fn cache(routines: Vec<Routine>) -> SchemaCache {
+        let mut c = SchemaCache::default();
+        for r in routines {
+            c.routines.entry(r.qi()).or_default().push(r);
+        }
+        c
+    }
+
+    fn keys(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn overloads_resolve_by_argument_names() {
+        let c = cache(vec![
+            routine("add_them", vec![param("a", "integer", true, false), param("b", "integer", true, false)]),
+            routine("opt", vec![param("a", "integer", true, false), param("b", "integer", false, false)]),
+            routine("raw", vec![param("", "json", true, false)]),
+            routine("raw", vec![param("", "jsonb", true, false)]),
+        ]);
+        let qi = |n: &str| QualifiedIdentifier::new("test", n);
+        assert!(find_proc(&c, &qi("add_them"), &keys(&["a", "b"]), &MediaType::Json, false).is_ok());
+        assert!(find_proc(&c, &qi("opt"), &keys(&["a"]), &MediaType::Json, false).is_ok());
+        assert!(find_proc(&c, &qi("opt"), &keys(&["b"]), &MediaType::Json, false).is_err());
+        let e = find_proc(&c, &qi("add_them"), &keys(&["a", "b", "smthelse"]), &MediaType::Json, false).unwrap_err();
+        assert_eq!(e.status(), 404);
+        assert_eq!(e.message(), "Could not find the function test.add_them(a, b, smthelse) in the schema cache");
+        assert_eq!(e.hint(), serde_json::json!("Perhaps you meant to call the function test.add_them(a, b)"));
+        let e = find_proc(&c, &qi("add_thm"), &keys(&[]), &MediaType::Json, false).unwrap_err();
+        assert_eq!(e.hint(), serde_json::json!("Perhaps you meant to call the function test.add_them"));
+        let e = find_proc(&c, &qi("raw"), &keys(&["A"]), &MediaType::Json, true).unwrap_err();
+        assert_eq!(e.code(), "PGRST203");
+        assert_eq!(e.message(), "Could not choose the best candidate function between: test.raw( => json), test.raw( => jsonb)");
+    }
+
+    #[test]
+    fn variadic_arguments_accumulate() {
+        let r = routine("f", vec![param("a", "integer", true, false), param("v", "text[]", false, true)]);
         let pairs: Vec<(String, String)> =
             [("a", "1"), ("a", "2"), ("v", "x"), ("v", "y")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let m = to_rpc_params(&r, &pairs);
