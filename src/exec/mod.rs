@@ -68,6 +68,10 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
 /// Set the role and the request GUCs, then run the statements of `main`: the main
 /// statement's rows, and the explain's JSON when a planned count was asked for.
 fn run(tx: &Tx, main: &MainTx) -> Result<(Vec<Vec<Option<String>>>, Option<String>), Error> {
+    if main.read_only {
+        // GET and HEAD began read-only; a call of a stable function by POST becomes so here
+        unsafe { pg_sys::XactReadOnly = true };
+    }
     refuse_superuser(&main.role)?;
     set_local("role", &main.role)?;
     for (name, value) in &main.settings {
