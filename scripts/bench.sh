@@ -7,7 +7,7 @@ bench="$here/../../shared/bench"
 port="${BENCH_HTTP_PORT:-3099}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 BENCH_EXTRA_CONF="shared_preload_libraries = 'postgrest_ext'
-postgrest.db_name = 'bench'
+postgrest.db_name = '${BENCH_DB:-bench}'
 postgrest.db_schemas = 'api'
 postgrest.db_anon_role = 'web_anon'
 postgrest.db_authenticator_role = 'authenticator'
@@ -15,5 +15,6 @@ postgrest.jwt_secret = 'reallyreallyreallyreallyverysafe'
 postgrest.server_host = '127.0.0.1'
 postgrest.server_port = $port" "$bench/setup.sh"
 . "$bench/lib.sh"
-psql -X -q -h "$BENCH_TMP/sock" -p "${BENCH_PG_PORT:-5499}" -U postgres -d bench -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
+bpsql -d "$BENCH_DB" -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
+python3 "$here/wait_http.py" "http://127.0.0.1:$port/" 30
 "$bench/run.sh" --target project "http://127.0.0.1:$port" "$@"
