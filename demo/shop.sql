@@ -1,6 +1,7 @@
 -- The demo shop served by `make run`: schema `api`, anonymous role `web_anon`,
 -- authenticator `authenticator` (the role the workers log in as; not a superuser).
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'web_anon') THEN CREATE ROLE web_anon NOLOGIN; END IF;

@@ -82,3 +82,30 @@ fn workers_are_not_superusers() {
     );
     assert_eq!(roles, "f");
 }
+
+/// Terminate every worker and wait until at least one has logged `needle` since `before`
+/// (the log length when we started).
+fn restart_workers_and_wait_for(before: usize, needle: &str) {
+    psql("select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'postgrest_ext worker'");
+    for _ in 0..100 {
+        if server_log().get(before..).is_some_and(|l| l.contains(needle)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {needle:?} in the server log");
+}
+
+#[test]
+fn an_authenticator_with_superuser_is_refused() {
+    let before = server_log().len();
+    psql("alter role authenticator superuser");
+    restart_workers_and_wait_for(before, "is a superuser; refusing to serve");
+    let refused = request("GET", "/products?select=id", &[]);
+    psql("alter role authenticator nosuperuser");
+    let before = server_log().len();
+    restart_workers_and_wait_for(before, "postgrest_ext: serving");
+    wait_until_serving();
+    assert!(refused.is_err(), "a superuser worker answered: {:?}", refused.map(|r| r.status));
+    assert_cluster_never_restarted();
+}
