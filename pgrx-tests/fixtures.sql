@@ -28,3 +28,20 @@ CREATE FUNCTION api.hurried() RETURNS text LANGUAGE sql SET statement_timeout = 
   AS $$ SELECT pg_sleep(0.5)::text $$;
 CREATE FUNCTION api.noop() RETURNS void LANGUAGE sql AS $$ $$;
 CREATE FUNCTION api.echo_json(json) RETURNS json LANGUAGE sql IMMUTABLE AS $$ SELECT $1 $$;
+
+-- auth (pgrx-tests/tests/auth.rs): a JWT with role shop_user switches to it, and row level
+-- security shows each user (the `sub` claim) only their own notes; web_anon may not read them
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_user') THEN CREATE ROLE shop_user NOLOGIN; END IF;
+END $$;
+GRANT shop_user TO authenticator;
+GRANT USAGE ON SCHEMA api TO shop_user;
+CREATE TABLE api.notes (id int PRIMARY KEY, owner text NOT NULL, body text);
+INSERT INTO api.notes VALUES (1, 'alice', 'first of alice'), (2, 'bob', 'only of bob'), (3, 'alice', 'second of alice');
+ALTER TABLE api.notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_notes ON api.notes TO shop_user
+  USING (owner = current_setting('request.jwt.claims', true)::json ->> 'sub');
+GRANT SELECT ON api.notes TO shop_user;
+CREATE FUNCTION api.whoami() RETURNS json LANGUAGE sql STABLE
+  AS $$ SELECT json_build_object('user', current_user, 'claims', current_setting('request.jwt.claims', true)::json) $$;
+GRANT EXECUTE ON FUNCTION api.whoami() TO web_anon, shop_user;

@@ -16,6 +16,7 @@ set -e
   "postgrest.db_schemas = 'api'" \
   "postgrest.db_anon_role = 'web_anon'" \
   "postgrest.db_authenticator_role = 'authenticator'" \
+  "postgrest.jwt_secret = 'e2e-jwt-secret-that-is-long-enough-0123'" \
   "postgrest.testing_panic_path = '/__panic'" \
   "statement_timeout = '2s'"
 "$here/cluster.sh" start "$dir"

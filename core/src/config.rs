@@ -13,6 +13,17 @@ pub enum TxEnd {
     RollbackAllowOverride,
 }
 
+/// `openapi-mode`: what `GET /` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenApiMode {
+    /// only the tables and functions the request's role has some privilege on
+    FollowPrivileges,
+    /// everything in the schema cache for the schema
+    IgnorePrivileges,
+    /// `GET /` answers 404 PGRST126
+    Disabled,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub db_name: String,
@@ -43,6 +54,11 @@ pub struct Config {
     pub server_timing_enabled: bool,
     pub server_cors_allowed_origins: Vec<String>,
     pub url_use_legacy_target_names: bool,
+    pub openapi_mode: OpenApiMode,
+    /// `openapi-security-active`: describe the JWT bearer scheme in the OpenAPI document
+    pub openapi_security_active: bool,
+    /// `openapi-server-proxy-uri`: validated at load (`crate::openapi::ProxyUri::parse`)
+    pub openapi_server_proxy_uri: Option<String>,
     pub testing_panic_path: Option<String>,
     /// PostgREST's `app.settings.*` as (GUC name, value), set in every request's transaction
     pub app_settings: Vec<(String, String)>,
@@ -120,6 +136,19 @@ impl Config {
             server_timing_enabled: boolean("server_timing_enabled", false)?,
             server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins", "")),
             url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
+            openapi_mode: match get("openapi_mode", "follow-privileges").as_str() {
+                "follow-privileges" => OpenApiMode::FollowPrivileges,
+                "ignore-privileges" => OpenApiMode::IgnorePrivileges,
+                "disabled" => OpenApiMode::Disabled,
+                _ => return Err("Invalid openapi-mode. Check your configuration.".into()),
+            },
+            openapi_security_active: boolean("openapi_security_active", false)?,
+            openapi_server_proxy_uri: match opt("openapi_server_proxy_uri") {
+                Some(uri) if crate::openapi::ProxyUri::parse(&uri).is_none() => {
+                    return Err("Malformed proxy uri, a correct example: https://example.com:8443/basePath".into())
+                }
+                uri => uri,
+            },
             testing_panic_path: opt("testing_panic_path"),
             app_settings: vec![],
         })

@@ -14,3 +14,4 @@ pub mod sql;
 pub mod response;
 pub mod app;
 pub mod auth;
+pub mod openapi;

@@ -56,7 +56,11 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
     });
     match result {
         Ok(response) => app::success(&api_request, response),
-        Err(e) => {
+        Err(mut e) => {
+            // 42501 is a 401 for the anonymous role and a 403 for an authenticated one
+            if let Error::Pg { authenticated, .. } = &mut e {
+                *authenticated |= api_request.auth.authenticated;
+            }
             if let Error::Internal(detail) = &e {
                 pgrx::log!("postgrest_ext: internal error: {detail}");
             }

@@ -7,6 +7,7 @@
 
 pub mod call;
 pub mod read;
+pub mod root;
 pub mod write;
 
 use crate::config::Config;
@@ -58,6 +59,7 @@ pub enum Shape {
     Read(read::ReadShape),
     Write(write::WriteShape),
     Call(call::CallShape),
+    OpenApi(root::OpenApiShape),
 }
 
 /// What planning decided: run a transaction, or answer from the schema cache alone.
@@ -67,7 +69,11 @@ pub enum Planned {
 }
 
 pub fn api_request(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
-    request::parse(config, req)
+    // PostgREST authenticates before it looks at anything else of the request
+    let auth = crate::auth::authenticate(config, &req.headers)?;
+    let mut api = request::parse(config, req)?;
+    api.auth = auth;
+    Ok(api)
 }
 
 /// CORS preflights are answered before anything else (PostgREST's CORS middleware).
@@ -97,7 +103,9 @@ pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) ->
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
     let role = role(config, api)?;
     match (&api.resource, api.method) {
-        (Resource::Schema, Method::Get | Method::Head) => root(cache, api).map(Planned::Respond),
+        // PostgREST refuses any request to the root when the document is disabled
+        (Resource::Schema, _) if config.openapi_mode == crate::config::OpenApiMode::Disabled => Err(Error::OpenApiDisabled),
+        (Resource::Schema, Method::Get | Method::Head) => root::main_tx(config, cache, api, role),
         (Resource::Relation(name), Method::Get | Method::Head) => read::main_tx(config, cache, api, name, role),
         (Resource::Relation(name), Method::Post | Method::Patch | Method::Put | Method::Delete) => {
             write::main_tx(config, cache, api, name, role)
@@ -169,9 +177,9 @@ pub fn main_tx_for(config: &Config, api: &ApiRequest, role: String, read_only: b
     }
 }
 
-/// The role of the request: the anonymous role until JWT support lands.
-fn role(config: &Config, _api: &ApiRequest) -> Result<String, Error> {
-    config.db_anon_role.clone().ok_or(Error::JwtTokenRequired)
+/// The role of the request, from its JWT or the anonymous role (`crate::auth`).
+fn role(_config: &Config, api: &ApiRequest) -> Result<String, Error> {
+    Ok(api.auth.role.clone())
 }
 
 /// PostgREST's per-request GUCs: claims, method, path, headers, cookies, search_path.
@@ -185,7 +193,7 @@ pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, S
         .map(|s| fragment::ident(s))
         .collect();
     let mut settings = vec![
-        ("request.jwt.claims".into(), serde_json::json!({ "role": role }).to_string()),
+        ("request.jwt.claims".into(), claims(api, role)),
         ("request.method".into(), api.raw_method.clone()),
         ("request.path".into(), api.path.clone()),
         ("request.headers".into(), obj(&api.headers)),
@@ -198,6 +206,14 @@ pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, S
         settings.push(("timezone".into(), tz.clone()));
     }
     settings
+}
+
+/// `request.jwt.claims`: the token's claims with `role` set (PostgREST inserts it).
+fn claims(api: &ApiRequest, role: &str) -> String {
+    if api.auth.role == role && !api.auth.claims.is_empty() {
+        return api.auth.claims.clone();
+    }
+    serde_json::json!({ "role": role }).to_string()
 }
 
 /// `db-pre-request`: `SELECT "schema"."function"()`.
@@ -223,36 +239,19 @@ pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
     }
 }
 
-/// `GET /`: a minimal description of the exposed relations until OpenAPI lands.
-fn root(cache: &SchemaCache, api: &ApiRequest) -> Result<HttpResponse, Error> {
-    use crate::request::media_type::MediaType;
-    if !api.accept.iter().any(|m| matches!(m, MediaType::Any | MediaType::Json | MediaType::OpenApi)) {
-        return Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()));
-    }
-    let mut paths = Map::new();
-    for name in cache.table_names(&api.schema) {
-        paths.insert(format!("/{name}"), serde_json::json!({}));
-    }
-    let doc = serde_json::json!({
-        "swagger": "2.0",
-        "info": {"title": "postgrest_ext", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-    });
-    Ok(HttpResponse {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())],
-        body: if api.method == Method::Head { vec![] } else { doc.to_string().into_bytes() },
-    })
-}
-
 /// The main statement's result (and the explain's, if any) → the HTTP response.
 pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<String>>>, explain: Option<String>) -> Result<HttpResponse, Error> {
+    // the document's statement returns its own JSON, not PostgREST's result row
+    if let Shape::OpenApi(shape) = &main.shape {
+        return root::respond(config, shape, &rows);
+    }
     let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
     rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
     match &main.shape {
         Shape::Read(shape) => read::respond(config, shape, api, rs),
         Shape::Write(shape) => write::respond(config, shape, api, rs),
         Shape::Call(shape) => call::respond(config, shape, api, rs),
+        Shape::OpenApi(shape) => root::respond(config, shape, &rows),
     }
 }
 

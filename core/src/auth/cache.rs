@@ -4,6 +4,7 @@
 //! a hand sweeps the slots, clearing bits, and evicts the first entry not used since it was
 //! last passed. Hits never move entries, so a lookup is a hash probe and a store.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -42,7 +43,10 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> {
         }
     }
 
-    pub fn get(&mut self, key: &K) -> Option<&V> {
+    pub fn get<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         let i = *self.index.get(key)?;
         let slot = &mut self.slots[i];
         slot.visited = true;

@@ -19,7 +19,7 @@ const JWE_ALGS: [&str; 6] = ["RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A1
 /// base64url without padding, lenient about trailing bits (as `convertFromBase Base64URLUnpadded`).
 pub const B64URL: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    GeneralPurposeConfig::new().with_encode_padding(false).with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

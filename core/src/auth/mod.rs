@@ -11,6 +11,7 @@ pub mod cache;
 pub mod jspath;
 pub mod jwk;
 pub mod jwt;
+pub mod old_jspath;
 
 use crate::config::Config;
 use crate::error::{Error, JwtDecodeError};
@@ -44,21 +45,33 @@ pub fn authenticate(config: &Config, headers: &[(String, String)]) -> Result<Aut
 
 /// `authenticate` with the token and the clock given (seconds since the epoch).
 pub fn authenticate_at(config: &Config, token: Option<&str>, now: i64) -> Result<Auth, Error> {
-    let mut claims = match token {
+    let claims = match token {
         None => Map::new(),
         Some(token) => verified_claims(config, token)?,
     };
     jwt::validate_claims(&claims, now, config.jwt_aud.as_deref())?;
-    let path = jspath::RoleClaimKey::parse(&config.jwt_role_claim_key).map_err(Error::Internal)?;
-    let role = match path.evaluate(&Value::Object(claims.clone())) {
+    let mut claims = Value::Object(claims);
+    let role = match role_claim(&config.jwt_role_claim_key, &claims)? {
         // PostgREST's `unquoted`: a string is the role, anything else its JSON text
         Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
         None => config.db_anon_role.clone().ok_or(Error::JwtTokenRequired)?,
     };
     let authenticated = Some(&role) != config.db_anon_role.as_ref();
-    claims.insert("role".into(), Value::String(role.clone()));
-    Ok(Auth { role, claims: Value::Object(claims).to_string(), authenticated })
+    if let Value::Object(map) = &mut claims {
+        map.insert("role".into(), Value::String(role.clone()));
+    }
+    Ok(Auth { role, claims: claims.to_string(), authenticated })
+}
+
+/// The value at `jwt-role-claim-key`; the parsed key is kept until the setting changes.
+fn role_claim(key: &str, claims: &Value) -> Result<Option<Value>, Error> {
+    static PARSED: Mutex<Option<(String, jspath::RoleClaimKey)>> = Mutex::new(None);
+    let mut parsed = PARSED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if parsed.as_ref().is_none_or(|(k, _)| k != key) {
+        *parsed = Some((key.to_string(), jspath::RoleClaimKey::parse(key).map_err(Error::Internal)?));
+    }
+    Ok(parsed.as_ref().and_then(|(_, path)| path.evaluate(claims)))
 }
 
 /// The decoded and verified claims of a token, from the cache when it was seen before.

@@ -65,8 +65,8 @@ pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f6
         }
         scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
         scored.truncate(50);
-        // fuzzyset 0.2 rescores the lowercased (not normalized) strings, keeping scores above
-        // the minimum (strictly)
+        // fuzzyset rescores the lowercased (not normalized) strings by Levenshtein distance and
+        // keeps scores of at least the minimum ("projecxx" → "projects" scores exactly 0.75)
         let nk = key.to_lowercase();
         let mut rescored: Vec<(f64, &str)> = scored
             .into_iter()
@@ -75,7 +75,7 @@ pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f6
                 let len = nk.chars().count().max(nc.chars().count()).max(1);
                 (1.0 - levenshtein(&nk, &nc) as f64 / len as f64, c)
             })
-            .filter(|(s, _)| *s > min_score)
+            .filter(|(s, _)| *s >= min_score)
             .collect();
         rescored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
         if !rescored.is_empty() {

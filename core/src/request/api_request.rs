@@ -53,6 +53,8 @@ pub struct ApiRequest {
     pub payload: Option<Payload>,
     /// the columns named by `?columns=` or the payload's keys, sorted (`iColumns`)
     pub columns: Vec<String>,
+    /// role and claims from the JWT (set by `app::api_request`, which authenticates first)
+    pub auth: crate::auth::Auth,
 }
 
 impl ApiRequest {
@@ -133,6 +135,7 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         body: req.body.clone(),
         payload,
         columns: columns.into_iter().collect(),
+        auth: Default::default(),
     })
 }
 
