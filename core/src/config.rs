@@ -53,6 +53,8 @@ pub struct Config {
     pub client_error_verbose: bool,
     pub server_timing_enabled: bool,
     pub server_cors_allowed_origins: Vec<String>,
+    /// a request header echoed in the response (e.g. X-Request-Id)
+    pub server_trace_header: Option<String>,
     pub url_use_legacy_target_names: bool,
     pub openapi_mode: OpenApiMode,
     /// `openapi-security-active`: describe the JWT bearer scheme in the OpenAPI document
@@ -135,6 +137,7 @@ impl Config {
             client_error_verbose: verbosity,
             server_timing_enabled: boolean("server_timing_enabled", false)?,
             server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins", "")),
+            server_trace_header: opt("server_trace_header"),
             url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
             openapi_mode: match get("openapi_mode", "follow-privileges").as_str() {
                 "follow-privileges" => OpenApiMode::FollowPrivileges,

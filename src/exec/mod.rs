@@ -14,6 +14,8 @@ use pgrx::pg_sys;
 use postgrest_core::app::{self, HttpRequest, HttpResponse, MainTx, Planned};
 use postgrest_core::config::Config;
 use postgrest_core::error::{Error, PgError};
+use postgrest_core::response::timing::ServerTiming;
+use std::time::Instant;
 use std::ffi::CString;
 
 /// Handle one request completely: parse, plan, execute in one transaction, respond.
@@ -34,16 +36,31 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
     if let Some(response) = app::preflight(config, request) {
         return response;
     }
-    let api_request = match app::api_request(config, request) {
+    let mut timing = ServerTiming::default();
+    let mut clock = Instant::now();
+    let mut lap = |slot: &mut Option<f64>| {
+        *slot = Some(clock.elapsed().as_secs_f64() * 1000.0);
+        clock = Instant::now();
+    };
+    let auth = app::authenticate(config, request);
+    lap(&mut timing.jwt);
+    let api_request = match auth.and_then(|auth| app::parse_request(config, request, auth)) {
         Ok(r) => r,
         Err(e) => return app::error_response(config, &e),
     };
+    lap(&mut timing.parse);
     let result = transaction(api_request.read_only(), |tx| {
         let cache = schema_cache::current(tx, config)?;
-        match app::main_tx(config, &cache, &api_request)? {
-            Planned::Respond(response) => Ok((response, End::Commit)),
+        let planned = app::main_tx(config, &cache, &api_request)?;
+        lap(&mut timing.plan);
+        match planned {
+            Planned::Respond(response) => {
+                lap(&mut timing.transaction);
+                Ok((response, End::Commit))
+            }
             Planned::Run(main) => {
                 let (rows, explain) = run(tx, &main)?;
+                lap(&mut timing.transaction);
                 let response = app::respond(config, &main, &api_request, rows, explain)?;
                 if main.rollback {
                     // deferred constraints must still fail the request (PostgREST's optionalRollback)
@@ -53,6 +70,13 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
                 Ok((response, End::Commit))
             }
         }
+    });
+    lap(&mut timing.response);
+    let result = result.map(|mut response| {
+        if config.server_timing_enabled {
+            response.headers.push(("Server-Timing".into(), timing.header()));
+        }
+        response
     });
     match result {
         Ok(response) => app::success(&api_request, response),

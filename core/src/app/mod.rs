@@ -69,8 +69,17 @@ pub enum Planned {
 }
 
 pub fn api_request(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
-    // PostgREST authenticates before it looks at anything else of the request
-    let auth = crate::auth::authenticate(config, &req.headers)?;
+    let auth = authenticate(config, req)?;
+    parse_request(config, req, auth)
+}
+
+/// The JWT phase: PostgREST authenticates before it looks at anything else of the request.
+pub fn authenticate(config: &Config, req: &HttpRequest) -> Result<crate::auth::Auth, Error> {
+    crate::auth::authenticate(config, &req.headers)
+}
+
+/// The parse phase, once authenticated.
+pub fn parse_request(config: &Config, req: &HttpRequest, auth: crate::auth::Auth) -> Result<ApiRequest, Error> {
     let mut api = request::parse(config, req)?;
     api.auth = auth;
     Ok(api)
@@ -97,6 +106,12 @@ pub fn success(api: &ApiRequest, mut response: HttpResponse) -> HttpResponse {
 /// Headers every response gets whatever produced it: CORS for requests with an Origin.
 pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
     response::cors::decorate(&config.server_cors_allowed_origins, &req.headers, &mut response);
+    // server-trace-header: the request's trace id goes back in the response
+    if let Some(name) = &config.server_trace_header {
+        if let Some((_, v)) = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            response.headers.push((name.clone(), v.clone()));
+        }
+    }
     response
 }
 

@@ -2,6 +2,7 @@
 //! Content-Type, Preference-Applied, the `response.headers`/`response.status` GUCs, errors.
 
 pub mod cors;
+pub mod timing;
 
 use crate::app::HttpResponse;
 use crate::config::Config;
