@@ -11,7 +11,7 @@ pub use tx::{transaction, End, Tx};
 
 use crate::schema_cache;
 use pgrx::pg_sys;
-use postgrest_core::app::{self, HttpRequest, HttpResponse, MainTx, Planned};
+use postgrest_core::app::{self, HttpRequest, HttpResponse, MainTx, Planned, Shape};
 use postgrest_core::config::Config;
 use postgrest_core::error::{Error, PgError};
 use postgrest_core::response::timing::ServerTiming;
@@ -108,9 +108,10 @@ fn run(tx: &Tx, main: &MainTx) -> Result<(Vec<Vec<Option<String>>>, Option<Strin
     if let Some(pre) = &main.pre_request {
         spi::query(tx, &pre.sql, &pre.params, false)?;
     }
-    let rows = spi::query(tx, &main.statement.sql, &main.statement.params, main.read_only)?;
+    // SPI refuses EXPLAIN in read-only mode; the transaction itself stays read-only for GET
+    let spi_read_only = main.read_only && !matches!(main.shape, Shape::Plan(_));
+    let rows = spi::query(tx, &main.statement.sql, &main.statement.params, spi_read_only)?;
     let explain = match &main.explain {
-        // SPI refuses EXPLAIN in read-only mode; the transaction itself still is read-only for GET
         Some(e) => spi::query(tx, &e.sql, &e.params, false)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()),
         None => None,
     };

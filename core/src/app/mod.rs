@@ -6,6 +6,7 @@
 //! so the code that moves bytes never needs to know about PostgreSQL, and vice versa.
 
 pub mod call;
+pub mod plan;
 pub mod read;
 pub mod root;
 pub mod write;
@@ -59,6 +60,7 @@ pub enum Shape {
     Read(read::ReadShape),
     Write(write::WriteShape),
     Call(call::CallShape),
+    Plan(plan::PlanShape),
     OpenApi(root::OpenApiShape),
 }
 
@@ -116,6 +118,20 @@ pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) ->
 }
 
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
+    if let Some((media, planned_api)) = plan::plan_request(config, api) {
+        return match action(config, cache, &planned_api)? {
+            Planned::Run(mut main) => {
+                plan::wrap(&mut main, media);
+                Ok(Planned::Run(main))
+            }
+            answered => Ok(answered),
+        };
+    }
+    action(config, cache, api)
+}
+
+/// The plan of each kind of action.
+fn action(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
     let role = role(config, api)?;
     match (&api.resource, api.method) {
         // PostgREST refuses any request to the root when the document is disabled
@@ -260,6 +276,9 @@ pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<O
     if let Shape::OpenApi(shape) = &main.shape {
         return root::respond(config, shape, &rows);
     }
+    if let Shape::Plan(shape) = &main.shape {
+        return Ok(plan::respond(shape, &rows));
+    }
     let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
     rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
     match &main.shape {
@@ -267,6 +286,7 @@ pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<O
         Shape::Write(shape) => write::respond(config, shape, api, rs),
         Shape::Call(shape) => call::respond(config, shape, api, rs),
         Shape::OpenApi(shape) => root::respond(config, shape, &rows),
+        Shape::Plan(shape) => Ok(plan::respond(shape, &rows)),
     }
 }
 

@@ -25,6 +25,9 @@ pub enum MediaType {
     OpenApi,
     /// */*
     Any,
+    /// application/vnd.pgrst.plan[+json|+text]: the execution plan of the request
+    /// (`for` = the media type planned for, `options` = EXPLAIN options in request order)
+    Plan { json: bool, for_media: String, options: Vec<String> },
     /// anything else, kept as written (without parameters)
     Other(String),
 }
@@ -37,6 +40,9 @@ impl MediaType {
             let p = p.replace(' ', "").to_ascii_lowercase();
             p == "nulls=stripped"
         });
+        if let Some(plan) = parse_plan(&essence, value) {
+            return plan;
+        }
         match essence.as_str() {
             "application/json" => MediaType::Json,
             "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => MediaType::ArrayJson { nulls_stripped: stripped },
@@ -68,6 +74,11 @@ impl MediaType {
             MediaType::OctetStream => "application/octet-stream".into(),
             MediaType::UrlEncoded => "application/x-www-form-urlencoded".into(),
             MediaType::OpenApi => "application/openapi+json; charset=utf-8".into(),
+            MediaType::Plan { json, for_media, options } => format!(
+                "application/vnd.pgrst.plan+{}; for=\"{for_media}\"{}; charset=utf-8",
+                if *json { "json" } else { "text" },
+                if options.is_empty() { String::new() } else { format!("; options={}", options.join("|")) }
+            ),
             MediaType::Other(s) => s.clone(),
         }
     }
@@ -80,6 +91,26 @@ impl MediaType {
             other => other.content_type().split(';').next().unwrap_or("").to_string(),
         }
     }
+}
+
+/// `application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose`
+fn parse_plan(essence: &str, value: &str) -> Option<MediaType> {
+    let json = match essence {
+        "application/vnd.pgrst.plan+json" => true,
+        "application/vnd.pgrst.plan+text" | "application/vnd.pgrst.plan" => false,
+        _ => return None,
+    };
+    let mut for_media = "application/json".to_string();
+    let mut options = vec![];
+    for param in value.split(';').skip(1) {
+        let Some((k, v)) = param.trim().split_once('=') else { continue };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "for" => for_media = v.trim().trim_matches('"').to_string(),
+            "options" => options = v.trim().split('|').map(|o| o.trim().to_ascii_lowercase()).filter(|o| !o.is_empty()).collect(),
+            _ => {}
+        }
+    }
+    Some(MediaType::Plan { json, for_media, options })
 }
 
 /// `Accept` → media types ordered by quality (stable for equal q), q=0 dropped.
