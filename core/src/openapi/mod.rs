@@ -119,7 +119,7 @@ pub fn document(config: &Config, cache: &SchemaCache, schema: &str, access: &Acc
         .tables
         .values()
         .filter(|t| t.schema == schema)
-        .filter(|t| access.tables.as_ref().is_none_or(|names| names.iter().any(|n| *n == t.name)))
+        .filter(|t| access.tables.as_ref().is_none_or(|names| names.contains(&t.name)))
         .collect();
     let functions: Vec<Function> = match &access.functions {
         Some(fs) => fs.clone(),

@@ -86,6 +86,10 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         other => return Err(Error::UnsupportedMethod(other.to_string())),
     };
     let resource = match resource(&req.path)? {
+        // a disabled root answers PGRST126 even when db-root-spec names a function
+        Resource::Schema if config.openapi_mode == crate::config::OpenApiMode::Disabled => {
+            return Err(Error::OpenApiDisabled)
+        }
         // db-root-spec: `/` calls that function (by name, in the request's schema)
         Resource::Schema => config.db_root_spec.as_ref().map_or(Resource::Schema, |f| {
             Resource::Routine(f.split_once('.').map_or(f.as_str(), |(_, name)| name).to_string())
