@@ -45,3 +45,22 @@ GRANT SELECT ON api.notes TO shop_user;
 CREATE FUNCTION api.whoami() RETURNS json LANGUAGE sql STABLE
   AS $$ SELECT json_build_object('user', current_user, 'claims', current_setting('request.jwt.claims', true)::json) $$;
 GRANT EXECUTE ON FUNCTION api.whoami() TO web_anon, shop_user;
+
+-- media handlers (pgrx-tests/tests/media.rs): a `*/*` aggregate serves a table's bytea
+-- column raw, a media-type aggregate gives a table its own text format, and a function
+-- returning a media-type domain over bytea answers with its bytes
+CREATE TABLE api.files (id int PRIMARY KEY, name text, content bytea);
+INSERT INTO api.files VALUES (1, 'bin', '\x00ff8041'::bytea), (2, 'text', convert_to('hé', 'UTF8'));
+GRANT SELECT ON api.files TO web_anon;
+CREATE DOMAIN api."*/*" AS bytea;
+CREATE FUNCTION api.files_trans(state api."*/*", next api.files) RETURNS api."*/*" LANGUAGE sql
+  AS $$ SELECT (state || next.content)::api."*/*" $$;
+CREATE AGGREGATE api.files_agg(api.files) (initcond = '', stype = api."*/*", sfunc = api.files_trans);
+CREATE DOMAIN api."text/tab-separated-values" AS text;
+CREATE FUNCTION api.tsv_trans(state api."text/tab-separated-values", next api.texts)
+  RETURNS api."text/tab-separated-values" LANGUAGE sql
+  AS $$ SELECT (state || next.id::text || E'\t' || next.body || E'\n')::api."text/tab-separated-values" $$;
+CREATE AGGREGATE api.tsv_agg(api.texts) (initcond = '', stype = api."text/tab-separated-values", sfunc = api.tsv_trans);
+CREATE DOMAIN api."image/x-pixel" AS bytea;
+CREATE FUNCTION api.pixel() RETURNS api."image/x-pixel" LANGUAGE sql IMMUTABLE
+  AS $$ SELECT '\x89504e470d0a1a0a00'::bytea::api."image/x-pixel" $$;

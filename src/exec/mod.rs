@@ -94,8 +94,9 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
 }
 
 /// Set the role and the request GUCs, then run the statements of `main`: the main
-/// statement's rows, and the explain's JSON when a planned count was asked for.
-fn run(tx: &Tx, main: &MainTx) -> Result<(Vec<Vec<Option<String>>>, Option<String>), Error> {
+/// statement's rows (the body column in binary, see `app::binary_column`), and the
+/// explain's JSON when a planned count was asked for.
+fn run(tx: &Tx, main: &MainTx) -> Result<(spi::ByteRows, Option<String>), Error> {
     if main.read_only {
         // GET and HEAD began read-only; a call of a stable function by POST becomes so here
         unsafe { pg_sys::XactReadOnly = true };
@@ -110,7 +111,7 @@ fn run(tx: &Tx, main: &MainTx) -> Result<(Vec<Vec<Option<String>>>, Option<Strin
     }
     // SPI refuses EXPLAIN in read-only mode; the transaction itself stays read-only for GET
     let spi_read_only = main.read_only && !matches!(main.shape, Shape::Plan(_));
-    let rows = spi::query(tx, &main.statement.sql, &main.statement.params, spi_read_only)?;
+    let rows = spi::query_bytes(tx, &main.statement.sql, &main.statement.params, spi_read_only, app::binary_column(main))?;
     let explain = match &main.explain {
         Some(e) => spi::query(tx, &e.sql, &e.params, false)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()),
         None => None,

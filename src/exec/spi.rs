@@ -54,8 +54,20 @@ pub fn forget_plans() {
     });
 }
 
+/// Rows of columns as bytes (None = NULL).
+pub type ByteRows = Vec<Vec<Option<Vec<u8>>>>;
+
 /// Run `sql` with text parameters (None = NULL) and return every row as text columns.
-pub fn query(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+pub fn query(tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+    let rows = query_bytes(tx, sql, params, read_only, None)?;
+    let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(rows.into_iter().map(|row| row.into_iter().map(|c| c.map(text)).collect()).collect())
+}
+
+/// Run `sql` like [`query`], with the column at index `binary` (0-based) read through its
+/// type's binary send function instead of its text output: how PostgREST reads the body,
+/// so that a bytea body is its raw bytes and a jsonb body jsonb's binary form.
+pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool, binary: Option<usize>) -> Result<ByteRows, Error> {
     unsafe {
         if pg_sys::SPI_connect() < 0 {
             return Err(Error::Internal("SPI_connect failed".into()));
@@ -63,12 +75,12 @@ pub fn query(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) ->
     }
     // On a PostgreSQL error the guard unwinds past SPI_finish; the transaction abort then
     // cleans the SPI stack (calling SPI_finish while unwinding could raise a second error).
-    let result = run_prepared(sql, params, read_only);
+    let result = run_prepared(sql, params, read_only, binary);
     unsafe { pg_sys::SPI_finish() };
     result
 }
 
-fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: Option<usize>) -> Result<ByteRows, Error> {
     let (plan, inputs) = PLANS.with(|p| -> Result<_, Error> {
         if let Some(prep) = p.borrow().get(sql) {
             return Ok((prep.plan, prep.inputs.clone()));
@@ -113,7 +125,7 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool) -> Result
     if rc < 0 {
         return Err(Error::Internal(format!("SPI_execute_plan failed: {rc}")));
     }
-    unsafe { read_rows() }
+    unsafe { read_rows(binary) }
 }
 
 thread_local! {
@@ -176,7 +188,9 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
     }
 }
 
-unsafe fn read_rows() -> Result<Vec<Vec<Option<String>>>, Error> {
+/// The rows of the last SPI statement, copied out of SPI's memory (freed by SPI_finish).
+/// Must run between SPI_execute_plan and SPI_finish.
+unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
     let table = unsafe { pg_sys::SPI_tuptable };
     if table.is_null() {
         return Ok(vec![]);
@@ -184,21 +198,60 @@ unsafe fn read_rows() -> Result<Vec<Vec<Option<String>>>, Error> {
     let n = unsafe { pg_sys::SPI_processed } as usize;
     let tupdesc = unsafe { (*table).tupdesc };
     let natts = unsafe { (*tupdesc).natts };
+    // the send function is looked up once per statement, not per row
+    let send = match binary {
+        Some(i) if (i as c_int) < natts => Some((i as c_int + 1, unsafe { send_function(tupdesc, i as c_int + 1) })),
+        _ => None,
+    };
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
         let tuple = unsafe { *(*table).vals.add(i) };
         let mut row = Vec::with_capacity(natts as usize);
         for col in 1..=natts {
-            let v = unsafe { pg_sys::SPI_getvalue(tuple, tupdesc, col) };
-            row.push(if v.is_null() {
-                None
-            } else {
-                let s = unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned();
-                unsafe { pg_sys::pfree(v as *mut c_void) };
-                Some(s)
+            row.push(match send {
+                Some((bin, func)) if bin == col => unsafe { binary_value(tuple, tupdesc, col, func) },
+                _ => unsafe { text_value(tuple, tupdesc, col) },
             });
         }
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The column's text output (its type's output function), None for NULL.
+unsafe fn text_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int) -> Option<Vec<u8>> {
+    let v = unsafe { pg_sys::SPI_getvalue(tuple, tupdesc, col) };
+    if v.is_null() {
+        return None;
+    }
+    let bytes = unsafe { CStr::from_ptr(v) }.to_bytes().to_vec();
+    unsafe { pg_sys::pfree(v as *mut c_void) };
+    Some(bytes)
+}
+
+/// The binary send function of the column's type. A type without one raises a PostgreSQL
+/// ERROR, which the transaction guard catches (every builtin and domain type has one).
+unsafe fn send_function(tupdesc: pg_sys::TupleDesc, col: c_int) -> pg_sys::Oid {
+    let typid = unsafe { pg_sys::SPI_gettypeid(tupdesc, col) };
+    let (mut func, mut is_varlena) = (pg_sys::InvalidOid, false);
+    unsafe { pg_sys::getTypeBinaryOutputInfo(typid, &mut func, &mut is_varlena) };
+    func
+}
+
+/// The column in its type's binary form (what PostgreSQL sends a client asking for binary
+/// results), None for NULL.
+unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int, send: pg_sys::Oid) -> Option<Vec<u8>> {
+    let mut is_null = false;
+    let datum = unsafe { pg_sys::SPI_getbinval(tuple, tupdesc, col, &mut is_null) };
+    if is_null {
+        return None;
+    }
+    // a fresh palloc'd bytea with a 4-byte header (pq_endtypsend)
+    let sent = unsafe { pg_sys::OidSendFunctionCall(send, datum) };
+    if sent.is_null() {
+        return None;
+    }
+    let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(sent) }.to_vec();
+    unsafe { pg_sys::pfree(sent as *mut c_void) };
+    Some(bytes)
 }

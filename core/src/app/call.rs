@@ -9,12 +9,12 @@ use super::{main_tx_for, HttpResponse, Planned, Shape};
 use crate::config::Config;
 use crate::error::{Error, RangeError};
 use crate::plan::call_plan::{self, CallReadPlan};
-use crate::plan::read_plan::ReadPlan;
+use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::request::media_type::MediaType;
 use crate::request::preferences::{Count, Handling};
 use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
-use crate::schema_cache::{MediaHandler, QualifiedIdentifier, RelIdentifier, SchemaCache};
+use crate::schema_cache::{QualifiedIdentifier, SchemaCache};
 use crate::sql::call::main_call;
 
 #[derive(Debug, Clone)]
@@ -23,20 +23,17 @@ pub struct CallShape {
     pub head: bool,
     /// the function returns void: 204 without a body
     pub void: bool,
-    /// the body comes from a custom handler (a media-type domain or aggregate), maybe bytea
-    pub custom: bool,
 }
 
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
     let CallReadPlan { read, call, routine, read_only } = call_plan::call_read_plan(config, cache, api, name)?;
     let rel_qi = QualifiedIdentifier::new(routine.schema.clone(), routine.table_name().unwrap_or(&routine.name));
-    let (handler, media) = negotiate(cache, api, &rel_qi, has_default_select(&read))?;
+    let (handler, media) = negotiate_content(cache, api, &rel_qi, has_default_select(&read))?;
     call_plan::check_preferences(api, &routine)?;
     let count = matches!(api.preferences.count, Some(Count::Exact | Count::Estimated));
     let statement = main_call(&routine, &call, &read, count, config.db_max_rows, &handler);
     let head = api.method == Method::Head;
-    let custom = matches!(handler, MediaHandler::CustomFunc(..));
-    let shape = Shape::Call(CallShape { media, head, void: routine.returns_void(), custom });
+    let shape = Shape::Call(CallShape { media, head, void: routine.returns_void() });
     let mut main = main_tx_for(config, api, role, read_only, statement, shape);
     // PostgREST sets the function's settings after the request's, before app.settings
     let at = main.settings.len().saturating_sub(config.app_settings.len());
@@ -48,40 +45,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     Ok(Planned::Run(Box::new(main)))
 }
 
-/// PostgREST's `hasDefaultSelect`: `select=*` (or none) and no embedding.
-fn has_default_select(read: &ReadPlan) -> bool {
-    read.children.is_empty() && read.select.len() == 1 && read.select[0].field.name == "*"
-}
-
-/// The handler and media type of the response (PostgREST's `negotiateContent` for a call):
-/// the first accepted media type that the vendored JSON types, a handler for the function's
-/// return type (a media-type domain or an aggregate over its table) or a builtin produces.
-fn negotiate(cache: &SchemaCache, api: &ApiRequest, rel_qi: &QualifiedIdentifier, default_select: bool) -> Result<(MediaHandler, MediaType), Error> {
-    let rel = RelIdentifier::RelId(rel_qi.clone());
-    let lookup = |mt: &MediaType| {
-        let key = mt.name().to_ascii_lowercase();
-        let own = || cache.media_handler(&rel, "*/*").or_else(|| cache.media_handler(&rel, &key));
-        default_select
-            .then(own)
-            .flatten()
-            .or_else(|| cache.media_handler(&RelIdentifier::RelAnyElement, &key))
-            .map(|(h, produced)| (h.clone(), MediaType::parse(produced)))
-    };
-    let pick = api.accept.iter().find_map(|m| match m {
-        MediaType::ObjectJson { nulls_stripped } => Some((MediaHandler::BuiltinAggSingleJson(*nulls_stripped), m.clone())),
-        MediaType::ArrayJson { nulls_stripped: true } => Some((MediaHandler::BuiltinAggArrayJsonStrip, m.clone())),
-        MediaType::ArrayJson { nulls_stripped: false } => lookup(&MediaType::Json),
-        other => lookup(other),
-    });
-    match pick {
-        None => Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect())),
-        // no aggregate for HEAD: nothing of the body is sent
-        Some((_, mt)) if api.method == Method::Head => Ok((MediaHandler::NoAgg, mt)),
-        Some(picked) => Ok(picked),
-    }
-}
-
-pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
+pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: ResultSet) -> Result<HttpResponse, Error> {
     if matches!(shape.media, MediaType::ObjectJson { .. }) && rs.page_total != 1 {
         return Err(Error::Singularity(rs.page_total));
     }
@@ -95,10 +59,8 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultS
     let body = if status == 416 {
         let e = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, rs.table_total.unwrap_or(0)));
         serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default()
-    } else if shape.custom {
-        bytea_or_text(&rs.body)
     } else {
-        rs.body.clone().into_bytes()
+        std::mem::take(&mut rs.body)
     };
     let mut headers = vec![("Content-Range".to_string(), content_range)];
     // a call reports count, tx, handling, timezone and max-affected as applied
@@ -122,26 +84,4 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, rs: ResultS
     };
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
     Ok(HttpResponse { status, headers, body })
-}
-
-/// The body of a custom handler: the bytes of a bytea-based media type arrive in bytea's hex
-/// text form (`\x4142`), everything else as text. PostgREST reads the body in binary and
-/// sends those bytes as they are.
-fn bytea_or_text(body: &str) -> Vec<u8> {
-    let decoded = body.strip_prefix("\\x").filter(|h| h.len() % 2 == 0).and_then(|h| {
-        (0..h.len()).step_by(2).map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect::<Option<Vec<u8>>>()
-    });
-    decoded.unwrap_or_else(|| body.as_bytes().to_vec())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytea_bodies_are_decoded() {
-        assert_eq!(bytea_or_text("\\x616e79"), b"any".to_vec());
-        assert_eq!(bytea_or_text("plain text"), b"plain text".to_vec());
-        assert_eq!(bytea_or_text("\\xzz"), b"\\xzz".to_vec());
-    }
 }

@@ -270,14 +270,24 @@ pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
     }
 }
 
-/// The main statement's result (and the explain's, if any) → the HTTP response.
-pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<String>>>, explain: Option<String>) -> Result<HttpResponse, Error> {
+/// The column of the main statement's rows to read in binary (its type's send function):
+/// the body of PostgREST's result row. The document and plans are read as text.
+pub fn binary_column(main: &MainTx) -> Option<usize> {
+    match main.shape {
+        Shape::Read(_) | Shape::Write(_) | Shape::Call(_) => Some(response::BODY_COLUMN),
+        Shape::Plan(_) | Shape::OpenApi(_) => None,
+    }
+}
+
+/// The main statement's result (and the explain's, if any) → the HTTP response. `rows` are
+/// the columns' bytes: text output, except [`binary_column`]'s.
+pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<Vec<u8>>>>, explain: Option<String>) -> Result<HttpResponse, Error> {
     // the document's statement returns its own JSON, not PostgREST's result row
     if let Shape::OpenApi(shape) = &main.shape {
-        return root::respond(config, shape, &rows);
+        return root::respond(config, shape, &text_rows(rows));
     }
     if let Shape::Plan(shape) = &main.shape {
-        return Ok(plan::respond(shape, &rows));
+        return Ok(plan::respond(shape, &text_rows(rows)));
     }
     let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
     rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
@@ -285,9 +295,15 @@ pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<O
         Shape::Read(shape) => read::respond(config, shape, api, rs),
         Shape::Write(shape) => write::respond(config, shape, api, rs),
         Shape::Call(shape) => call::respond(config, shape, api, rs),
-        Shape::OpenApi(shape) => root::respond(config, shape, &rows),
-        Shape::Plan(shape) => Ok(plan::respond(shape, &rows)),
+        Shape::OpenApi(shape) => root::respond(config, shape, &text_rows(rows)),
+        Shape::Plan(shape) => Ok(plan::respond(shape, &text_rows(rows))),
     }
+}
+
+/// Rows of text columns (their output functions' UTF-8 text).
+fn text_rows(rows: Vec<Vec<Option<Vec<u8>>>>) -> Vec<Vec<Option<String>>> {
+    let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    rows.into_iter().map(|row| row.into_iter().map(|c| c.map(text)).collect()).collect()
 }
 
 pub fn error_response(config: &Config, e: &Error) -> HttpResponse {

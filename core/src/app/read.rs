@@ -10,7 +10,8 @@ use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::SchemaCache;
 use crate::request::preferences::Count;
-use crate::sql::read::{explain_count, main_read, BodyHandler};
+use crate::plan::negotiate::{has_default_select, negotiate_content};
+use crate::sql::read::{explain_count, main_read};
 
 #[derive(Debug, Clone)]
 pub struct ReadShape {
@@ -21,42 +22,17 @@ pub struct ReadShape {
 
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
     let read = plan::read_plan(config, cache, api, name)?;
-    let media = negotiate(api)?;
+    let (handler, media) = negotiate_content(cache, api, &read.from, has_default_select(&read))?;
     let count = api.preferences.count;
     let exact = matches!(count, Some(Count::Exact | Count::Estimated));
     let count_limit = if count == Some(Count::Estimated) { config.db_max_rows.map(|m| m + 1) } else { None };
-    let statement = main_read(&read, exact, count_limit, config.db_max_rows, handler(&media));
+    let statement = main_read(&read, exact, count_limit, config.db_max_rows, &handler);
     let shape = Shape::Read(ReadShape { media, table: name.to_string(), head: api.method == Method::Head });
     let mut main = main_tx_for(config, api, role, true, statement, shape);
     if matches!(count, Some(Count::Planned | Count::Estimated)) {
         main.explain = Some(explain_count(&read));
     }
     Ok(Planned::Run(Box::new(main)))
-}
-
-/// The body aggregate for a media type.
-pub fn handler(media: &MediaType) -> BodyHandler {
-    match media {
-        MediaType::ObjectJson { nulls_stripped } => BodyHandler::JsonObject { nulls_stripped: *nulls_stripped },
-        MediaType::ArrayJson { nulls_stripped } => BodyHandler::JsonArray { nulls_stripped: *nulls_stripped },
-        MediaType::Csv => BodyHandler::Csv,
-        MediaType::GeoJson => BodyHandler::GeoJson,
-        _ => BodyHandler::JsonArray { nulls_stripped: false },
-    }
-}
-
-/// The media type of a table read: the first acceptable one (PostgREST's `Negotiate.hs`).
-pub fn negotiate(api: &ApiRequest) -> Result<MediaType, Error> {
-    for m in &api.accept {
-        match m {
-            MediaType::Any | MediaType::Json => return Ok(MediaType::Json),
-            MediaType::ObjectJson { .. } | MediaType::ArrayJson { .. } | MediaType::Csv | MediaType::GeoJson => {
-                return Ok(m.clone())
-            }
-            _ => {}
-        }
-    }
-    Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()))
 }
 
 pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
@@ -87,6 +63,6 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
         headers.push(("Preference-Applied".to_string(), applied));
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-    let body = if shape.head { vec![] } else { rs.body.into_bytes() };
+    let body = if shape.head { vec![] } else { rs.body };
     Ok(HttpResponse { status, headers, body })
 }

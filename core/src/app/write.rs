@@ -4,13 +4,13 @@
 //! `respond` runs inside the transaction: an error it returns (PGRST116 singular, PGRST115
 //! PUT mismatch, PGRST124 max-affected) rolls the write back.
 
-use super::read::{handler, negotiate};
 use super::{main_tx_for, HttpResponse, Planned, Shape};
 use crate::config::Config;
 use crate::error::Error;
 use crate::plan::mutate_plan::{self, Mutation};
 use crate::plan::read::{read_plan, ReadKind};
 use crate::plan::find_table;
+use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::request::media_type::MediaType;
 use crate::request::preferences::{Count, Handling, Preferences, Representation, Resolution};
 use crate::request::range::content_range;
@@ -46,9 +46,9 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     if !prefs.invalid.is_empty() && prefs.handling == Some(Handling::Strict) {
         return Err(Error::InvalidPreferences(prefs.invalid.clone()));
     }
-    let media = negotiate(api)?;
+    let (handler, media) = negotiate_content(cache, api, &qi, has_default_select(&read))?;
     let opts = WriteOptions {
-        handler: (prefs.representation == Some(Representation::Full)).then(|| handler(&media)),
+        handler,
         location: mutation == Mutation::Create && prefs.representation == Some(Representation::HeadersOnly),
     };
     let statement = main_write(&read, &mutate, opts);
@@ -111,7 +111,7 @@ pub fn respond(_config: &Config, shape: &WriteShape, api: &ApiRequest, rs: Resul
         }
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-    let body = if full { rs.body.into_bytes() } else { vec![] };
+    let body = if full { rs.body } else { vec![] };
     Ok(HttpResponse { status, headers, body })
 }
 

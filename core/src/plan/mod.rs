@@ -4,6 +4,7 @@
 pub mod call_plan;
 pub mod fuzzy;
 pub mod mutate_plan;
+pub mod negotiate;
 pub mod read;
 pub mod read_plan;
 pub mod relationship;

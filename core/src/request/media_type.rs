@@ -45,7 +45,9 @@ impl MediaType {
         }
         match essence.as_str() {
             "application/json" => MediaType::Json,
-            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => MediaType::ArrayJson { nulls_stripped: stripped },
+            // without nulls=stripped the array type is plain JSON (PostgREST's `checkArrayNullStrip`)
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" if stripped => MediaType::ArrayJson { nulls_stripped: true },
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => MediaType::Json,
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => MediaType::ObjectJson { nulls_stripped: stripped },
             "application/geo+json" => MediaType::GeoJson,
             "text/csv" => MediaType::Csv,
@@ -59,14 +61,16 @@ impl MediaType {
         }
     }
 
-    /// The Content-Type header value for a response in this media type.
+    /// The Content-Type header value for a response in this media type (PostgREST's
+    /// `toContentType`): no charset for octet-stream and for media types it does not know,
+    /// such as those of custom handlers (`application/vnd.twkb`, `text/special`).
     pub fn content_type(&self) -> String {
         match self {
             MediaType::Json | MediaType::Any => "application/json; charset=utf-8".into(),
             MediaType::ArrayJson { nulls_stripped: false } => "application/vnd.pgrst.array+json; charset=utf-8".into(),
-            MediaType::ArrayJson { nulls_stripped: true } => "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8".into(),
+            MediaType::ArrayJson { nulls_stripped: true } => "application/vnd.pgrst.array+json;nulls=stripped; charset=utf-8".into(),
             MediaType::ObjectJson { nulls_stripped: false } => "application/vnd.pgrst.object+json; charset=utf-8".into(),
-            MediaType::ObjectJson { nulls_stripped: true } => "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8".into(),
+            MediaType::ObjectJson { nulls_stripped: true } => "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8".into(),
             MediaType::GeoJson => "application/geo+json; charset=utf-8".into(),
             MediaType::Csv => "text/csv; charset=utf-8".into(),
             MediaType::TextPlain => "text/plain; charset=utf-8".into(),
@@ -151,5 +155,17 @@ mod tests {
             parse_accept("application/vnd.pgrst.object+json;nulls=stripped"),
             vec![MediaType::ObjectJson { nulls_stripped: true }]
         );
+    }
+
+    #[test]
+    fn content_types_as_postgrest() {
+        assert_eq!(MediaType::parse("application/vnd.pgrst.array+json"), MediaType::Json);
+        assert_eq!(
+            MediaType::parse("application/vnd.pgrst.array+json; nulls=stripped").content_type(),
+            "application/vnd.pgrst.array+json;nulls=stripped; charset=utf-8"
+        );
+        assert_eq!(MediaType::parse("application/octet-stream").content_type(), "application/octet-stream");
+        assert_eq!(MediaType::parse("application/vnd.twkb").content_type(), "application/vnd.twkb");
+        assert_eq!(MediaType::parse("text/plain").content_type(), "text/plain; charset=utf-8");
     }
 }

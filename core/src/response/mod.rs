@@ -11,11 +11,15 @@ use crate::error::Error;
 /// The first row of the main statement, by column. Every main statement returns
 /// `(total_result_set, page_total, body, response_headers, response_status[, location,
 /// response_inserted])`: the last two only for writes.
+///
+/// The body is bytes: the extension reads it with its type's binary send function, as
+/// PostgREST does (bytea as is, json and text as UTF-8, jsonb with its version byte), and
+/// the response sends them unchanged. The other columns are text.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResultSet {
     pub table_total: Option<i64>,
     pub page_total: i64,
-    pub body: String,
+    pub body: Vec<u8>,
     pub guc_headers: Option<String>,
     pub guc_status: Option<String>,
     /// the inserted row's primary key as `key=eq.value` pairs (a JSON array of strings), for Location
@@ -24,14 +28,17 @@ pub struct ResultSet {
     pub inserted: Option<i64>,
 }
 
+/// The index of the body column, the one read in binary.
+pub const BODY_COLUMN: usize = 2;
+
 impl ResultSet {
-    pub fn from_row(row: &[Option<String>]) -> Result<ResultSet, Error> {
-        let col = |i: usize| row.get(i).cloned().flatten();
+    pub fn from_row(row: &[Option<Vec<u8>>]) -> Result<ResultSet, Error> {
+        let col = |i: usize| row.get(i).and_then(|v| v.as_deref()).map(|v| String::from_utf8_lossy(v).into_owned());
         let int = |i: usize| col(i).and_then(|v| v.parse::<i64>().ok());
         Ok(ResultSet {
             table_total: int(0),
             page_total: int(1).unwrap_or(0),
-            body: col(2).unwrap_or_default(),
+            body: row.get(BODY_COLUMN).cloned().flatten().unwrap_or_default(),
             guc_headers: col(3),
             guc_status: col(4),
             location: col(5),

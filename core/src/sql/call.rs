@@ -8,12 +8,13 @@
 //! parameters' types, as PostgREST's `fromJsonBodyF` does.
 
 use super::fragment::{self as frag, Params};
+use super::handler::handler_f;
 use super::read::{count_query, read_plan_query};
 use super::Statement;
 use crate::plan::call_plan::{CallArgs, CallParams, CallPlan, RpcParamValue};
 use crate::plan::read_plan::ReadPlan;
 use crate::request::range;
-use crate::schema_cache::{MediaHandler, RelIdentifier, Routine, RoutineParam};
+use crate::schema_cache::{MediaHandler, Routine, RoutineParam};
 
 /// `SELECT ... FROM "schema"."function"(...) pgrst_call` (PostgREST's `callPlanToQuery`).
 pub fn call_plan_query(plan: &CallPlan, p: &mut Params) -> String {
@@ -131,51 +132,6 @@ fn returned_columns(plan: &CallPlan) -> String {
     cols.into_iter().map(|c| frag::column(&call, c)).collect::<Vec<_>>().join(", ")
 }
 
-/// The body for the negotiated handler (PostgREST's `handlerF` with the routine): a single
-/// row or scalar is one JSON value, a set of scalars an array of them.
-fn body(routine: &Routine, handler: &MediaHandler) -> String {
-    let strip = |strip: bool, s: &str| if strip { format!("json_strip_nulls({s})") } else { s.to_string() };
-    let as_json_single = |s: bool| {
-        if routine.returns_scalar() {
-            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)->0"))
-        } else {
-            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t)->0"))
-        }
-    };
-    let as_json = |s: bool| {
-        if routine.returns_single_composite() {
-            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t)->0"))
-        } else if routine.returns_scalar() {
-            format!("coalesce({}, 'null')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)->0"))
-        } else if routine.returns_set_of_scalar() {
-            format!("coalesce({}, '[]')", strip(s, "json_agg(_postgrest_t.pgrst_scalar)"))
-        } else {
-            format!("coalesce({}, '[]')", strip(s, "json_agg(_postgrest_t)"))
-        }
-    };
-    match handler {
-        MediaHandler::BuiltinAggArrayJsonStrip => as_json(true),
-        MediaHandler::BuiltinAggSingleJson(s) => as_json_single(*s),
-        MediaHandler::BuiltinOvAggJson => as_json(false),
-        MediaHandler::BuiltinOvAggGeoJson => {
-            "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))".into()
-        }
-        MediaHandler::BuiltinOvAggCsv => concat!(
-            "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r)::text as k FROM ",
-            "( SELECT row_to_json(hh) as r from pgrst_source as hh limit 1 ) s ) a)",
-            " || '\n' || ",
-            "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')"
-        )
-        .into(),
-        MediaHandler::CustomFunc(func, _) if routine.returns_scalar() => format!("{}(_postgrest_t.pgrst_scalar)", frag::qi(func)),
-        MediaHandler::CustomFunc(func, RelIdentifier::RelAnyElement) => format!("{}(_postgrest_t)", frag::qi(func)),
-        MediaHandler::CustomFunc(func, RelIdentifier::RelId(target)) => {
-            format!("{}(_postgrest_t::{})", frag::qi(func), frag::qi(target))
-        }
-        MediaHandler::NoAgg => "''::text".into(),
-    }
-}
-
 /// PostgREST's `mainCall`. With `count`, the total of the filtered rows: a separate count
 /// when a limit, offset or db-max-rows applies, else the page count itself.
 pub fn main_call(routine: &Routine, call: &CallPlan, read: &ReadPlan, count: bool, max_rows: Option<i64>, handler: &MediaHandler) -> Statement {
@@ -198,7 +154,7 @@ pub fn main_call(routine: &Routine, call: &CallPlan, read: &ReadPlan, count: boo
          {} AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status \
          FROM ({select}) _postgrest_t",
-        body(routine, handler)
+        handler_f(Some(routine), handler)
     );
     Statement { sql, params: p.0 }
 }

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod fragment;
+pub mod handler;
 pub mod mutate;
 pub mod read;
 

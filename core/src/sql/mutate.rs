@@ -8,18 +8,19 @@
 //! expressions are SQL text from the catalog; every value from the request is a parameter.
 
 use super::fragment::{self as frag, Params};
-use super::read::{body, read_plan_query, BodyHandler};
+use super::handler::handler_f;
+use super::read::read_plan_query;
 use super::Statement;
 use crate::plan::mutate_plan::MutatePlan;
 use crate::plan::read_plan::{CoercibleField, ReadPlan};
 use crate::request::preferences::Resolution;
-use crate::schema_cache::QualifiedIdentifier;
+use crate::schema_cache::{MediaHandler, QualifiedIdentifier};
 
 /// What `mainWrite` needs besides the two plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOptions {
-    /// the body aggregate, None when the response has no body (PostgREST's `NoAgg`)
-    pub handler: Option<BodyHandler>,
+    /// the body aggregate: `NoAgg` when the response has no body
+    pub handler: MediaHandler,
     /// `return=headers-only` on an insert: compute the Location of a single inserted row
     pub location: bool,
 }
@@ -30,10 +31,10 @@ pub fn main_write(read: &ReadPlan, mutate: &MutatePlan, opts: WriteOptions) -> S
     let mutate_sql = mutate_plan_query(mutate, &mut p);
     // without a body, the select list may name columns the statement did not return
     let select = match opts.handler {
-        None => "SELECT * FROM pgrst_source".to_string(),
-        Some(_) => read_plan_query(read, &mut p),
+        MediaHandler::NoAgg => "SELECT * FROM pgrst_source".to_string(),
+        _ => read_plan_query(read, &mut p),
     };
-    let body = opts.handler.map_or("''", body);
+    let body = handler_f(None, &opts.handler);
     let location = match mutate {
         MutatePlan::Insert { pk_cols, .. } if opts.location => format!(
             "CASE WHEN pg_catalog.count(_postgrest_t) = 1 THEN (WITH data AS (SELECT row_to_json(_) AS row FROM pgrst_source AS _ LIMIT 1) \
@@ -50,7 +51,7 @@ pub fn main_write(read: &ReadPlan, mutate: &MutatePlan, opts: WriteOptions) -> S
     };
     let sql = format!(
         "WITH pgrst_source AS ({mutate_sql}) SELECT null::bigint AS total_result_set, \
-         pg_catalog.count(_postgrest_t) AS page_total, ({body})::text AS body, \
+         pg_catalog.count(_postgrest_t) AS page_total, {body} AS body, \
          nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status, \
          {location} AS location, {inserted} AS response_inserted \

@@ -3,21 +3,12 @@
 //! returns one row `(total_result_set, page_total, body, response_headers, response_status)`.
 
 use super::fragment::{self as frag, Params};
+use super::handler::handler_f;
 use super::Statement;
 use crate::plan::read_plan::*;
 use crate::request::range;
 use crate::request::types::JoinType;
-use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship};
-
-/// How the body column is aggregated (PostgREST's media handlers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyHandler {
-    JsonArray { nulls_stripped: bool },
-    /// vnd.pgrst.object+json: the first row (the count check happens on page_total)
-    JsonObject { nulls_stripped: bool },
-    GeoJson,
-    Csv,
-}
+use crate::schema_cache::{Cardinality, MediaHandler, QualifiedIdentifier, Relationship};
 
 /// `SELECT ... FROM ... JOIN LATERAL ... WHERE ... GROUP BY ... ORDER BY ... LIMIT ... OFFSET ...`
 pub fn read_plan_query(plan: &ReadPlan, p: &mut Params) -> String {
@@ -233,25 +224,6 @@ fn count_logic_tree(plan: &ReadPlan, qi: &QualifiedIdentifier, t: &CoercibleLogi
     }
 }
 
-/// The `body` column: the rows aggregated for the response's media type.
-pub fn body(handler: BodyHandler) -> &'static str {
-    match handler {
-        BodyHandler::JsonArray { nulls_stripped: false } => "coalesce(json_agg(_postgrest_t), '[]')",
-        BodyHandler::JsonArray { nulls_stripped: true } => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')",
-        BodyHandler::JsonObject { nulls_stripped: false } => "coalesce(json_agg(_postgrest_t)->0, 'null')",
-        BodyHandler::JsonObject { nulls_stripped: true } => "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')",
-        BodyHandler::GeoJson => {
-            "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))"
-        }
-        BodyHandler::Csv => concat!(
-            "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r)::text as k FROM ",
-            "( SELECT row_to_json(hh) as r from pgrst_source as hh limit 1 ) s ) a)",
-            " || '\n' || ",
-            "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')"
-        ),
-    }
-}
-
 /// The count query of `Prefer: count=estimated` stops after db-max-rows + 1 rows: more than
 /// that and the planner's estimate is used.
 fn limited(query: String, limit: Option<i64>, p: &mut Params) -> String {
@@ -272,7 +244,7 @@ pub fn explain_count(plan: &ReadPlan) -> Statement {
 /// PostgREST's `mainRead`. With `count`, the total of the filtered relation: a separate
 /// count when a limit, offset or db-max-rows applies, else the page count itself.
 /// `count_limit` caps the separate count (estimated counts).
-pub fn main_read(plan: &ReadPlan, count: bool, count_limit: Option<i64>, max_rows: Option<i64>, handler: BodyHandler) -> Statement {
+pub fn main_read(plan: &ReadPlan, count: bool, count_limit: Option<i64>, max_rows: Option<i64>, handler: &MediaHandler) -> Statement {
     let mut p = Params::default();
     let source = read_plan_query(plan, &mut p);
     let page_count = "pg_catalog.count(_postgrest_t)";
@@ -287,11 +259,11 @@ pub fn main_read(plan: &ReadPlan, count: bool, count_limit: Option<i64>, max_row
     };
     let sql = format!(
         "WITH pgrst_source AS ( {source} ){count_cte} SELECT {total} AS total_result_set, \
-         {page_count} AS page_total, ({})::text AS body, \
+         {page_count} AS page_total, {} AS body, \
          nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status \
          FROM ( SELECT * FROM pgrst_source ) _postgrest_t",
-        body(handler)
+        handler_f(None, handler)
     );
     Statement { sql, params: p.0 }
 }
