@@ -67,18 +67,8 @@ struct AccessDoc {
 struct FunctionDoc {
     name: String,
     description: Option<String>,
-    params: Vec<ParamDoc>,
+    params: Vec<RoutineParam>,
     volatility: String,
-}
-
-#[derive(Deserialize)]
-struct ParamDoc {
-    name: String,
-    #[serde(rename = "type")]
-    type_name: String,
-    type_max_length: String,
-    required: bool,
-    variadic: bool,
 }
 
 /// Decode the statement's result (the JSON text of its one column).
@@ -89,22 +79,8 @@ pub fn parse_access(text: &str) -> Result<Access, String> {
             .map(|f| Function {
                 name: f.name,
                 description: f.description,
-                params: f
-                    .params
-                    .into_iter()
-                    .map(|p| RoutineParam {
-                        name: p.name,
-                        type_name: p.type_name,
-                        type_max_length: p.type_max_length,
-                        required: p.required,
-                        variadic: p.variadic,
-                    })
-                    .collect(),
-                volatility: match f.volatility.as_str() {
-                    "i" => FuncVolatility::Immutable,
-                    "s" => FuncVolatility::Stable,
-                    _ => FuncVolatility::Volatile,
-                },
+                params: f.params,
+                volatility: FuncVolatility::from_code(&f.volatility),
             })
             .collect()
     });

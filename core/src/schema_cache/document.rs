@@ -103,23 +103,13 @@ impl RawKeyDep {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawParam {
-    name: String,
-    #[serde(rename = "type")]
-    type_name: String,
-    type_max_length: String,
-    required: bool,
-    variadic: bool,
-}
-
 /// A row of `funcsSqlQuery`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawRoutine {
     schema: String,
     name: String,
     description: Option<String>,
-    params: Vec<RawParam>,
+    params: Vec<RoutineParam>,
     rettype_schema: String,
     rettype_name: String,
     rettype_is_setof: bool,
@@ -145,26 +135,12 @@ impl RawRoutine {
         } else {
             RetType::Single(pg_type)
         };
-        let volatility = match self.volatility.as_str() {
-            "i" => FuncVolatility::Immutable,
-            "s" => FuncVolatility::Stable,
-            _ => FuncVolatility::Volatile, // only 'v' can happen here
-        };
+        let volatility = FuncVolatility::from_code(&self.volatility);
         Routine {
             schema: self.schema,
             name: self.name,
             description: self.description,
-            params: self
-                .params
-                .into_iter()
-                .map(|p| RoutineParam {
-                    name: p.name,
-                    type_name: p.type_name,
-                    type_max_length: p.type_max_length,
-                    required: p.required,
-                    variadic: p.variadic,
-                })
-                .collect(),
+            params: self.params,
             return_type,
             volatility,
             has_variadic: self.has_variadic,

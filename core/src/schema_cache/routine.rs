@@ -29,6 +29,17 @@ pub enum FuncVolatility {
     Immutable,
 }
 
+impl FuncVolatility {
+    /// `pg_proc.provolatile`: 'i', 's' or 'v'.
+    pub fn from_code(code: &str) -> FuncVolatility {
+        match code {
+            "i" => FuncVolatility::Immutable,
+            "s" => FuncVolatility::Stable,
+            _ => FuncVolatility::Volatile,
+        }
+    }
+}
+
 /// `default_transaction_isolation` set on a function (hasql's `IsolationLevel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IsolationLevel {
@@ -64,11 +75,13 @@ pub struct Routine {
     pub settings: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Deserialized as the catalog queries write a parameter (`type` for `type_name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
 pub struct RoutineParam {
     /// Empty for an unnamed parameter (only allowed as the single json/jsonb/text/xml/bytea one).
     pub name: String,
     /// `regtype::text`, schema-qualified when not in pg_catalog, e.g. `test.enum_menagerie_type`.
+    #[serde(rename = "type")]
     pub type_name: String,
     /// Like `type_name` but `character`/`bit` become `character varying`/`bit varying`, so that
     /// casting an argument does not truncate it to length 1.
