@@ -15,6 +15,7 @@ use super::read_plan::{CoercibleFilter, CoercibleLogicTree, CoercibleOrderTerm, 
 use crate::config::Config;
 use crate::error::{Error, NoRpc};
 use crate::request::media_type::MediaType;
+use crate::request::payload::Payload;
 use crate::request::preferences::Handling;
 use crate::request::{ApiRequest, Method};
 use crate::schema_cache::{Cardinality, FuncVolatility, QualifiedIdentifier, Relationship, Routine, RoutineParam, SchemaCache};
@@ -66,28 +67,13 @@ pub struct CallReadPlan {
     pub read_only: bool,
 }
 
-/// The body of a POST call (PostgREST's `Payload` as `getPayload` builds it for a routine).
-#[derive(Debug, Clone, PartialEq)]
-enum Payload {
-    /// JSON with its keys (those of the object, or of the first object of an array)
-    Json { raw: Vec<u8>, keys: BTreeSet<String> },
-    /// JSON taken as is because `?columns=` names the arguments
-    RawJson(Vec<u8>),
-    /// a form: name/value pairs in order
-    UrlEncoded(Vec<(String, String)>),
-    /// text, xml or bytes for a single unnamed parameter
-    Raw(Vec<u8>),
-}
-
 pub fn call_read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str) -> Result<CallReadPlan, Error> {
     let is_post = api.method == Method::Post;
-    let payload = if is_post { Some(payload(api)?) } else { None };
-    let param_keys: BTreeSet<String> = match &payload {
+    // the body was parsed with the request (`request::payload`, as PostgREST's getPayload)
+    let payload = if is_post { api.payload.as_ref() } else { None };
+    let param_keys: BTreeSet<String> = match payload {
         None => api.query.params.iter().map(|(k, _)| k.clone()).collect(),
-        Some(Payload::Json { keys, .. }) => keys.clone(),
-        Some(Payload::RawJson(_)) => api.query.columns.iter().flatten().cloned().collect(),
-        Some(Payload::UrlEncoded(pairs)) => pairs.iter().map(|(k, _)| k.clone()).collect(),
-        Some(Payload::Raw(_)) => BTreeSet::new(),
+        Some(_) => api.columns.iter().cloned().collect(),
     };
     let qi = QualifiedIdentifier::new(api.schema.clone(), name);
     let routine = find_proc(cache, &qi, &param_keys, &api.content_type, is_post)?.clone();
@@ -96,8 +82,9 @@ pub fn call_read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, na
     let read = read_plan(config, cache, api, &rel_qi, ReadKind::Routine)?;
     let args = match payload {
         None => CallArgs::Direct(to_rpc_params(&routine, &api.query.params)),
-        Some(Payload::UrlEncoded(pairs)) => CallArgs::Direct(to_rpc_params(&routine, &pairs)),
-        Some(Payload::Json { raw, .. } | Payload::RawJson(raw) | Payload::Raw(raw)) => CallArgs::Json(Some(raw)),
+        Some(Payload::ProcessedUrlEncoded { params, .. }) => CallArgs::Direct(to_rpc_params(&routine, params)),
+        Some(Payload::ProcessedJson { raw, .. } | Payload::RawJson(raw)) => CallArgs::Json(Some(raw.clone().into_bytes())),
+        Some(Payload::Raw(raw)) => CallArgs::Json(Some(raw.clone())),
     };
     let read_only = !is_post || routine.volatility != FuncVolatility::Volatile;
     let call = call_plan(&routine, &param_keys, args, &read);
@@ -285,121 +272,6 @@ fn returning_columns(read: &ReadPlan) -> BTreeSet<String> {
     out
 }
 
-/// The body of a POST call, parsed as PostgREST's `getPayload` does for a routine.
-fn payload(api: &ApiRequest) -> Result<Payload, Error> {
-    let body = &api.body;
-    match &api.content_type {
-        MediaType::Json if api.query.columns.is_some() => Ok(Payload::RawJson(body.clone())),
-        MediaType::Json => {
-            let value: serde_json::Value = if body.is_empty() {
-                serde_json::Value::Object(Default::default())
-            } else {
-                serde_json::from_slice(body).map_err(|_| Error::InvalidBody("Empty or invalid json".into()))?
-            };
-            json_attributes(body.clone(), &value)
-        }
-        MediaType::Csv => {
-            let value = csv_to_json(body)?;
-            let raw = value.to_string().into_bytes();
-            json_attributes(raw, &value).map_err(|_| Error::InvalidBody("All lines must have same number of fields".into()))
-        }
-        MediaType::UrlEncoded => Ok(Payload::UrlEncoded(parse_form(body))),
-        MediaType::TextPlain | MediaType::TextXml | MediaType::OctetStream => Ok(Payload::Raw(body.clone())),
-        other => Err(Error::InvalidBody(format!("Content-Type not acceptable: {}", other.name()))),
-    }
-}
-
-/// PostgREST's `payloadAttributes`: an object, or an array of objects with the same keys;
-/// anything else counts as an empty array.
-fn json_attributes(raw: Vec<u8>, value: &serde_json::Value) -> Result<Payload, Error> {
-    let keys_of = |o: &serde_json::Map<String, serde_json::Value>| o.keys().cloned().collect::<BTreeSet<String>>();
-    let empty = || Payload::Json { raw: b"[]".to_vec(), keys: BTreeSet::new() };
-    match value {
-        serde_json::Value::Object(o) => Ok(Payload::Json { raw, keys: keys_of(o) }),
-        serde_json::Value::Array(items) => match items.first() {
-            None => Ok(empty()),
-            Some(serde_json::Value::Object(first)) => {
-                let keys = keys_of(first);
-                let uniform = items.iter().all(|i| i.as_object().map(keys_of).as_ref() == Some(&keys));
-                if uniform {
-                    Ok(Payload::Json { raw, keys })
-                } else {
-                    Err(Error::InvalidBody("All object keys must match".into()))
-                }
-            }
-            Some(_) => Err(Error::InvalidBody("All object keys must match".into())),
-        },
-        _ => Ok(empty()),
-    }
-}
-
-/// `a=1&b=2` as http-types' `parseSimpleQuery` reads it (`+` is a space).
-fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| {
-        let plus: Vec<u8> = s.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-        percent_encoding::percent_decode(&plus).decode_utf8_lossy().into_owned()
-    };
-    body.split(|b| *b == b'&' || *b == b';')
-        .filter(|part| !part.is_empty())
-        .map(|part| match part.iter().position(|b| *b == b'=') {
-            Some(i) => (decode(&part[..i]), decode(&part[i + 1..])),
-            None => (decode(part), String::new()),
-        })
-        .collect()
-}
-
-/// CSV with a header line → a JSON array of objects; `NULL` is null (PostgREST's `csvToJson`).
-fn csv_to_json(body: &[u8]) -> Result<serde_json::Value, Error> {
-    let text = String::from_utf8_lossy(body);
-    let mut records = csv_records(&text).into_iter();
-    let header = records.next().unwrap_or_default();
-    let mut rows = vec![];
-    for rec in records {
-        if rec.len() != header.len() {
-            return Err(Error::InvalidBody("All lines must have same number of fields".into()));
-        }
-        let obj: serde_json::Map<String, serde_json::Value> = header
-            .iter()
-            .zip(rec)
-            .map(|(k, v)| (k.clone(), if v == "NULL" { serde_json::Value::Null } else { serde_json::Value::String(v) }))
-            .collect();
-        rows.push(serde_json::Value::Object(obj));
-    }
-    Ok(serde_json::Value::Array(rows))
-}
-
-/// RFC 4180 records: `"` quotes a field, `""` inside quotes is a quote.
-fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut records = vec![];
-    let mut record = vec![];
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,18 +342,4 @@ mod tests {
         assert_eq!(m["v"], RpcParamValue::Variadic(vec!["x".into(), "y".into()]));
     }
 
-    #[test]
-    fn forms_and_csv_parse() {
-        assert_eq!(parse_form(b"a=1&b=x+y%21"), vec![("a".into(), "1".into()), ("b".into(), "x y!".into())]);
-        let v = csv_to_json(b"a,b\n1,\"x,\"\"y\"\"\"\n4,NULL").unwrap();
-        assert_eq!(v, serde_json::json!([{"a": "1", "b": "x,\"y\""}, {"a": "4", "b": null}]));
-    }
-
-    #[test]
-    fn json_keys() {
-        let v = serde_json::json!([{"a": 1}, {"b": 2}]);
-        assert!(json_attributes(vec![], &v).is_err());
-        let v = serde_json::json!(3);
-        assert_eq!(json_attributes(vec![], &v).unwrap(), Payload::Json { raw: b"[]".to_vec(), keys: BTreeSet::new() });
-    }
 }
