@@ -8,12 +8,12 @@
 use super::signals;
 use crate::{exec, guc, schema_cache};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use pgrx::pg_sys;
 use postgrest_core::app::{HttpRequest, HttpResponse};
 use postgrest_core::config::Config;
@@ -23,6 +23,10 @@ use std::ffi::CString;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
+
+/// Larger request bodies are refused with 413 (PostgreSQL cannot take a text over 1 GB anyway).
+const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn serve(config: Config) -> ! {
     let listener = loop {
@@ -84,7 +88,12 @@ async fn accept_loop(listener: std::net::TcpListener, config: Rc<RefCell<Config>
                     let config = config.clone();
                     tokio::task::spawn_local(async move {
                         let service = service_fn(move |req| respond(req, config.clone()));
-                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                        let _ = http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            // a client that never finishes its headers must not hold the socket forever
+                            .header_read_timeout(HEADER_READ_TIMEOUT)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
                     });
                 }
                 // EMFILE/ENFILE and friends: back off instead of spinning on accept
@@ -116,8 +125,17 @@ fn reload(config: &Rc<RefCell<Config>>) {
 
 async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    // Bodies are read whole before execution: bound them, since an allocation failure
+    // aborts the process and that restarts the whole cluster.
+    if hyper::body::Body::size_hint(&body).lower() > MAX_BODY_BYTES as u64 {
+        // a Content-Length over the limit is refused before anything is read
+        return Ok(plain(413, "request body too large"));
+    }
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(plain(413, "request body too large"))
+        }
         Err(_) => return Ok(plain(400, "could not read the request body")),
     };
     let request = HttpRequest {
