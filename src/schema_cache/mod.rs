@@ -12,18 +12,26 @@ use postgrest_core::error::Error;
 use postgrest_core::schema_cache::{catalog_param, SchemaCache, CATALOG_QUERY};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-static STALE: AtomicBool = AtomicBool::new(true);
+/// Bumped by every invalidation. A cache built at generation g is fresh while the counter is
+/// still g: an invalidation during a load, or a load that failed, leaves it stale.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The cache, the generation it was read at, and the schema list it was built for.
+struct Cached {
+    generation: u64,
+    schemas: Vec<String>,
+    cache: Rc<SchemaCache>,
+}
 
 thread_local! {
-    /// The cache and the schema list it was built for.
-    static CACHE: RefCell<Option<(Vec<String>, Rc<SchemaCache>)>> = const { RefCell::new(None) };
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
 /// Mark the cache stale (SIGHUP, or a catalog change).
 pub fn invalidate() {
-    STALE.store(true, Ordering::SeqCst);
+    GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
 unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
@@ -52,32 +60,27 @@ pub fn watch_catalogs() {
 
 /// The current schema cache, rebuilt first if the catalogs changed since it was read.
 pub fn current(tx: &Tx, config: &Config) -> Result<Rc<SchemaCache>, Error> {
+    let generation = GENERATION.load(Ordering::SeqCst);
     let fresh = CACHE.with(|c| match &*c.borrow() {
-        Some((schemas, cache)) if !STALE.load(Ordering::SeqCst) && *schemas == config.db_schemas => {
-            Some(cache.clone())
-        }
+        Some(c) if c.generation == generation && c.schemas == config.db_schemas => Some(c.cache.clone()),
         _ => None,
     });
     if let Some(cache) = fresh {
         return Ok(cache);
     }
-    // Clear first: invalidations that arrive while loading mark it stale again.
-    STALE.store(false, Ordering::SeqCst);
     let cache = Rc::new(load(tx, config)?);
     exec::forget_plans();
-    CACHE.with(|c| *c.borrow_mut() = Some((config.db_schemas.clone(), cache.clone())));
+    CACHE.with(|c| {
+        *c.borrow_mut() = Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() })
+    });
     Ok(cache)
 }
 
 fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {
     let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-    let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true).map_err(|e| {
-        STALE.store(true, Ordering::SeqCst);
-        e
-    })?;
+    let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true)?;
     let doc = rows.first().and_then(|r| r.first()).and_then(|v| v.as_deref()).ok_or(Error::NoSchemaCache)?;
     SchemaCache::from_json(doc).map_err(|e| {
-        STALE.store(true, Ordering::SeqCst);
         pgrx::warning!("postgrest_ext: could not build the schema cache: {e}");
         Error::NoSchemaCache
     })
