@@ -10,7 +10,7 @@ CLUSTER    := scripts/cluster.sh
 CONFORMANCE_CASES ?= ../shared/conformance/cases
 CONFORMANCE_ONLY  ?=
 
-.PHONY: deps build install run start stop psql test test-core conformance fuzz bench clean
+.PHONY: deps build install run start stop psql test test-core conformance replicas fuzz bench clean
 
 deps:
 	@scripts/deps.sh
@@ -47,6 +47,10 @@ test-core:
 ## PostgREST's own test suite, converted: fresh cluster with its fixtures, all configs
 conformance: install
 	@CONFORMANCE_CASES=$(CONFORMANCE_CASES) CONFORMANCE_ONLY=$(CONFORMANCE_ONLY) scripts/conformance.sh
+
+## a primary and a hot standby both serving the API (also part of `make test`)
+replicas: install
+	@scripts/replica.sh
 
 ## fuzz the URL-language parser for a bounded time
 fuzz:

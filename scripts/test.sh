@@ -2,7 +2,8 @@
 # `make test`: every layer, then one summary line "N passed, N failed".
 #   1. core unit tests (no database)
 #   2. end-to-end tests: a real cluster with the extension preloaded, real HTTP (pgrx-tests/)
-#   3. PostgREST's converted suite as a ratchet: every id in conformance/passing.txt must pass
+#   3. a primary and a hot standby: the standby serves reads and follows data and DDL
+#   4. PostgREST's converted suite as a ratchet: every id in conformance/passing.txt must pass
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,6 +27,11 @@ echo "== end-to-end tests"
 "$here/e2e.sh" 2>&1 | tee "$logs/e2e.log" | grep -E "^test |^test result:|panicked|FAILED" || true
 count_cargo "$logs/e2e.log"
 if ! grep -q "^test result:" "$logs/e2e.log"; then echo "end-to-end tests did not run (see $logs/e2e.log)"; failed=$((failed + 1)); fi
+
+echo "== replicas"
+"$here/replica.sh" 2>&1 | tee "$logs/replica.log" | grep -E "^test |^test result:" || true
+count_cargo "$logs/replica.log"
+if ! grep -q "^test result:" "$logs/replica.log"; then echo "replica tests did not run (see $logs/replica.log)"; failed=$((failed + 1)); fi
 
 echo "== conformance ratchet"
 if "$here/conformance.sh" > "$logs/conformance.log" 2>&1; then

@@ -44,7 +44,10 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
         pg_sys::QueryCancelPending = 0;
         pg_sys::SetCurrentStatementStartTimestamp();
         pg_sys::StartTransactionCommand();
-        pg_sys::XactReadOnly = read_only;
+        // only ever raise it: a hot standby (or default_transaction_read_only) starts read-only
+        if read_only {
+            pg_sys::XactReadOnly = true;
+        }
         pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
     }
     LAST_SQLSTATE.with(|c| c.set(0));

@@ -6,13 +6,14 @@
 //! database does not exist yet: connecting to a missing database is FATAL.
 //!
 //! Each worker connects as the authenticator role, waits for `CREATE EXTENSION postgrest_ext`,
-//! and then serves HTTP on a shared SO_REUSEPORT socket (`listener`).
+//! and then serves HTTP on a shared SO_REUSEPORT socket (`listener`). Both start on hot
+//! standbys as well: reads are served there, writes fail cleanly as read-only (25006 → 405).
 
 mod listener;
 mod signals;
 
 use crate::guc;
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub fn register_launcher() {
         .set_library(LIBRARY)
         .set_function("postgrest_ext_launcher_main")
         .enable_spi_access()
+        // hot standbys serve reads too: start once the standby is consistent, not after recovery
+        .set_start_time(BgWorkerStartTime::ConsistentState)
         .set_restart_time(Some(Duration::from_secs(5)))
         .load();
 }
@@ -71,6 +74,7 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
             .set_library(LIBRARY)
             .set_function("postgrest_ext_worker_main")
             .enable_spi_access()
+            .set_start_time(BgWorkerStartTime::ConsistentState)
             .set_restart_time(Some(Duration::from_secs(1)))
             .set_notify_pid(unsafe { pg_sys::MyProcPid })
             .load_dynamic();
