@@ -25,6 +25,10 @@ case "$cmd" in
       "$cluster" psql "$dir" -q -d shop -f "$here/../demo/shop.sql"
       "$cluster" psql "$dir" -q -d shop -c "CREATE EXTENSION postgrest_ext"
     elif [ ! -f "$dir/data/postmaster.pid" ]; then
+      # a second start may ask for other ports: rewrite them in the cluster's config
+      conf="$dir/data/postgresql.conf"
+      sed -e "s/^port = .*/port = $pg_port/" -e "s/^postgrest.server_port = .*/postgrest.server_port = $http_port/" "$conf" > "$conf.new"
+      cat "$conf.new" > "$conf" && rm -f "$conf.new"
       "$cluster" start "$dir"
     fi
     wait_http
