@@ -64,3 +64,43 @@ CREATE AGGREGATE api.tsv_agg(api.texts) (initcond = '', stype = api."text/tab-se
 CREATE DOMAIN api."image/x-pixel" AS bytea;
 CREATE FUNCTION api.pixel() RETURNS api."image/x-pixel" LANGUAGE sql IMMUTABLE
   AS $$ SELECT '\x89504e470d0a1a0a00'::bytea::api."image/x-pixel" $$;
+
+-- official clients (pgrx-tests/clients/, scripts/clients.sh): postgrest-js and postgrest-py
+-- write to a table of their own (ids 1000-1999 from JS, 2000-2999 from Python); `sku` is a
+-- unique non-key column for upserts with on_conflict
+CREATE TABLE api.client_items (
+  id   int PRIMARY KEY,
+  sku  text NOT NULL UNIQUE,
+  name text NOT NULL,
+  qty  int NOT NULL DEFAULT 0 CHECK (qty >= 0)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON api.client_items TO web_anon;
+-- an array (not variadic) argument: postgrest-js sends it by GET as ?nums={4,5}
+CREATE FUNCTION api.array_sum(nums int[]) RETURNS int LANGUAGE sql IMMUTABLE
+  AS $$ SELECT coalesce(sum(n), 0)::int FROM unnest(nums) n $$;
+
+-- adversarial HTTP (pgrx-tests/tests/adversarial.rs): a response of several megabytes, for
+-- a client that goes away while it is being sent
+CREATE VIEW api.big AS SELECT g AS id, repeat('x', 1000) AS pad FROM generate_series(1, 20000) g;
+GRANT SELECT ON api.big TO web_anon;
+
+-- SQL injection (pgrx-tests/tests/injection.rs): canaries that must survive every payload
+-- unchanged (one exposed read-only, one in a schema the API does not expose), a table the
+-- anonymous role may write, and a function taking text and int arguments
+CREATE TABLE api.canary (id int PRIMARY KEY, secret text NOT NULL);
+INSERT INTO api.canary VALUES (1, 'alpha'), (2, 'beta'), (3, 'gamma');
+GRANT SELECT ON api.canary TO web_anon;
+CREATE SCHEMA canary_private;
+CREATE TABLE canary_private.canary (id int PRIMARY KEY, secret text NOT NULL);
+INSERT INTO canary_private.canary VALUES (1, 'hidden');
+CREATE TABLE api.inj_target (id int PRIMARY KEY, name text, note text);
+INSERT INTO api.inj_target VALUES (1, 'one', null), (2, 'two', 'x');
+GRANT SELECT, INSERT, UPDATE, DELETE ON api.inj_target TO web_anon;
+CREATE FUNCTION api.inj_echo(a text, b int DEFAULT 0) RETURNS json LANGUAGE sql STABLE
+  AS $$ SELECT json_build_object('a', a, 'b', b) $$;
+GRANT EXECUTE ON FUNCTION api.inj_echo(text, int) TO web_anon;
+CREATE FUNCTION api.inj_settings() RETURNS json LANGUAGE sql STABLE
+  AS $$ SELECT json_build_object('headers', current_setting('request.headers', true)::json,
+                                 'cookies', current_setting('request.cookies', true)::json,
+                                 'tz', current_setting('timezone')) $$;
+GRANT EXECUTE ON FUNCTION api.inj_settings() TO web_anon;

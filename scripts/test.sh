@@ -3,6 +3,7 @@
 #   1. core unit tests (no database)
 #   2. end-to-end tests: a real cluster with the extension preloaded, real HTTP (pgrx-tests/)
 #   3. a primary and a hot standby: the standby serves reads and follows data and DDL
+#      then PostgREST's official clients (postgrest-js, postgrest-py) against a fresh cluster
 #   4. PostgREST's converted suite as a ratchet: every id in conformance/passing.txt must pass
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +33,11 @@ echo "== replicas"
 "$here/replica.sh" 2>&1 | tee "$logs/replica.log" | grep -E "^test |^test result:" || true
 count_cargo "$logs/replica.log"
 if ! grep -q "^test result:" "$logs/replica.log"; then echo "replica tests did not run (see $logs/replica.log)"; failed=$((failed + 1)); fi
+
+echo "== clients"
+"$here/clients.sh" 2>&1 | tee "$logs/clients.log" | grep -E "^test |^test result:|^clients:" || true
+count_cargo "$logs/clients.log"
+if ! grep -q "^test result:" "$logs/clients.log"; then echo "client tests did not run (see $logs/clients.log)"; failed=$((failed + 1)); fi
 
 echo "== conformance ratchet"
 if "$here/conformance.sh" > "$logs/conformance.log" 2>&1; then
