@@ -52,7 +52,7 @@ conformance: install
 replicas: install
 	@scripts/replica.sh
 
-## fuzz the URL-language parser for a bounded time
+## fuzz every parser (URL language, request, headers, payloads, JWT) for a bounded time each
 fuzz:
 	@scripts/fuzz.sh
 

@@ -126,3 +126,96 @@ pub fn assert_cluster_never_restarted() {
         log.lines().filter(|l| l.contains("terminated")).collect::<Vec<_>>().join("\n")
     );
 }
+
+// ---- raw-connection helpers (adversarial.rs, injection.rs) ---------------------------------
+
+/// `host:port` of the server under test.
+pub fn server_addr() -> String {
+    base().trim_start_matches("http://").trim_end_matches('/').to_string()
+}
+
+/// A fresh TCP connection to the server, with read/write timeouts of `secs` seconds.
+pub fn connect_with_timeout(secs: u64) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect(server_addr())?;
+    stream.set_read_timeout(Some(Duration::from_secs(secs)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(secs)))?;
+    Ok(stream)
+}
+
+/// Read one HTTP/1.x response from `reader`: status line, headers, and a body delimited by
+/// Content-Length, chunked encoding, or the end of the connection. HEAD-less: a response to
+/// HEAD must not be read with this.
+pub fn read_response<R: std::io::BufRead>(reader: &mut R) -> std::io::Result<Response> {
+    let mut line = String::new();
+    let read_line = |reader: &mut R, line: &mut String| -> std::io::Result<()> {
+        line.clear();
+        let mut raw = vec![];
+        reader.read_until(b'\n', &mut raw)?;
+        if raw.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+        }
+        *line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
+        Ok(())
+    };
+    read_line(reader, &mut line)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+    let mut headers = vec![];
+    loop {
+        read_line(reader, &mut line)?;
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let header = |name: &str| headers.iter().find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let mut body = vec![];
+    if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        reader.read_exact(&mut body)?;
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            read_line(reader, &mut line)?;
+            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size {line:?}")))?;
+            if size == 0 {
+                read_line(reader, &mut line)?; // the empty line after the last chunk
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            read_line(reader, &mut line)?;
+        }
+    } else {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
+}
+
+/// Send `bytes` as they are on a fresh connection and read one response.
+pub fn raw_request(bytes: &[u8]) -> std::io::Result<Response> {
+    let mut stream = connect_with_timeout(20)?;
+    stream.write_all(bytes)?;
+    let mut reader = std::io::BufReader::new(stream);
+    read_response(&mut reader)
+}
+
+/// Percent-encode every byte of `s` but the unreserved characters of RFC 3986, so that a
+/// value arrives as written in one query-string value or path segment.
+pub fn pct(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

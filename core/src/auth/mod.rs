@@ -57,6 +57,19 @@ pub fn authenticate_at(config: &Config, token: Option<&str>, now: i64) -> Result
         Some(other) => other.to_string(),
         None => config.db_anon_role.clone().ok_or(Error::JwtTokenRequired)?,
     };
+    // a role claim with NUL (`"role": "a\u0000b"`) cannot name a role: answer as PostgreSQL
+    // does for such a text parameter (400), not with the 500 of a failed C string conversion
+    if role.contains('\0') {
+        return Err(Error::Pg {
+            error: crate::error::PgError {
+                sqlstate: "22021".into(),
+                message: "invalid byte sequence for encoding \"UTF8\": 0x00".into(),
+                detail: None,
+                hint: None,
+            },
+            authenticated: true,
+        });
+    }
     let authenticated = Some(&role) != config.db_anon_role.as_ref();
     if let Value::Object(map) = &mut claims {
         map.insert("role".into(), Value::String(role.clone()));

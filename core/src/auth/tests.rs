@@ -236,3 +236,15 @@ fn verified_tokens_are_cached() {
     assert!(authenticate_at(&c, Some(&t), NOW).is_ok());
     assert!(authenticate_at(&c, Some(&t), NOW + 31).is_err());
 }
+
+#[test]
+fn a_role_claim_with_nul_is_a_400_not_a_500() {
+    // found by pgrx-tests/tests/injection.rs: `{"role": "a\u0000b"}` reached the extension,
+    // whose C string conversion failed with an internal error (500)
+    let c = config(Some(SECRET), Some("anon"));
+    let e = auth(&c, Some(&hs256(json!({"role": "a\u{0}b"})))).expect_err("a NUL role is refused");
+    assert_eq!((e.code(), e.status()), ("22021".to_string(), 400));
+    // NUL elsewhere in the claims is data: it reaches request.jwt.claims JSON-escaped
+    let a = auth(&c, Some(&hs256(json!({"role": "author", "sub": "a\u{0}b"})))).expect("valid");
+    assert!(a.claims.contains(r"a\u0000b"), "{}", a.claims);
+}

@@ -13,11 +13,12 @@ pub const ALL: NonnegRange = NonnegRange { offset: 0, upper: None };
 
 impl NonnegRange {
     pub fn from_limit_offset(offset: i64, limit: Option<i64>) -> NonnegRange {
-        NonnegRange { offset, upper: limit.map(|l| offset + l - 1) }
+        // saturating: `limit=9223372036854775807&offset=3` must not overflow (fuzz: request)
+        NonnegRange { offset, upper: limit.map(|l| offset.saturating_add(l).saturating_sub(1)) }
     }
 
     pub fn limit(&self) -> Option<i64> {
-        self.upper.map(|u| 1 + u - self.offset)
+        self.upper.map(|u| u.saturating_sub(self.offset).saturating_add(1))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -36,7 +37,7 @@ impl NonnegRange {
     pub fn restrict(&self, max: Option<i64>) -> NonnegRange {
         match max {
             None => *self,
-            Some(m) => self.intersect(&NonnegRange { offset: 0, upper: Some(self.offset + m - 1) }),
+            Some(m) => self.intersect(&NonnegRange { offset: 0, upper: Some(self.offset.saturating_add(m).saturating_sub(1)) }),
         }
     }
 }
@@ -56,11 +57,11 @@ pub fn parse_header(value: &str) -> NonnegRange {
 /// table total when counted (PostgREST's `rangeStatusHeader`).
 pub fn status_and_content_range(range: &NonnegRange, query_total: i64, table_total: Option<i64>) -> (u16, String) {
     let lower = range.offset;
-    let upper = lower + query_total - 1;
+    let upper = lower.saturating_add(query_total).saturating_sub(1);
     let status = match table_total {
         None => 200,
         Some(total) if lower > total => 416,
-        Some(total) if 1 + upper - lower < total => 206,
+        Some(total) if upper.saturating_sub(lower).saturating_add(1) < total => 206,
         Some(_) => 200,
     };
     (status, content_range(lower, upper, table_total))
@@ -90,6 +91,21 @@ mod tests {
         assert_eq!(status_and_content_range(&NonnegRange { offset: 0, upper: Some(1) }, 2, Some(15)), (206, "0-1/15".to_string()));
         assert_eq!(status_and_content_range(&NonnegRange { offset: 20, upper: None }, 0, Some(15)).0, 416);
         assert_eq!(status_and_content_range(&ALL, 0, Some(0)), (200, "*/0".to_string()));
+    }
+
+    #[test]
+    fn huge_limits_and_offsets_do_not_overflow() {
+        // found by the `request` fuzz target: `?limit=9223372036854775807&offset=3`
+        let r = NonnegRange::from_limit_offset(3, Some(i64::MAX));
+        assert_eq!(r, NonnegRange { offset: 3, upper: Some(i64::MAX - 1) });
+        assert!(!r.is_empty());
+        assert_eq!(r.limit(), Some(i64::MAX - 3));
+        let r = NonnegRange::from_limit_offset(-5, Some(i64::MAX));
+        assert_eq!(r.limit(), Some(i64::MAX));
+        assert_eq!(parse_header("0-9223372036854775807").limit(), Some(i64::MAX));
+        assert_eq!(r.restrict(Some(i64::MAX)).offset, 0);
+        let (status, _) = status_and_content_range(&NonnegRange { offset: i64::MAX, upper: None }, 2, Some(i64::MAX));
+        assert_eq!(status, 206);
     }
 
     #[test]
