@@ -25,7 +25,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let (handler, media) = negotiate_content(cache, api, &read.from, has_default_select(&read))?;
     let count = api.preferences.count;
     let exact = matches!(count, Some(Count::Exact | Count::Estimated));
-    let count_limit = if count == Some(Count::Estimated) { config.db_max_rows.map(|m| m + 1) } else { None };
+    let count_limit = if count == Some(Count::Estimated) { config.db_max_rows.map(|m| m.saturating_add(1)) } else { None };
     let statement = main_read(&read, exact, count_limit, config.db_max_rows, &handler);
     let shape = Shape::Read(ReadShape { media, table: name.to_string(), head: api.method == Method::Head });
     let mut main = main_tx_for(config, api, role, true, statement, shape);
