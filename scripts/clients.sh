@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 clients="$root/pgrx-tests/clients"
 venv="$root/target/clients-venv"
-secret='e2e-jwt-secret-that-is-long-enough-0123'
+. "$here/shop_cluster.sh"
 
 die() { echo "clients: $*" >&2; echo "clients: FAILED (no client tests ran)" >&2; exit 1; }
 
@@ -38,31 +38,9 @@ if ! cmp -s "$clients/requirements.txt" "$venv/.clients-requirements" 2>/dev/nul
 fi
 "$venv/bin/python" -c "import postgrest" || die "postgrest-py does not import from $venv"
 
-# ---- a fresh cluster, as in scripts/e2e.sh
-dir=$(mktemp -d /tmp/postgrest-ext-clients.XXXXXX)
-pg_port=$(python3 "$here/free_port.py")
-http_port=$(python3 "$here/free_port.py")
-cleanup() { "$here/cluster.sh" stop "$dir"; mkdir -p "$root/target/test-logs"; cp "$dir/server.log" "$root/target/test-logs/clients-server.log" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-set -e
-"$here/cluster.sh" init "$dir" "$pg_port" "$http_port" \
-  "postgrest.db_name = 'shop'" \
-  "postgrest.db_schemas = 'api'" \
-  "postgrest.db_anon_role = 'web_anon'" \
-  "postgrest.db_authenticator_role = 'authenticator'" \
-  "postgrest.jwt_secret = '$secret'" \
-  "statement_timeout = '2s'"
-"$here/cluster.sh" start "$dir"
-"$here/cluster.sh" psql "$dir" -q -d postgres -c "CREATE DATABASE shop"
-"$here/cluster.sh" psql "$dir" -q -d shop -f "$root/demo/shop.sql"
-"$here/cluster.sh" psql "$dir" -q -d shop -f "$root/pgrx-tests/fixtures.sql"
-"$here/cluster.sh" psql "$dir" -q -d shop -c "CREATE EXTENSION postgrest_ext"
-python3 "$here/wait_http.py" "http://127.0.0.1:$http_port/" 30
-set +e
-
-export PGRST_URL="http://127.0.0.1:$http_port"
-export PGRST_JWT_SECRET="$secret"
+# ---- a fresh cluster, as for scripts/e2e.sh (without the panic hook)
+shop_cluster_start clients || die "the test cluster did not start"
+export PGRST_JWT_SECRET="$E2E_JWT_SECRET"
 status=0
 out="$dir/suite.out"
 # a suite that dies before its summary still counts as a failure
