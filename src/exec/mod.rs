@@ -85,11 +85,23 @@ fn handle_inner(config: &Config, request: &HttpRequest) -> HttpResponse {
             if let Error::Pg { authenticated, .. } = &mut e {
                 *authenticated |= api_request.auth.authenticated;
             }
-            if let Error::Internal(detail) = &e {
-                pgrx::log!("postgrest_ext: internal error: {detail}");
-            }
+            log_failure(request, &e);
             app::error_response(config, &e)
         }
+    }
+}
+
+/// Caught errors are not logged by PostgreSQL: server-side failures (5xx) go to the log,
+/// client errors only at DEBUG1 so a busy API does not flood it.
+fn log_failure(request: &HttpRequest, e: &Error) {
+    let detail = match e {
+        Error::Internal(detail) => detail.clone(),
+        other => format!("{}: {}", other.code(), other.message()),
+    };
+    if e.status() >= 500 {
+        pgrx::log!("postgrest_ext: {} {} failed: {detail}", request.method, request.path);
+    } else {
+        pgrx::debug1!("postgrest_ext: {} {} failed: {detail}", request.method, request.path);
     }
 }
 

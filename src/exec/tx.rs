@@ -117,7 +117,6 @@ fn caught_to_error(caught: CaughtError) -> Error {
                 detail: report.detail().map(String::from),
                 hint: report.hint().map(String::from),
             };
-            pgrx::log!("postgrest_ext: request failed: {}: {}", error.sqlstate, error.message);
             Error::Pg { error, authenticated: false }
         }
         CaughtError::RustPanic { ereport, .. } => {
