@@ -19,25 +19,21 @@ count_cargo() {  # add up the "test result: ... N passed; M failed" lines of a c
   passed=$((passed + p)); failed=$((failed + f))
 }
 
-echo "== core unit tests"
-cargo test --no-fail-fast -p postgrest-core 2>&1 | tee "$logs/core.log" | grep -E "^test result:|FAILED|panicked" || true
-count_cargo "$logs/core.log"
-if ! grep -q "^test result:" "$logs/core.log"; then echo "core tests did not run"; failed=$((failed + 1)); fi
+# layer NAME LOG SHOWN -- COMMAND...: run one layer, keep its log, show the lines matching SHOWN,
+# count its "test result:" lines; a layer that printed none did not run, which is a failure.
+layer() {
+  local name=$1 log="$logs/$2" shown=$3
+  shift 4
+  echo "== $name"
+  "$@" 2>&1 | tee "$log" | grep -E "$shown" || true
+  count_cargo "$log"
+  if ! grep -q "^test result:" "$log"; then echo "$name did not run (see $log)"; failed=$((failed + 1)); fi
+}
 
-echo "== end-to-end tests"
-"$here/e2e.sh" 2>&1 | tee "$logs/e2e.log" | grep -E "^test |^test result:|panicked|FAILED" || true
-count_cargo "$logs/e2e.log"
-if ! grep -q "^test result:" "$logs/e2e.log"; then echo "end-to-end tests did not run (see $logs/e2e.log)"; failed=$((failed + 1)); fi
-
-echo "== replicas"
-"$here/replica.sh" 2>&1 | tee "$logs/replica.log" | grep -E "^test |^test result:" || true
-count_cargo "$logs/replica.log"
-if ! grep -q "^test result:" "$logs/replica.log"; then echo "replica tests did not run (see $logs/replica.log)"; failed=$((failed + 1)); fi
-
-echo "== clients"
-"$here/clients.sh" 2>&1 | tee "$logs/clients.log" | grep -E "^test |^test result:|^clients:" || true
-count_cargo "$logs/clients.log"
-if ! grep -q "^test result:" "$logs/clients.log"; then echo "client tests did not run (see $logs/clients.log)"; failed=$((failed + 1)); fi
+layer "core unit tests" core.log "^test result:|FAILED|panicked" -- cargo test --no-fail-fast -p postgrest-core
+layer "end-to-end tests" e2e.log "^test |^test result:|panicked|FAILED" -- "$here/e2e.sh"
+layer "replicas" replica.log "^test |^test result:" -- "$here/replica.sh"
+layer "clients" clients.log "^test |^test result:|^clients:" -- "$here/clients.sh"
 
 echo "== conformance ratchet"
 if "$here/conformance.sh" > "$logs/conformance.log" 2>&1; then
