@@ -43,9 +43,6 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let read = read_plan(config, cache, api, &qi, ReadKind::Mutation)?;
     let mutate = mutate_plan::mutate_plan(mutation, table, api, cache, &read)?;
     let prefs = &api.preferences;
-    if !prefs.invalid.is_empty() && prefs.handling == Some(Handling::Strict) {
-        return Err(Error::InvalidPreferences(prefs.invalid.clone()));
-    }
     let (handler, media) = negotiate_content(cache, api, &qi, has_default_select(&read))?;
     let opts = WriteOptions {
         handler,

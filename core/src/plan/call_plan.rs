@@ -91,13 +91,10 @@ pub fn call_read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, na
     Ok(CallReadPlan { read, call, routine, read_only })
 }
 
-/// With `handling=strict`: no invalid preferences, and `max-affected` only for functions
-/// returning a set (checked after content negotiation, as PostgREST does).
+/// With `handling=strict`, `max-affected` only for functions returning a set (checked after
+/// content negotiation, as PostgREST does; invalid preferences were refused with the request).
 pub fn check_preferences(api: &ApiRequest, routine: &Routine) -> Result<(), Error> {
     let strict = api.preferences.handling == Some(Handling::Strict);
-    if strict && !api.preferences.invalid.is_empty() {
-        return Err(Error::InvalidPreferences(api.preferences.invalid.clone()));
-    }
     if strict && api.preferences.max_affected.is_some() && routine.returns_single() {
         return Err(Error::MaxAffectedRpcViolation);
     }
