@@ -58,10 +58,7 @@ pub fn request_with_body(method: &str, path: &str, headers: &[(&str, &str)], bod
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     Ok(Response { status, headers, body: body.to_string() })
 }
 
@@ -91,12 +88,7 @@ pub fn get(path: &str) -> Response {
 pub fn psql(sql: &str) -> String {
     let cmd = std::env::var("PGRST_PSQL").expect("PGRST_PSQL is set by scripts/e2e.sh");
     let mut parts = cmd.split_whitespace();
-    let out = Command::new(parts.next().expect("psql"))
-        .args(parts)
-        .arg("-c")
-        .arg(sql)
-        .output()
-        .expect("psql runs");
+    let out = Command::new(parts.next().expect("psql")).args(parts).arg("-c").arg(sql).output().expect("psql runs");
     assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -158,11 +150,8 @@ pub fn read_response<R: std::io::BufRead>(reader: &mut R) -> std::io::Result<Res
         Ok(())
     };
     read_line(reader, &mut line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+    let status =
+        line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
     let mut headers = vec![];
     loop {
         read_line(reader, &mut line)?;

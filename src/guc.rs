@@ -108,11 +108,7 @@ pub fn settings() -> HashMap<String, String> {
     let mut map = HashMap::new();
     for (name, ptr) in VARIABLES.get().map(Vec::as_slice).unwrap_or(&[]) {
         let value = unsafe { *(*ptr as *const *const c_char) };
-        let value = if value.is_null() {
-            String::new()
-        } else {
-            unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned()
-        };
+        let value = if value.is_null() { String::new() } else { unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned() };
         map.insert((*name).to_string(), value);
     }
     map

@@ -74,9 +74,7 @@ impl Default for Config {
 
 impl Config {
     pub fn from_settings(s: &HashMap<String, String>) -> Result<Config, String> {
-        let get = |k: &str, default: &str| -> String {
-            s.get(k).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
-        };
+        let get = |k: &str, default: &str| -> String { s.get(k).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string()) };
         let opt = |k: &str| -> Option<String> { Some(get(k, "")).filter(|v| !v.is_empty()) };
         let boolean = |k: &str, default: bool| -> Result<bool, String> {
             match get(k, if default { "true" } else { "false" }).to_ascii_lowercase().as_str() {
@@ -105,14 +103,17 @@ impl Config {
             return Err("postgrest.db_schemas: at least one schema is needed".into());
         }
         // PostgREST refuses a configuration whose JWT secret or role claim key it cannot use
-        crate::auth::check_config(opt("jwt_secret").as_deref(), boolean("jwt_secret_is_base64", false)?, &get("jwt_role_claim_key", ".role"))?;
+        crate::auth::check_config(
+            opt("jwt_secret").as_deref(),
+            boolean("jwt_secret_is_base64", false)?,
+            &get("jwt_role_claim_key", ".role"),
+        )?;
         Ok(Config {
             db_name: get("db_name", "postgres"),
             db_authenticator_role: get("db_authenticator_role", "authenticator"),
             workers: number("workers", "2")?.clamp(1, 64) as u32,
             server_host: get("server_host", "!4"),
-            server_port: u16::try_from(number("server_port", "3000")?)
-                .map_err(|_| "postgrest.server_port: out of range".to_string())?,
+            server_port: u16::try_from(number("server_port", "3000")?).map_err(|_| "postgrest.server_port: out of range".to_string())?,
             db_schemas: schemas,
             db_anon_role: opt("db_anon_role"),
             db_max_rows: match opt("db_max_rows") {

@@ -30,7 +30,10 @@ pub enum Error {
 
     // ---- PGRST1xx: API request
     /// PGRST100: message, details
-    QueryParam { message: String, details: String },
+    QueryParam {
+        message: String,
+        details: String,
+    },
     /// PGRST101
     InvalidRpcMethod(String),
     /// PGRST102
@@ -83,9 +86,20 @@ pub enum Error {
 
     // ---- PGRST2xx: schema cache
     /// PGRST200: parent, child, hint, schema, suggestion (hint text)
-    NoRelBetween { parent: String, child: String, hint: Option<String>, schema: String, suggestion: Option<String> },
+    NoRelBetween {
+        parent: String,
+        child: String,
+        hint: Option<String>,
+        schema: String,
+        suggestion: Option<String>,
+    },
     /// PGRST201: parent, child, candidates (details objects), hint names
-    AmbiguousRelBetween { parent: String, child: String, details: Vec<Value>, hints: Vec<String> },
+    AmbiguousRelBetween {
+        parent: String,
+        child: String,
+        details: Vec<Value>,
+        hints: Vec<String>,
+    },
     /// PGRST202: no function matches the name and arguments
     NoRpc(Box<NoRpc>),
     /// PGRST203: the overloads that match, as `schema.name(arg => type, ...)`
@@ -93,7 +107,11 @@ pub enum Error {
     /// PGRST204: relation, column
     ColumnNotFound(String, String),
     /// PGRST205: schema, table, suggestion
-    TableNotFound { schema: String, table: String, suggestion: Option<String> },
+    TableNotFound {
+        schema: String,
+        table: String,
+        suggestion: Option<String>,
+    },
 
     // ---- PGRST3xx: JWT
     /// PGRST300
@@ -106,7 +124,10 @@ pub enum Error {
     JwtClaims(JwtClaimsError),
 
     // ---- SQL errors: the SQLSTATE is the code
-    Pg { error: PgError, authenticated: bool },
+    Pg {
+        error: PgError,
+        authenticated: bool,
+    },
 
     // ---- PGRSTX00: internal
     /// Something that should not happen (a caught panic): 500 without leaking internals.
@@ -155,9 +176,7 @@ impl Error {
             JwtDecode(_) => "PGRST301",
             JwtTokenRequired => "PGRST302",
             JwtClaims(_) => "PGRST303",
-            Pg { error, .. } if error.sqlstate == "PGRST" => {
-                return raise_pgrst(error).map_or_else(|_| "PGRST121".into(), |r| r.code)
-            }
+            Pg { error, .. } if error.sqlstate == "PGRST" => return raise_pgrst(error).map_or_else(|_| "PGRST121".into(), |r| r.code),
             Pg { error, .. } => return error.sqlstate.clone(),
             Internal(_) => "PGRSTX00",
         }
@@ -224,9 +243,9 @@ impl Error {
             NoRelBetween { parent, child, .. } => {
                 format!("Could not find a relationship between '{parent}' and '{child}' in the schema cache")
             }
-            AmbiguousRelBetween { parent, child, .. } => format!(
-                "Could not embed because more than one relationship was found for '{parent}' and '{child}'"
-            ),
+            AmbiguousRelBetween { parent, child, .. } => {
+                format!("Could not embed because more than one relationship was found for '{parent}' and '{child}'")
+            }
             ColumnNotFound(rel, col) => format!("Could not find the '{col}' column of '{rel}' in the schema cache"),
             TableNotFound { schema, table, .. } => {
                 format!("Could not find the table '{schema}.{table}' in the schema cache")
@@ -297,17 +316,15 @@ impl Error {
                 "Try changing '{child}' to one of the following: {}. Find the desired relationship in the 'details' key.",
                 hints.join(", ")
             )),
-            TableNotFound { schema, suggestion, .. } => suggestion
-                .as_ref()
-                .map_or(Value::Null, |t| json!(format!("Perhaps you meant the table '{schema}.{t}'"))),
+            TableNotFound { schema, suggestion, .. } => {
+                suggestion.as_ref().map_or(Value::Null, |t| json!(format!("Perhaps you meant the table '{schema}.{t}'")))
+            }
             Pg { error, .. } if error.sqlstate == "PGRST" => match raise_pgrst(error) {
                 Ok(r) => r.hint.map_or(Value::Null, Value::String),
-                Err(RaiseError::Message(_)) => json!(
-                    "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'."
-                ),
-                Err(_) => json!(
-                    "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."
-                ),
+                Err(RaiseError::Message(_)) => {
+                    json!("MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.")
+                }
+                Err(_) => json!("DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."),
             },
             Pg { error, .. } => error.hint.as_ref().map_or(Value::Null, |h| json!(h)),
             NoRpc(e) if !e.only_single_param() => e.hint.as_ref().map_or(Value::Null, |h| json!(h)),
@@ -446,10 +463,7 @@ impl NoRpc {
             (true, "application/json") => format!("{params} or with a single unnamed json/jsonb parameter"),
             _ => params,
         };
-        format!(
-            "Searched for the function {}.{}{searched}, but no matches were found in the schema cache.",
-            self.schema, self.name
-        )
+        format!("Searched for the function {}.{}{searched}, but no matches were found in the schema cache.", self.schema, self.name)
     }
 }
 
@@ -497,11 +511,8 @@ pub fn raise_pgrst(e: &PgError) -> Result<RaisedError, RaiseError> {
     let d: Value = serde_json::from_str(det).map_err(|_| det_err())?;
     let status = d.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).ok_or_else(det_err)?;
     let headers = d.get("headers").and_then(Value::as_object).ok_or_else(det_err)?;
-    let headers = headers
-        .iter()
-        .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(det_err)?;
+    let headers =
+        headers.iter().map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect::<Option<Vec<_>>>().ok_or_else(det_err)?;
     Ok(RaisedError { code, message, details, hint, status, headers })
 }
 
@@ -512,9 +523,7 @@ pub fn sqlstate_status(code: &str, message: &str, authenticated: bool) -> u16 {
         "23503" | "23505" => return 409,
         "25006" => return 405,
         "21000" => return if message.ends_with("requires a WHERE clause") { 400 } else { 500 },
-        "22023" => {
-            return if message.starts_with("role") && message.ends_with("does not exist") { 401 } else { 400 }
-        }
+        "22023" => return if message.starts_with("role") && message.ends_with("does not exist") { 401 } else { 400 },
         "53400" => return 500,
         "57P01" => return 503,
         "P0001" => return 400,
@@ -559,7 +568,10 @@ mod tests {
             error: PgError { sqlstate: "PGRST".into(), message: message.into(), detail: detail.map(String::from), hint: None },
             authenticated: false,
         };
-        let e = pg(r#"{"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}"#, Some(r#"{"status":402,"headers":{"X-Powered-By":"Nerd Rage"}}"#));
+        let e = pg(
+            r#"{"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}"#,
+            Some(r#"{"status":402,"headers":{"X-Powered-By":"Nerd Rage"}}"#),
+        );
         assert_eq!((e.status(), e.code()), (402, "123".to_string()));
         assert_eq!(e.body(true), json!({"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}));
         assert_eq!(e.headers(), vec![("X-Powered-By".to_string(), "Nerd Rage".to_string())]);

@@ -5,13 +5,13 @@
 //! `sql` (plan → SQL text + `$n` parameters) → `response` (query result → HTTP).
 //! The extension (`src/`) executes the SQL and moves bytes; it holds no API logic.
 
-pub mod config;
-pub mod error;
-pub mod request;
-pub mod schema_cache;
-pub mod plan;
-pub mod sql;
-pub mod response;
 pub mod app;
 pub mod auth;
+pub mod config;
+pub mod error;
 pub mod openapi;
+pub mod plan;
+pub mod request;
+pub mod response;
+pub mod schema_cache;
+pub mod sql;

@@ -142,8 +142,7 @@ fn a_body_over_its_content_length_or_too_large_is_refused_cleanly() {
     let host = host_line();
     // a Content-Length beyond the limit: refused before anything is read
     let status = status_of(
-        format!("POST /inj_target HTTP/1.1\r\n{host}Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n[]")
-            .as_bytes(),
+        format!("POST /inj_target HTTP/1.1\r\n{host}Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n[]").as_bytes(),
     );
     assert!(matches!(status, None | Some(413) | Some(400)), "{status:?}");
     // an invalid Content-Length
@@ -313,8 +312,7 @@ fn http_1_0_requests_are_answered() {
     let mut w = s.try_clone().unwrap();
     let mut reader = BufReader::new(s);
     for id in [1, 2] {
-        w.write_all(format!("GET /products?select=id&id=eq.{id} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").as_bytes())
-            .unwrap();
+        w.write_all(format!("GET /products?select=id&id=eq.{id} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").as_bytes()).unwrap();
         let r = read_response(&mut reader).unwrap();
         assert_eq!((r.status, r.body), (200, format!(r#"[{{"id":{id}}}]"#)));
     }

@@ -38,10 +38,7 @@ fn assert_invalid_token(r: &Response, code: &str, message: &str) {
     assert_eq!(r.status, 401, "{}", r.body);
     let body = r.json();
     assert_eq!((body["code"].as_str(), body["message"].as_str()), (Some(code), Some(message)), "{}", r.body);
-    assert_eq!(
-        r.header("WWW-Authenticate"),
-        Some(format!("Bearer error=\"invalid_token\", error_description=\"{message}\"").as_str())
-    );
+    assert_eq!(r.header("WWW-Authenticate"), Some(format!("Bearer error=\"invalid_token\", error_description=\"{message}\"").as_str()));
 }
 
 #[test]
@@ -73,8 +70,8 @@ fn permission_denied_is_401_anonymous_and_403_authenticated() {
     assert_eq!(r.header("WWW-Authenticate"), Some("Bearer"));
     // shop_user may read notes but not write them
     let t = token(json!({"role": "shop_user", "sub": "alice"}));
-    let r = request_with_body("POST", "/notes", &[("Authorization", &format!("Bearer {t}"))], Some(r#"{"id":9,"owner":"x"}"#))
-        .expect("POST");
+    let r =
+        request_with_body("POST", "/notes", &[("Authorization", &format!("Bearer {t}"))], Some(r#"{"id":9,"owner":"x"}"#)).expect("POST");
     assert_eq!((r.status, r.json()["code"].clone()), (403, json!("42501")), "{}", r.body);
 }
 
@@ -86,8 +83,12 @@ fn tampered_signature_is_rejected() {
     let r = bearer("/notes", &forged);
     assert_invalid_token(&r, "PGRST301", "No suitable key or wrong key type");
     assert_eq!(r.json()["details"], json!("None of the keys was able to decode the JWT"));
-    let wrong_key = encode(&Header::new(Algorithm::HS256), &json!({"role": "shop_user"}), &EncodingKey::from_secret(b"some-other-secret-of-32-characters!!"))
-        .expect("encodes");
+    let wrong_key = encode(
+        &Header::new(Algorithm::HS256),
+        &json!({"role": "shop_user"}),
+        &EncodingKey::from_secret(b"some-other-secret-of-32-characters!!"),
+    )
+    .expect("encodes");
     assert_invalid_token(&bearer("/notes", &wrong_key), "PGRST301", "No suitable key or wrong key type");
 }
 

@@ -130,10 +130,7 @@ fn is_empty_array(r: &Response) -> bool {
 /// has, never the secret of the canary in the unexposed schema.
 fn only_canary_rows(r: &Response) -> bool {
     !r.body.contains("hidden")
-        && serde_json::from_str::<serde_json::Value>(&r.body)
-            .ok()
-            .and_then(|v| v.as_array().cloned())
-            .is_some_and(|rows| rows.len() <= 3)
+        && serde_json::from_str::<serde_json::Value>(&r.body).ok().and_then(|v| v.as_array().cloned()).is_some_and(|rows| rows.len() <= 3)
 }
 
 /// A CSV field: quoted, `"` doubled.
@@ -149,10 +146,16 @@ fn table_and_function_names() {
     for p in PAYLOADS {
         let e = pct(p);
         f.client_error(&format!("table {p:?}"), get_(&format!("/{e}")));
-        f.client_error(&format!("table {p:?} (POST)"), request_with_body("POST", &format!("/{e}"), &[("Content-Type", "application/json")], Some("{}")));
+        f.client_error(
+            &format!("table {p:?} (POST)"),
+            request_with_body("POST", &format!("/{e}"), &[("Content-Type", "application/json")], Some("{}")),
+        );
         f.client_error(&format!("table {p:?} (DELETE)"), request("DELETE", &format!("/{e}"), &[]));
         f.client_error(&format!("function {p:?}"), get_(&format!("/rpc/{e}")));
-        f.client_error(&format!("function {p:?} (POST)"), request_with_body("POST", &format!("/rpc/{e}"), &[("Content-Type", "application/json")], Some("{}")));
+        f.client_error(
+            &format!("function {p:?} (POST)"),
+            request_with_body("POST", &format!("/rpc/{e}"), &[("Content-Type", "application/json")], Some("{}")),
+        );
         // a schema-qualified name is a name, not a path into another schema
         f.client_error(&format!("table canary_private.canary{p:?}"), get_(&format!("/{}", pct(&format!("canary_private.canary{p}")))));
     }
@@ -180,20 +183,32 @@ fn column_names_in_select_filters_and_order() {
         f.clean(&ctx("or column"), get_(&format!("/canary?or=({q}.eq.1,id.eq.0)")), is_empty_array);
         f.client_error(&ctx("embed"), get_(&format!("/canary?select=id,{q}(*)")));
         // writes: the inj_target rows 1 and 2 are checked after the test
-        f.clean(&ctx("select on write"), request_with_body(
-            "POST",
-            &format!("/inj_target?select={q}"),
-            &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
-            Some(r#"{"id": 1000, "name": "x"}"#),
-        ), |r| !r.body.contains("hidden"));
+        f.clean(
+            &ctx("select on write"),
+            request_with_body(
+                "POST",
+                &format!("/inj_target?select={q}"),
+                &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
+                Some(r#"{"id": 1000, "name": "x"}"#),
+            ),
+            |r| !r.body.contains("hidden"),
+        );
         psql("delete from api.inj_target where id = 1000");
-        f.clean(&ctx("update filter column"), request_with_body(
-            "PATCH",
-            &format!("/inj_target?{q}=eq.1"),
-            &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
-            Some(r#"{"name": "changed"}"#),
-        ), is_empty_array);
-        f.clean(&ctx("delete filter column"), request("DELETE", &format!("/inj_target?{q}=eq.1"), &[("Prefer", "return=representation")]), is_empty_array);
+        f.clean(
+            &ctx("update filter column"),
+            request_with_body(
+                "PATCH",
+                &format!("/inj_target?{q}=eq.1"),
+                &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
+                Some(r#"{"name": "changed"}"#),
+            ),
+            is_empty_array,
+        );
+        f.clean(
+            &ctx("delete filter column"),
+            request("DELETE", &format!("/inj_target?{q}=eq.1"), &[("Prefer", "return=representation")]),
+            is_empty_array,
+        );
         // an unquoted key that is not a reserved word is a column filter
         f.clean(&ctx("filter column"), get_(&format!("/canary?{e}=eq.1")), only_canary_rows);
         f.clean(&ctx("order"), get_(&format!("/canary?order={e}")), only_canary_rows);
@@ -250,12 +265,16 @@ fn casts() {
         f.clean(&format!("cast {c:?}"), get_(&format!("/canary?select=id::{e}")), only_canary_rows);
         f.clean(&format!("cast {c:?} and a second"), get_(&format!("/canary?select=id::{e},secret::{e}")), only_canary_rows);
         f.clean(&format!("aggregate cast {c:?}"), get_(&format!("/canary?select=id.count()::{e}")), |_| true);
-        f.clean(&format!("cast {c:?} in RETURNING"), request_with_body(
-            "POST",
-            &format!("/inj_target?select=id::{e}"),
-            &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
-            Some(&format!(r#"{{"id": {id}, "name": "cast"}}"#)),
-        ), |r| !r.body.contains("hidden"));
+        f.clean(
+            &format!("cast {c:?} in RETURNING"),
+            request_with_body(
+                "POST",
+                &format!("/inj_target?select=id::{e}"),
+                &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
+                Some(&format!(r#"{{"id": {id}, "name": "cast"}}"#)),
+            ),
+            |r| !r.body.contains("hidden"),
+        );
     }
     // what a successful cast wrote: clean up
     psql("delete from api.inj_target where id >= 1100 and id < 2000");
@@ -272,7 +291,9 @@ fn json_path_keys() {
         // a key nobody has: null values, or a 4xx for text the grammar refuses
         let all_null = |r: &Response| {
             let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-            v.as_array().is_some_and(|rows| rows.len() == 6 && rows.iter().all(|row| row.as_object().is_some_and(|o| o.values().all(|x| x.is_null()))))
+            v.as_array().is_some_and(|rows| {
+                rows.len() == 6 && rows.iter().all(|row| row.as_object().is_some_and(|o| o.values().all(|x| x.is_null())))
+            })
         };
         f.clean(&ctx("json key ->"), get_(&format!("/products?select=details->{e}")), all_null);
         f.clean(&ctx("json key ->>"), get_(&format!("/products?select=details->>{e}")), all_null);
@@ -318,17 +339,23 @@ fn filter_values() {
         f.clean(&ctx("limit"), get_(&format!("/canary?limit={e}")), only_canary_rows);
         f.clean(&ctx("offset"), get_(&format!("/canary?offset={e}")), only_canary_rows);
         f.clean(&ctx("embedded filter"), get_(&format!("/customers?select=id,orders(id)&orders.status=eq.{e}")), |_| true);
-        f.data(&ctx("update filter"), p, request_with_body(
-            "PATCH",
-            &format!("/inj_target?name=eq.{e}"),
-            &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
-            Some(r#"{"note": "changed"}"#),
-        ), is_empty_array);
-        f.data(&ctx("delete filter"), p, request(
-            "DELETE",
-            &format!("/inj_target?name=eq.{e}"),
-            &[("Prefer", "return=representation")],
-        ), is_empty_array);
+        f.data(
+            &ctx("update filter"),
+            p,
+            request_with_body(
+                "PATCH",
+                &format!("/inj_target?name=eq.{e}"),
+                &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
+                Some(r#"{"note": "changed"}"#),
+            ),
+            is_empty_array,
+        );
+        f.data(
+            &ctx("delete filter"),
+            p,
+            request("DELETE", &format!("/inj_target?name=eq.{e}"), &[("Prefer", "return=representation")]),
+            is_empty_array,
+        );
     }
     f.assert_none();
 }
@@ -344,31 +371,48 @@ fn written_values_round_trip_exactly() {
             v == serde_json::json!([{"id": id, "name": p, "note": p}])
         };
         let ctx = |pos: &str| format!("{pos} {p:?}");
-        f.data(&ctx("insert"), p, request_with_body(
-            "POST",
-            "/inj_target",
-            &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
-            Some(&body),
-        ), want);
+        f.data(
+            &ctx("insert"),
+            p,
+            request_with_body(
+                "POST",
+                "/inj_target",
+                &[("Content-Type", "application/json"), ("Prefer", "return=representation")],
+                Some(&body),
+            ),
+            want,
+        );
         if !p.contains('\0') {
             f.data(&ctx("read back"), p, get_(&format!("/inj_target?id=eq.{id}&name=eq.{}", pct(p))), want);
             let csv = format!("id,name,note\n{id},{},x\n", csv_quote(p));
-            f.clean(&ctx("csv upsert"), request_with_body(
-                "POST",
-                "/inj_target?on_conflict=id",
-                &[("Content-Type", "text/csv"), ("Prefer", "resolution=merge-duplicates,return=representation")],
-                Some(&csv),
-            ), |r| r.body.contains(&serde_json::to_string(p).unwrap()));
+            f.clean(
+                &ctx("csv upsert"),
+                request_with_body(
+                    "POST",
+                    "/inj_target?on_conflict=id",
+                    &[("Content-Type", "text/csv"), ("Prefer", "resolution=merge-duplicates,return=representation")],
+                    Some(&csv),
+                ),
+                |r| r.body.contains(&serde_json::to_string(p).unwrap()),
+            );
             let form = format!("id={id}&name={}&note={}", pct(p), pct(p));
-            f.data(&ctx("form upsert"), p, request_with_body(
-                "POST",
-                "/inj_target?on_conflict=id",
-                &[("Content-Type", "application/x-www-form-urlencoded"), ("Prefer", "resolution=merge-duplicates,return=representation")],
-                Some(&form),
-            ), |r| {
-                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-                v == serde_json::json!([{"id": id, "name": p, "note": p}])
-            });
+            f.data(
+                &ctx("form upsert"),
+                p,
+                request_with_body(
+                    "POST",
+                    "/inj_target?on_conflict=id",
+                    &[
+                        ("Content-Type", "application/x-www-form-urlencoded"),
+                        ("Prefer", "resolution=merge-duplicates,return=representation"),
+                    ],
+                    Some(&form),
+                ),
+                |r| {
+                    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+                    v == serde_json::json!([{"id": id, "name": p, "note": p}])
+                },
+            );
         }
     }
     assert_eq!(psql("select count(*) from api.inj_target where id >= 2000 and name is distinct from note"), "0");
@@ -384,23 +428,44 @@ fn on_conflict_and_columns() {
         let q = pct(&quoted(p));
         let ctx = |pos: &str| format!("{pos} {p:?}");
         let json = [("Content-Type", "application/json"), ("Prefer", "resolution=merge-duplicates")];
-        f.client_error(&ctx("on_conflict"), request_with_body("POST", &format!("/inj_target?on_conflict={e}"), &json, Some(r#"{"id": 1, "name": "one"}"#)));
-        f.client_error(&ctx("on_conflict quoted"), request_with_body("POST", &format!("/inj_target?on_conflict={q}"), &json, Some(r#"{"id": 1, "name": "one"}"#)));
-        f.client_error(&ctx("on_conflict second"), request_with_body("POST", &format!("/inj_target?on_conflict=id,{q}"), &json, Some(r#"{"id": 1, "name": "one"}"#)));
+        f.client_error(
+            &ctx("on_conflict"),
+            request_with_body("POST", &format!("/inj_target?on_conflict={e}"), &json, Some(r#"{"id": 1, "name": "one"}"#)),
+        );
+        f.client_error(
+            &ctx("on_conflict quoted"),
+            request_with_body("POST", &format!("/inj_target?on_conflict={q}"), &json, Some(r#"{"id": 1, "name": "one"}"#)),
+        );
+        f.client_error(
+            &ctx("on_conflict second"),
+            request_with_body("POST", &format!("/inj_target?on_conflict=id,{q}"), &json, Some(r#"{"id": 1, "name": "one"}"#)),
+        );
         let plain = [("Content-Type", "application/json")];
         f.client_error(&ctx("columns"), request_with_body("POST", &format!("/inj_target?columns=id,{e}"), &plain, Some(r#"{"id": 3000}"#)));
-        f.client_error(&ctx("columns quoted"), request_with_body("POST", &format!("/inj_target?columns=id,{q}"), &plain, Some(r#"{"id": 3000}"#)));
-        f.client_error(&ctx("columns on PATCH"), request_with_body("PATCH", &format!("/inj_target?id=eq.1&columns={q}"), &plain, Some(r#"{"name": "one"}"#)));
+        f.client_error(
+            &ctx("columns quoted"),
+            request_with_body("POST", &format!("/inj_target?columns=id,{q}"), &plain, Some(r#"{"id": 3000}"#)),
+        );
+        f.client_error(
+            &ctx("columns on PATCH"),
+            request_with_body("PATCH", &format!("/inj_target?id=eq.1&columns={q}"), &plain, Some(r#"{"name": "one"}"#)),
+        );
         // keys of the body are column names
         let body = serde_json::json!({"id": 3000, (*p): 1}).to_string();
         f.client_error(&ctx("body key"), request_with_body("POST", "/inj_target", &plain, Some(&body)));
         f.client_error(&ctx("body key on PATCH"), request_with_body("PATCH", "/inj_target?id=eq.1", &plain, Some(&body)));
         f.client_error(&ctx("body key on PUT"), request_with_body("PUT", "/inj_target?id=eq.3000", &plain, Some(&body)));
-        f.client_error(&ctx("PUT filter column"), request_with_body("PUT", &format!("/inj_target?{q}=eq.3000"), &plain, Some(r#"{"id": 3000}"#)));
+        f.client_error(
+            &ctx("PUT filter column"),
+            request_with_body("PUT", &format!("/inj_target?{q}=eq.3000"), &plain, Some(r#"{"id": 3000}"#)),
+        );
         let csv = format!("id,{}\n3000,1\n", csv_quote(p));
         f.client_error(&ctx("csv header"), request_with_body("POST", "/inj_target", &[("Content-Type", "text/csv")], Some(&csv)));
         let form = format!("id=3000&{}=1", pct(p));
-        f.client_error(&ctx("form key"), request_with_body("POST", "/inj_target", &[("Content-Type", "application/x-www-form-urlencoded")], Some(&form)));
+        f.client_error(
+            &ctx("form key"),
+            request_with_body("POST", "/inj_target", &[("Content-Type", "application/x-www-form-urlencoded")], Some(&form)),
+        );
     }
     assert_eq!(psql("select count(*) from api.inj_target where id = 3000"), "0");
     f.assert_none();
@@ -418,13 +483,18 @@ fn function_arguments() {
         };
         f.data(&ctx("GET argument value"), p, get_(&format!("/rpc/inj_echo?a={e}")), echoed);
         let body = serde_json::json!({"a": p}).to_string();
-        f.data(&ctx("POST argument value"), p, request_with_body("POST", "/rpc/inj_echo", &[("Content-Type", "application/json")], Some(&body)), echoed);
-        f.data(&ctx("form argument value"), p, request_with_body(
-            "POST",
-            "/rpc/inj_echo",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(&format!("a={e}")),
-        ), echoed);
+        f.data(
+            &ctx("POST argument value"),
+            p,
+            request_with_body("POST", "/rpc/inj_echo", &[("Content-Type", "application/json")], Some(&body)),
+            echoed,
+        );
+        f.data(
+            &ctx("form argument value"),
+            p,
+            request_with_body("POST", "/rpc/inj_echo", &[("Content-Type", "application/x-www-form-urlencoded")], Some(&format!("a={e}"))),
+            echoed,
+        );
         f.client_error(&ctx("int argument value"), get_(&format!("/rpc/inj_echo?a=x&b={e}")));
         // argument names
         if !["a", "b"].contains(p) {
@@ -434,18 +504,26 @@ fn function_arguments() {
                 r.json() == serde_json::json!({"a": "x", "b": 0}) || r.json() == serde_json::json!({"a": "1", "b": 0})
             });
             let body = serde_json::json!({"a": "x", (*p): 1}).to_string();
-            f.client_error(&ctx("POST argument name"), request_with_body("POST", "/rpc/inj_echo", &[("Content-Type", "application/json")], Some(&body)));
-            f.client_error(&ctx("POST argument name with columns"), request_with_body(
-                "POST",
-                &format!("/rpc/inj_echo?columns=a,{}", pct(&quoted(p))),
-                &[("Content-Type", "application/json")],
-                Some(r#"{"a": "x"}"#),
-            ));
+            f.client_error(
+                &ctx("POST argument name"),
+                request_with_body("POST", "/rpc/inj_echo", &[("Content-Type", "application/json")], Some(&body)),
+            );
+            f.client_error(
+                &ctx("POST argument name with columns"),
+                request_with_body(
+                    "POST",
+                    &format!("/rpc/inj_echo?columns=a,{}", pct(&quoted(p))),
+                    &[("Content-Type", "application/json")],
+                    Some(r#"{"a": "x"}"#),
+                ),
+            );
             f.client_error(&ctx("argument of a table function"), get_(&format!("/rpc/products_under?{e}=10")));
         }
         // filters and select over a function's result
         f.clean(&ctx("filter over a function"), get_(&format!("/rpc/products_under?max_price=100&name=eq.{e}")), is_empty_array);
-        f.clean(&ctx("select over a function"), get_(&format!("/rpc/products_under?max_price=100&select={}", pct(&quoted(p)))), |_| *p == "*");
+        f.clean(&ctx("select over a function"), get_(&format!("/rpc/products_under?max_price=100&select={}", pct(&quoted(p)))), |_| {
+            *p == "*"
+        });
         // the variadic argument repeated
         f.clean(&ctx("variadic"), get_(&format!("/rpc/sum_all?nums={e}&nums=1")), |_| false);
     }
@@ -480,25 +558,36 @@ fn header_and_cookie_values_reach_the_request_gucs_verbatim() {
             r.json()["tz"].as_str().is_some_and(|tz| !tz.is_empty())
         });
         f.clean(&ctx("Prefer"), request("GET", "/canary", &[("Prefer", sent)]), only_canary_rows);
-        f.clean(&ctx("Prefer strict"), request("GET", "/canary", &[("Prefer", &format!("handling=strict, {sent}"))]), |_| sent.split(',').all(|x| x.trim().is_empty()));
-        f.clean(&ctx("Prefer max-affected"), request_with_body(
-            "PATCH",
-            "/inj_target?id=eq.0",
-            &[("Content-Type", "application/json"), ("Prefer", &format!("handling=strict, max-affected={sent}"))],
-            Some(r#"{"name": "x"}"#),
-        ), |_| true);
+        f.clean(&ctx("Prefer strict"), request("GET", "/canary", &[("Prefer", &format!("handling=strict, {sent}"))]), |_| {
+            sent.split(',').all(|x| x.trim().is_empty())
+        });
+        f.clean(
+            &ctx("Prefer max-affected"),
+            request_with_body(
+                "PATCH",
+                "/inj_target?id=eq.0",
+                &[("Content-Type", "application/json"), ("Prefer", &format!("handling=strict, max-affected={sent}"))],
+                Some(r#"{"name": "x"}"#),
+            ),
+            |_| true,
+        );
         f.clean(&ctx("Prefer count"), request("GET", "/canary", &[("Prefer", &format!("count={sent}"))]), only_canary_rows);
         f.clean(&ctx("Range"), request("GET", "/canary", &[("Range", sent)]), only_canary_rows);
         f.clean(&ctx("Accept"), request("GET", "/canary", &[("Accept", sent)]), |_| true);
-        f.clean(&ctx("Content-Type"), request_with_body("POST", "/inj_target", &[("Content-Type", sent)], Some(r#"{"id": 4000}"#)), |_| false);
+        f.clean(&ctx("Content-Type"), request_with_body("POST", "/inj_target", &[("Content-Type", sent)], Some(r#"{"id": 4000}"#)), |_| {
+            false
+        });
         if !sent.is_empty() {
             f.client_error(&ctx("Accept-Profile"), request("GET", "/canary", &[("Accept-Profile", sent)]));
-            f.client_error(&ctx("Content-Profile"), request_with_body(
-                "POST",
-                "/inj_target",
-                &[("Content-Type", "application/json"), ("Content-Profile", sent)],
-                Some(r#"{"id": 4000}"#),
-            ));
+            f.client_error(
+                &ctx("Content-Profile"),
+                request_with_body(
+                    "POST",
+                    "/inj_target",
+                    &[("Content-Type", "application/json"), ("Content-Profile", sent)],
+                    Some(r#"{"id": 4000}"#),
+                ),
+            );
             f.client_error(&ctx("Authorization"), request("GET", "/canary", &[("Authorization", &format!("Bearer {sent}"))]));
         }
     }

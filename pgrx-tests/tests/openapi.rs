@@ -18,8 +18,9 @@ fn paths(doc: &Value) -> Vec<String> {
 }
 
 fn bearer(role: &str) -> String {
-    let token = encode(&Header::new(Algorithm::HS256), &json!({"role": role, "sub": "alice"}), &EncodingKey::from_secret(SECRET.as_bytes()))
-        .expect("encodes");
+    let token =
+        encode(&Header::new(Algorithm::HS256), &json!({"role": role, "sub": "alice"}), &EncodingKey::from_secret(SECRET.as_bytes()))
+            .expect("encodes");
     format!("Bearer {token}")
 }
 
@@ -67,7 +68,10 @@ fn the_document_lists_tables_views_and_functions() {
     assert!(doc["paths"]["/product_catalog"]["get"].is_object());
     // a stable function is callable by GET and POST, with its argument as a query parameter
     let total = &doc["paths"]["/rpc/order_total"];
-    assert_eq!(total["get"]["parameters"][0], json!({"format": "int32", "in": "query", "name": "order_id", "required": true, "type": "integer"}));
+    assert_eq!(
+        total["get"]["parameters"][0],
+        json!({"format": "int32", "in": "query", "name": "order_id", "required": true, "type": "integer"})
+    );
     assert_eq!(total["post"]["tags"], json!(["(rpc) order_total"]));
 }
 
@@ -76,7 +80,10 @@ fn definitions_carry_column_types_and_key_notes() {
     let doc = root(&[]).json();
     let products = &doc["definitions"]["products"];
     assert_eq!(products["type"], json!("object"));
-    assert_eq!(products["properties"]["id"], json!({"description": "Note:\nThis is a Primary Key.<pk/>", "format": "int32", "type": "integer"}));
+    assert_eq!(
+        products["properties"]["id"],
+        json!({"description": "Note:\nThis is a Primary Key.<pk/>", "format": "int32", "type": "integer"})
+    );
     assert_eq!(products["properties"]["price"], json!({"format": "numeric", "type": "number"}));
     assert_eq!(products["properties"]["tags"]["items"], json!({"type": "string"}));
     assert_eq!(products["properties"]["details"], json!({"format": "jsonb"}));

@@ -59,7 +59,8 @@ fn singular_csv_and_stripped_nulls() {
     assert_eq!(r.json()["code"], "PGRST116");
     let r = request("GET", "/products?select=id,name&id=lte.2&order=id", &[("Accept", "text/csv")]).unwrap();
     assert_eq!(r.body, "id,name\n1,Atlas\n2,\"Chess set\"");
-    let r = request("GET", "/products?select=id,details&id=eq.3", &[("Accept", "application/vnd.pgrst.array+json;nulls=stripped")]).unwrap();
+    let r =
+        request("GET", "/products?select=id,details&id=eq.3", &[("Accept", "application/vnd.pgrst.array+json;nulls=stripped")]).unwrap();
     assert_eq!(r.json(), json!([{"id": 3}]));
     let r = request("GET", "/products", &[("Accept", "image/png")]).unwrap();
     assert_eq!(r.status, 406);

@@ -117,7 +117,10 @@ fn an_oversized_body_is_refused_before_it_is_read() {
     let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     // announce 1 GB, send a few bytes: the worker must answer without buffering it
-    s.write_all(b"POST /texts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\nConnection: close\r\n\r\n[{").unwrap();
+    s.write_all(
+        b"POST /texts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\nConnection: close\r\n\r\n[{",
+    )
+    .unwrap();
     let mut buf = vec![0u8; 512];
     let n = s.read(&mut buf).unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);

@@ -15,8 +15,8 @@ use postgrest_core::app::{self, HttpRequest, HttpResponse, MainTx, Planned, Shap
 use postgrest_core::config::Config;
 use postgrest_core::error::{Error, PgError};
 use postgrest_core::response::timing::ServerTiming;
-use std::time::Instant;
 use std::ffi::CString;
+use std::time::Instant;
 
 /// Handle one request completely: parse, plan, execute in one transaction, respond.
 /// Never panics across the caller: panics become 500 responses.

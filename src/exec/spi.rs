@@ -109,9 +109,7 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: O
                 nulls.push(b'n' as std::ffi::c_char);
             }
             Some(text) => {
-                let c = CString::new(text.as_str()).map_err(|_| {
-                    Error::InvalidBody("a value contains a NUL character".into())
-                })?;
+                let c = CString::new(text.as_str()).map_err(|_| Error::InvalidBody("a value contains a NUL character".into()))?;
                 let datum = unsafe { pg_sys::OidInputFunctionCall(*func, c.as_ptr() as *mut _, *ioparam, -1) };
                 values.push(datum);
                 nulls.push(b' ' as std::ffi::c_char);
@@ -167,7 +165,11 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
             .map(|i| {
                 let t = *vp.types.add(i);
                 // a parameter nothing constrained (`SELECT $1`) is text, as clients expect
-                if t == pg_sys::InvalidOid || t == pg_sys::UNKNOWNOID { pg_sys::TEXTOID } else { t }
+                if t == pg_sys::InvalidOid || t == pg_sys::UNKNOWNOID {
+                    pg_sys::TEXTOID
+                } else {
+                    t
+                }
             })
             .collect();
         pg_sys::SPI_freeplan(probe);

@@ -70,9 +70,7 @@ pub fn current(tx: &Tx, config: &Config) -> Result<Rc<SchemaCache>, Error> {
     }
     let cache = Rc::new(load(tx, config)?);
     exec::forget_plans();
-    CACHE.with(|c| {
-        *c.borrow_mut() = Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() })
-    });
+    CACHE.with(|c| *c.borrow_mut() = Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() }));
     Ok(cache)
 }
 
@@ -85,4 +83,3 @@ fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {
         Error::NoSchemaCache
     })
 }
-

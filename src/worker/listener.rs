@@ -57,10 +57,8 @@ pub fn serve(config: Config) -> ! {
 
 fn bind(config: &Config) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Socket, Type};
-    let addr: SocketAddr = config
-        .listen_address()
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let addr: SocketAddr =
+        config.listen_address().parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
@@ -133,20 +131,14 @@ async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>) -> Result<
     }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return Ok(plain(413, "request body too large"))
-        }
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Ok(plain(413, "request body too large")),
         Err(_) => return Ok(plain(400, "could not read the request body")),
     };
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect(),
+        headers: parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
         body: body.to_vec(),
     };
     report_activity(&request);

@@ -91,12 +91,8 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
 /// the shared catalogs work (syscache and index lookups need pg_class).
 fn exists(db: &str, role: &str) -> (bool, bool) {
     BackgroundWorker::transaction(|| unsafe {
-        let db_found = shared_catalog_has(pg_sys::DatabaseRelationId, db, |t| {
-            (*(t as *const pg_sys::FormData_pg_database)).datname
-        });
-        let role_found = shared_catalog_has(pg_sys::AuthIdRelationId, role, |t| {
-            (*(t as *const pg_sys::FormData_pg_authid)).rolname
-        });
+        let db_found = shared_catalog_has(pg_sys::DatabaseRelationId, db, |t| (*(t as *const pg_sys::FormData_pg_database)).datname);
+        let role_found = shared_catalog_has(pg_sys::AuthIdRelationId, role, |t| (*(t as *const pg_sys::FormData_pg_authid)).rolname);
         (db_found, role_found)
     })
 }

@@ -75,9 +75,7 @@ pub fn wait_for_extension() {
     let name = CString::new("postgrest_ext").expect("no NUL");
     let mut logged = false;
     loop {
-        let found = BackgroundWorker::transaction(|| unsafe {
-            pg_sys::get_extension_oid(name.as_ptr(), true) != pg_sys::InvalidOid
-        });
+        let found = BackgroundWorker::transaction(|| unsafe { pg_sys::get_extension_oid(name.as_ptr(), true) != pg_sys::InvalidOid });
         if found {
             if logged {
                 pgrx::log!("postgrest_ext: extension found, serving");

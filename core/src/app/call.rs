@@ -64,12 +64,7 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: Res
     };
     let mut headers = vec![("Content-Range".to_string(), content_range)];
     // a call reports count, tx, handling, timezone and max-affected as applied
-    let applied = crate::request::preferences::Preferences {
-        resolution: None,
-        representation: None,
-        missing: None,
-        ..prefs.clone()
-    };
+    let applied = crate::request::preferences::Preferences { resolution: None, representation: None, missing: None, ..prefs.clone() };
     if let Some(applied) = applied.applied(false) {
         headers.push(("Preference-Applied".to_string(), applied));
     }

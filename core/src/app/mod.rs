@@ -219,10 +219,8 @@ pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, S
         let map: Map<String, Value> = pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
         Value::Object(map).to_string()
     };
-    let search_path: Vec<String> = std::iter::once(&api.schema)
-        .chain(config.db_extra_search_path.iter())
-        .map(|s| fragment::ident(s))
-        .collect();
+    let search_path: Vec<String> =
+        std::iter::once(&api.schema).chain(config.db_extra_search_path.iter()).map(|s| fragment::ident(s)).collect();
     let mut settings = vec![
         ("request.jwt.claims".into(), claims(api, role)),
         ("request.method".into(), api.raw_method.clone()),
@@ -281,7 +279,13 @@ pub fn binary_column(main: &MainTx) -> Option<usize> {
 
 /// The main statement's result (and the explain's, if any) → the HTTP response. `rows` are
 /// the columns' bytes: text output, except [`binary_column`]'s.
-pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, rows: Vec<Vec<Option<Vec<u8>>>>, explain: Option<String>) -> Result<HttpResponse, Error> {
+pub fn respond(
+    config: &Config,
+    main: &MainTx,
+    api: &ApiRequest,
+    rows: Vec<Vec<Option<Vec<u8>>>>,
+    explain: Option<String>,
+) -> Result<HttpResponse, Error> {
     // the document's statement returns its own JSON, not PostgREST's result row
     if let Shape::OpenApi(shape) = &main.shape {
         return root::respond(config, shape, &text_rows(rows));

@@ -40,9 +40,5 @@ pub fn wrap(main: &mut MainTx, media: MediaType) {
 /// The plan: JSON in one row, text one line per row.
 pub fn respond(shape: &PlanShape, rows: &[Vec<Option<String>>]) -> HttpResponse {
     let lines: Vec<&str> = rows.iter().filter_map(|r| r.first().and_then(|v| v.as_deref())).collect();
-    HttpResponse {
-        status: 200,
-        headers: vec![("Content-Type".into(), shape.media.content_type())],
-        body: lines.join("\n").into_bytes(),
-    }
+    HttpResponse { status: 200, headers: vec![("Content-Type".into(), shape.media.content_type())], body: lines.join("\n").into_bytes() }
 }

@@ -5,12 +5,12 @@ use super::{main_tx_for, HttpResponse, Planned, Shape};
 use crate::config::Config;
 use crate::error::{Error, RangeError};
 use crate::plan;
+use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::request::media_type::MediaType;
+use crate::request::preferences::Count;
 use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::SchemaCache;
-use crate::request::preferences::Count;
-use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::sql::read::{explain_count, main_read};
 
 #[derive(Debug, Clone)]
@@ -49,11 +49,8 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
         response.headers.push(("Content-Range".into(), content_range));
         return Ok(response);
     }
-    let location = if api.query.canonical.is_empty() {
-        format!("/{}", shape.table)
-    } else {
-        format!("/{}?{}", shape.table, api.query.canonical)
-    };
+    let location =
+        if api.query.canonical.is_empty() { format!("/{}", shape.table) } else { format!("/{}?{}", shape.table, api.query.canonical) };
     let mut headers = vec![
         ("Content-Range".to_string(), content_range),
         ("Content-Location".to_string(), location),

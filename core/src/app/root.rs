@@ -26,7 +26,8 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, role: Str
         return Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()));
     }
     let statement = openapi::statement(config.openapi_mode, &api.schema);
-    let shape = OpenApiShape { cache: Box::new(schema_part(cache, &api.schema)), schema: api.schema.clone(), head: api.method == Method::Head };
+    let shape =
+        OpenApiShape { cache: Box::new(schema_part(cache, &api.schema)), schema: api.schema.clone(), head: api.method == Method::Head };
     Ok(Planned::Run(Box::new(main_tx_for(config, api, role, true, statement, Shape::OpenApi(shape)))))
 }
 
@@ -51,14 +52,6 @@ fn schema_part(cache: &SchemaCache, schema: &str) -> SchemaCache {
 pub fn respond(config: &Config, shape: &OpenApiShape, rows: &[Vec<Option<String>>]) -> Result<HttpResponse, Error> {
     let text = rows.first().and_then(|r| r.first()).and_then(|c| c.as_deref()).unwrap_or("{}");
     let access = openapi::parse_access(text).map_err(Error::Internal)?;
-    let body = if shape.head {
-        vec![]
-    } else {
-        openapi::encode(&openapi::document(config, &shape.cache, &shape.schema, &access))
-    };
-    Ok(HttpResponse {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())],
-        body,
-    })
+    let body = if shape.head { vec![] } else { openapi::encode(&openapi::document(config, &shape.cache, &shape.schema, &access)) };
+    Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())], body })
 }

@@ -7,10 +7,10 @@
 use super::{main_tx_for, HttpResponse, Planned, Shape};
 use crate::config::Config;
 use crate::error::Error;
-use crate::plan::mutate_plan::{self, Mutation};
-use crate::plan::read::{read_plan, ReadKind};
 use crate::plan::find_table;
+use crate::plan::mutate_plan::{self, Mutation};
 use crate::plan::negotiate::{has_default_select, negotiate_content};
+use crate::plan::read::{read_plan, ReadKind};
 use crate::request::media_type::MediaType;
 use crate::request::preferences::{Count, Handling, Preferences, Representation, Resolution};
 use crate::request::range::content_range;
@@ -44,10 +44,8 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let mutate = mutate_plan::mutate_plan(mutation, table, api, cache, &read)?;
     let prefs = &api.preferences;
     let (handler, media) = negotiate_content(cache, api, &qi, has_default_select(&read))?;
-    let opts = WriteOptions {
-        handler,
-        location: mutation == Mutation::Create && prefs.representation == Some(Representation::HeadersOnly),
-    };
+    let opts =
+        WriteOptions { handler, location: mutation == Mutation::Create && prefs.representation == Some(Representation::HeadersOnly) };
     let statement = main_write(&read, &mutate, opts);
     let shape = WriteShape {
         mutation,

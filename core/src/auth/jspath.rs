@@ -166,11 +166,7 @@ impl Parser<'_> {
         if !(first.is_ascii_alphabetic() || first == '_' || !first.is_ascii()) {
             return None;
         }
-        let len: usize = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || !c.is_ascii())
-            .map(char::len_utf8)
-            .sum();
+        let len: usize = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || !c.is_ascii()).map(char::len_utf8).sum();
         self.i += len;
         Some(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
     }
@@ -388,10 +384,8 @@ impl Parser<'_> {
                         return Some(Comparable::Literal(v));
                     }
                 }
-                let len = self.s[self.i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-                    .count();
+                let len =
+                    self.s[self.i..].iter().take_while(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')).count();
                 let n: serde_json::Number = std::str::from_utf8(&self.s[self.i..self.i + len]).ok()?.parse().ok()?;
                 self.i += len;
                 Some(Comparable::Literal(Value::Number(n)))

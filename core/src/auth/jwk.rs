@@ -19,7 +19,10 @@ const JWE_ALGS: [&str; 6] = ["RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A1
 /// base64url without padding, lenient about trailing bits (as `convertFromBase Base64URLUnpadded`).
 pub const B64URL: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_encode_padding(false).with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +67,16 @@ impl Jwk {
 pub fn key_set(secret: &str, is_base64: bool) -> Result<Vec<Jwk>, String> {
     let bytes = if is_base64 {
         // PostgREST accepts the URL-safe alphabet and '.' for padding, and strips whitespace
-        let s: String = secret.trim().chars().map(|c| match c { '_' => '/', '-' => '+', '.' => '=', c => c }).collect();
+        let s: String = secret
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '_' => '/',
+                '-' => '+',
+                '.' => '=',
+                c => c,
+            })
+            .collect();
         STANDARD.decode(s).map_err(|e| format!("invalid base64 secret: {e}"))?
     } else {
         secret.as_bytes().to_vec()

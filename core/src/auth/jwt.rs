@@ -28,11 +28,7 @@ pub fn decode(keys: &[Jwk], token: &str) -> Result<Map<String, Value>, Error> {
         return Err(decode_error(JwtDecodeError::UnexpectedParts(parts.len())));
     };
     let crypto = || decode_error(JwtDecodeError::BadCrypto);
-    let header: Value = B64URL
-        .decode(header_b64)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or_else(crypto)?;
+    let header: Value = B64URL.decode(header_b64).ok().and_then(|h| serde_json::from_slice(&h).ok()).ok_or_else(crypto)?;
     let header = header.as_object().ok_or_else(crypto)?;
     let payload = B64URL.decode(payload_b64).map_err(|_| crypto())?;
     if header.get("alg").and_then(Value::as_str) == Some("none") {
@@ -62,9 +58,9 @@ pub fn decode(keys: &[Jwk], token: &str) -> Result<Map<String, Value>, Error> {
     let message = &token[..header_b64.len() + 1 + payload_b64.len()];
     let verified = algorithm(alg).is_some_and(|algorithm| {
         candidates.iter().any(|k| {
-            k.key.as_ref().is_some_and(|key| {
-                jsonwebtoken::crypto::verify(signature_b64, message.as_bytes(), key, algorithm).unwrap_or(false)
-            })
+            k.key
+                .as_ref()
+                .is_some_and(|key| jsonwebtoken::crypto::verify(signature_b64, message.as_bytes(), key, algorithm).unwrap_or(false))
         })
     });
     if !verified {
@@ -95,13 +91,11 @@ fn algorithm(alg: &str) -> Option<Algorithm> {
 /// PostgREST's `checkForErrors`: the first failing check of `exp`, `nbf`, `iat`, `aud`.
 /// `now` is seconds since the epoch; `aud` is `jwt-aud` (None: any audience).
 pub fn validate_claims(claims: &Map<String, Value>, now: i64, aud: Option<&str>) -> Result<(), Error> {
-    let time = |name: &str, not_number: JwtClaimsError, bad: JwtClaimsError, invalid: &dyn Fn(i64) -> bool| {
-        match claims.get(name) {
-            None | Some(Value::Null) => Ok(()),
-            Some(Value::Number(n)) if invalid(seconds(n)) => Err(Error::JwtClaims(bad)),
-            Some(Value::Number(_)) => Ok(()),
-            Some(_) => Err(Error::JwtClaims(not_number)),
-        }
+    let time = |name: &str, not_number: JwtClaimsError, bad: JwtClaimsError, invalid: &dyn Fn(i64) -> bool| match claims.get(name) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Number(n)) if invalid(seconds(n)) => Err(Error::JwtClaims(bad)),
+        Some(Value::Number(_)) => Ok(()),
+        Some(_) => Err(Error::JwtClaims(not_number)),
     };
     time("exp", JwtClaimsError::ExpNotNumber, JwtClaimsError::Expired, &|exp| now - ALLOWED_SKEW_SECONDS > exp)?;
     time("nbf", JwtClaimsError::NbfNotNumber, JwtClaimsError::NotYetValid, &|nbf| now + ALLOWED_SKEW_SECONDS < nbf)?;

@@ -39,9 +39,15 @@ pub fn parse_deprecated(key: &str) -> Option<Vec<OldStep>> {
             }
         } else if let Some(r) = rest.strip_prefix("[?(") {
             let r = r.strip_prefix('@')?.trim_start_matches(char::is_whitespace);
-            let (op, r) = [("==^", OldOp::EndsWith), ("==", OldOp::Equals), ("!=", OldOp::NotEquals), ("^==", OldOp::StartsWith), ("*==", OldOp::Contains)]
-                .into_iter()
-                .find_map(|(t, op)| r.strip_prefix(t).map(|r| (op, r)))?;
+            let (op, r) = [
+                ("==^", OldOp::EndsWith),
+                ("==", OldOp::Equals),
+                ("!=", OldOp::NotEquals),
+                ("^==", OldOp::StartsWith),
+                ("*==", OldOp::Contains),
+            ]
+            .into_iter()
+            .find_map(|(t, op)| r.strip_prefix(t).map(|r| (op, r)))?;
             let r = r.trim_start_matches(char::is_whitespace).strip_prefix('"')?;
             let end = r.find('"')?;
             steps.push(OldStep::Filter(op, r[..end].to_string()));

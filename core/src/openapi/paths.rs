@@ -165,11 +165,7 @@ fn function_path_item(f: &Function) -> Value {
     let mut base = operation(json!([format!("(rpc) {}", f.name)]), f.description.as_deref());
     base.insert(
         "produces".into(),
-        json!([
-            "application/json",
-            "application/vnd.pgrst.object+json;nulls=stripped",
-            "application/vnd.pgrst.object+json"
-        ]),
+        json!(["application/json", "application/vnd.pgrst.object+json;nulls=stripped", "application/vnd.pgrst.object+json"]),
     );
     base.insert("responses".into(), json!({"200": {"description": "OK"}}));
 

@@ -123,11 +123,8 @@ fn property(cache: &SchemaCache, table: &Table, col: &Column) -> Value {
 /// `col` points to; relationships to tables win over those to views.
 fn foreign_key(cache: &SchemaCache, table: &Table, col: &Column) -> Option<(String, String)> {
     let qi = QualifiedIdentifier::new(table.schema.clone(), table.name.clone());
-    let mut rels: Vec<&Relationship> = cache
-        .relationships(&qi, &table.schema)
-        .iter()
-        .filter(|r| matches!(r, Relationship::Relationship { .. }))
-        .collect();
+    let mut rels: Vec<&Relationship> =
+        cache.relationships(&qi, &table.schema).iter().filter(|r| matches!(r, Relationship::Relationship { .. })).collect();
     // stable, like Haskell's sortOn
     rels.sort_by_key(|r| matches!(r, Relationship::Relationship { ftable_is_view: true, .. }));
     rels.into_iter().find_map(|r| {

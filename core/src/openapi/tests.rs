@@ -26,10 +26,8 @@ fn doc() -> Value {
 
 #[test]
 fn info_comes_from_the_schema_comment() {
-    let d = doc_with(&Access {
-        description: Some("My API title\nMy API description\nthat spans\nmultiple lines".into()),
-        ..Access::default()
-    });
+    let d =
+        doc_with(&Access { description: Some("My API title\nMy API description\nthat spans\nmultiple lines".into()), ..Access::default() });
     assert_eq!(d["info"]["title"], json!("My API title"));
     assert_eq!(d["info"]["description"], json!("My API description\nthat spans\nmultiple lines"));
     let d = doc();
@@ -77,10 +75,7 @@ fn table_paths_have_postgrests_operations_and_parameters() {
     assert_eq!(item["post"]["responses"]["201"]["description"], json!("Created"));
     assert_eq!(item["patch"]["responses"]["204"]["description"], json!("No Content"));
     assert_eq!(item["delete"]["responses"]["204"]["description"], json!("No Content"));
-    assert_eq!(
-        item["get"]["responses"]["200"]["schema"],
-        json!({"items": {"$ref": "#/definitions/child_entities"}, "type": "array"})
-    );
+    assert_eq!(item["get"]["responses"]["200"]["schema"], json!({"items": {"$ref": "#/definitions/child_entities"}, "type": "array"}));
     let grandchild = &d["paths"]["/grandchild_entities"]["get"];
     assert_eq!(grandchild["summary"], json!("grandchild_entities summary"));
     assert_eq!(grandchild["description"], json!("grandchild_entities description\nthat spans\nmultiple lines"));
@@ -162,8 +157,14 @@ fn functions_get_rpc_paths_by_volatility() {
     let f = &d["paths"]["/rpc/varied_arguments_openapi"];
     assert_eq!(f["get"]["summary"], json!("An RPC function"));
     assert_eq!(f["get"]["description"], json!("Just a test for RPC function arguments"));
-    assert_eq!(f["get"]["parameters"][0], json!({"format": "double precision", "in": "query", "name": "double", "required": true, "type": "number"}));
-    assert_eq!(f["get"]["parameters"][6], json!({"format": "text[]", "in": "query", "name": "text_arr", "required": true, "type": "string"}));
+    assert_eq!(
+        f["get"]["parameters"][0],
+        json!({"format": "double precision", "in": "query", "name": "double", "required": true, "type": "number"})
+    );
+    assert_eq!(
+        f["get"]["parameters"][6],
+        json!({"format": "text[]", "in": "query", "name": "text_arr", "required": true, "type": "string"})
+    );
     assert_eq!(f["get"]["parameters"][16], json!({"format": "json", "in": "query", "name": "json", "required": false, "type": "string"}));
     let body = &f["post"]["parameters"][0]["schema"];
     assert_eq!(body["description"], json!("An RPC function\n\nJust a test for RPC function arguments"));

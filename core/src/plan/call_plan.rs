@@ -126,7 +126,10 @@ pub fn find_proc<'a>(
     let single_unnamed = |r: &Routine| match r.params.as_slice() {
         [p] if is_post && p.name.is_empty() => matches!(
             (content_type, p.type_name.as_str()),
-            (MediaType::Json, "json" | "jsonb") | (MediaType::TextPlain, "text") | (MediaType::TextXml, "xml") | (MediaType::OctetStream, "bytea")
+            (MediaType::Json, "json" | "jsonb")
+                | (MediaType::TextPlain, "text")
+                | (MediaType::TextXml, "xml")
+                | (MediaType::OctetStream, "bytea")
         ),
         _ => false,
     };
@@ -161,12 +164,10 @@ fn no_rpc(
         format!("({})", names.join(", "))
     };
     let hint = if overloads.is_empty() {
-        let names: Vec<&str> =
-            cache.routines.keys().filter(|k| k.schema == qi.schema).map(|k| k.name.as_str()).collect();
+        let names: Vec<&str> = cache.routines.keys().filter(|k| k.schema == qi.schema).map(|k| k.name.as_str()).collect();
         fuzzy::best(&qi.name, &names, 0.75).map(String::from)
     } else {
-        let lists: Vec<String> =
-            overloads.iter().map(|r| list_to_text(&mut r.params.iter().map(|p| p.name.clone()).collect())).collect();
+        let lists: Vec<String> = overloads.iter().map(|r| list_to_text(&mut r.params.iter().map(|p| p.name.clone()).collect())).collect();
         let candidates: Vec<&str> = lists.iter().map(String::as_str).collect();
         fuzzy::best(&list_to_text(&mut arg_keys.clone()), &candidates, fuzzy::DEFAULT_MIN_SCORE)
             .map(|params| format!("{}{params}", qi.name))
@@ -338,5 +339,4 @@ mod tests {
         assert_eq!(m["a"], RpcParamValue::Fixed("2".into()));
         assert_eq!(m["v"], RpcParamValue::Variadic(vec!["x".into(), "y".into()]));
     }
-
 }

@@ -58,8 +58,7 @@ pub fn matches<'a>(key: &str, candidates: &[&'a str], min_score: f64) -> Vec<(f6
     }
     for n in GRAM_SIZES {
         let kg = grams(key, n);
-        let mut scored: Vec<(f64, &str)> =
-            candidates.iter().map(|c| (cosine(&kg, &grams(c, n)), *c)).filter(|(s, _)| *s > 0.0).collect();
+        let mut scored: Vec<(f64, &str)> = candidates.iter().map(|c| (cosine(&kg, &grams(c, n)), *c)).filter(|(s, _)| *s > 0.0).collect();
         if scored.is_empty() {
             continue;
         }

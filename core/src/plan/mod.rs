@@ -21,9 +21,7 @@ pub fn find_table<'a>(cache: &'a SchemaCache, schema: &str, name: &str) -> Resul
     cache.table(schema, name).ok_or_else(|| Error::TableNotFound {
         schema: schema.to_string(),
         table: name.to_string(),
-        suggestion: cache
-            .fuzzy_table_candidates(schema)
-            .and_then(|names| fuzzy::best(name, &names, 0.75).map(String::from)),
+        suggestion: cache.fuzzy_table_candidates(schema).and_then(|names| fuzzy::best(name, &names, 0.75).map(String::from)),
     })
 }
 
@@ -33,4 +31,3 @@ pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, table_n
     let qi = QualifiedIdentifier { schema: table.schema.clone(), name: table.name.clone() };
     read::read_plan(config, cache, api, &qi, read::ReadKind::Relation)
 }
-

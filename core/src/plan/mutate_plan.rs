@@ -82,8 +82,7 @@ pub fn mutate_plan(mutation: Mutation, table: &Table, api: &ApiRequest, cache: &
     };
     let resolver = Resolver { cache, qi: qi.clone() };
     // root filters first, in order, then the root logic trees (PostgREST's `combinedLogic`)
-    let mut where_: Vec<CoercibleLogicTree> =
-        q.filters_root.iter().map(|f| CoercibleLogicTree::Stmnt(filter(&resolver, f))).collect();
+    let mut where_: Vec<CoercibleLogicTree> = q.filters_root.iter().map(|f| CoercibleLogicTree::Stmnt(filter(&resolver, f))).collect();
     where_.extend(q.logic.iter().filter(|(path, _)| path.is_empty()).map(|(_, t)| logic(&resolver, t)));
     let apply_defaults = prefs.missing == Some(Missing::ApplyDefaults);
     let body = || api.payload.as_ref().map(|p| p.json_text()).unwrap_or_else(|| "[]".into());
@@ -134,9 +133,7 @@ fn filter(r: &Resolver, f: &Filter) -> CoercibleFilter {
 fn logic(r: &Resolver, t: &LogicTree) -> CoercibleLogicTree {
     match t {
         LogicTree::Stmnt(f) => CoercibleLogicTree::Stmnt(filter(r, f)),
-        LogicTree::Expr(negated, op, children) => {
-            CoercibleLogicTree::Expr(*negated, *op, children.iter().map(|c| logic(r, c)).collect())
-        }
+        LogicTree::Expr(negated, op, children) => CoercibleLogicTree::Expr(*negated, *op, children.iter().map(|c| logic(r, c)).collect()),
     }
 }
 

@@ -45,8 +45,8 @@ pub fn negotiate_content(
     let Some((handler, media)) = pick else {
         return Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()));
     };
-    let mutation = matches!(api.resource, Resource::Relation(_))
-        && matches!(api.method, Method::Post | Method::Patch | Method::Put | Method::Delete);
+    let mutation =
+        matches!(api.resource, Resource::Relation(_)) && matches!(api.method, Method::Post | Method::Patch | Method::Put | Method::Delete);
     if mutation {
         let full = api.preferences.representation == Some(Representation::Full);
         return Ok((if full { handler } else { MediaHandler::NoAgg }, media));

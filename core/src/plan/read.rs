@@ -9,9 +9,7 @@ use super::relationship::{find_rel, join_conditions};
 use crate::config::Config;
 use crate::error::Error;
 use crate::request::range::NonnegRange;
-use crate::request::types::{
-    AggregateFunction, Field, Filter, IsVal, LogicTree, OpExpr, Operation, OrderTerm, SelectItem,
-};
+use crate::request::types::{AggregateFunction, Field, Filter, IsVal, LogicTree, OpExpr, Operation, OrderTerm, SelectItem};
 use crate::request::ApiRequest;
 use crate::schema_cache::{QualifiedIdentifier, Relationship, SchemaCache, Table};
 
@@ -97,12 +95,9 @@ impl Resolver<'_> {
             OrderTerm::Field { field, direction, nulls } => {
                 CoercibleOrderTerm::Field { field: self.resolve(field, None), direction: *direction, nulls: *nulls }
             }
-            OrderTerm::Relation { relation, field, direction, nulls } => CoercibleOrderTerm::Relation {
-                relation: relation.clone(),
-                field: field.clone(),
-                direction: *direction,
-                nulls: *nulls,
-            },
+            OrderTerm::Relation { relation, field, direction, nulls } => {
+                CoercibleOrderTerm::Relation { relation: relation.clone(), field: field.clone(), direction: *direction, nulls: *nulls }
+            }
         }
     }
 }
@@ -120,7 +115,13 @@ pub enum ReadKind {
 }
 
 /// The read plan of the rows of `qi` (PostgREST's `readPlan`).
-pub fn read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, qi: &QualifiedIdentifier, kind: ReadKind) -> Result<ReadPlan, Error> {
+pub fn read_plan(
+    config: &Config,
+    cache: &SchemaCache,
+    api: &ApiRequest,
+    qi: &QualifiedIdentifier,
+    kind: ReadKind,
+) -> Result<ReadPlan, Error> {
     let legacy = config.url_use_legacy_target_names;
     let mut root = init(cache, qi, &api.query.select);
     let q = &api.query;
@@ -239,9 +240,10 @@ fn update_node(node: &mut ReadPlan, path: &[String], legacy: bool, f: &mut dyn F
             let legacy_use = if legacy {
                 None
             } else {
-                node.children.iter().find(|c| matches(c, true)).and_then(|c| {
-                    c.rel_alias.as_ref().filter(|a| *a != &c.rel_name).map(|a| (c.rel_name.clone(), a.clone()))
-                })
+                node.children
+                    .iter()
+                    .find(|c| matches(c, true))
+                    .and_then(|c| c.rel_alias.as_ref().filter(|a| *a != &c.rel_name).map(|a| (c.rel_name.clone(), a.clone())))
             };
             Err(Error::NotEmbedded(first.clone(), legacy_use))
         }
@@ -249,7 +251,12 @@ fn update_node(node: &mut ReadPlan, path: &[String], legacy: bool, f: &mut dyn F
 }
 
 /// Relationships, aliases and join conditions of every child (PostgREST's `addRels`).
-fn add_rels(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, parent: Option<(&QualifiedIdentifier, Option<&str>)>) -> Result<(), Error> {
+fn add_rels(
+    cache: &SchemaCache,
+    schema: &str,
+    node: &mut ReadPlan,
+    parent: Option<(&QualifiedIdentifier, Option<&str>)>,
+) -> Result<(), Error> {
     if let Some((parent_from, parent_alias)) = parent {
         let origin = if node.depth == 1 { parent_alias.unwrap_or(&parent_from.name) } else { &parent_from.name };
         let rel = find_rel(cache, schema, origin, &node.rel_name, node.rel_hint.as_deref())?;
@@ -478,9 +485,7 @@ fn hoist(node: &mut ReadPlan) -> Vec<HoistedAgg> {
             for r in &mut node.rel_select {
                 if let RelSelectField::Spread { spread_sel, agg_alias } = r {
                     for s in spread_sel {
-                        if let Some((_, (f, cast, alias))) =
-                            child_aggs.iter().find(|((a, n), _)| a == agg_alias && n == &s.sel_name)
-                        {
+                        if let Some((_, (f, cast, alias))) = child_aggs.iter().find(|((a, n), _)| a == agg_alias && n == &s.sel_name) {
                             s.aggregate = Some(*f);
                             s.aggregate_cast = cast.clone();
                             s.alias = alias.clone();
@@ -502,16 +507,16 @@ fn add_to_many_order_selects(node: &mut ReadPlan) -> Result<(), Error> {
             .iter()
             .any(|r| matches!(r, RelSelectField::Spread { spread_sel, .. } if spread_sel.iter().any(|s| s.aggregate.is_some())));
         if node.has_aggregates() || agg_in_rel_sel {
-            return Err(Error::NotImplemented(
-                "Aggregates are not implemented for one-to-many or many-to-many spreads.".into(),
-            ));
+            return Err(Error::NotImplemented("Aggregates are not implemented for one-to-many or many-to-many spreads.".into()));
         }
         let mut extra = vec![];
         let mut order = vec![];
         for (i, term) in node.order.drain(..).enumerate() {
             let i = i + 1;
             let (rel, name, path, direction, nulls) = match term {
-                CoercibleOrderTerm::Field { field, direction, nulls } => (None, field.name.clone(), field.json_path.clone(), direction, nulls),
+                CoercibleOrderTerm::Field { field, direction, nulls } => {
+                    (None, field.name.clone(), field.json_path.clone(), direction, nulls)
+                }
                 CoercibleOrderTerm::Relation { relation, field, direction, nulls } => (Some(relation), field.0, field.1, direction, nulls),
             };
             let alias = format!("{}_{}_{}", node.rel_agg_alias, name, i);
@@ -520,7 +525,8 @@ fn add_to_many_order_selects(node: &mut ReadPlan) -> Result<(), Error> {
             } else {
                 CoercibleField { to_json: !path.is_empty(), ..CoercibleField::unknown(&name, &path) }
             };
-            extra.push((rel, CoercibleSelectField { field, aggregate: None, aggregate_cast: None, cast: None, alias: Some(alias.clone()) }));
+            extra
+                .push((rel, CoercibleSelectField { field, aggregate: None, aggregate_cast: None, cast: None, alias: Some(alias.clone()) }));
             order.push(CoercibleOrderTerm::Field { field: CoercibleField::unknown(&alias, &vec![]), direction, nulls });
         }
         node.rel_spread = Some(SpreadType::ToMany { extra_select: extra, order });

@@ -7,8 +7,7 @@
 
 use crate::request::range::NonnegRange;
 use crate::request::types::{
-    AggregateFunction, Cast, Field, Hint, JoinType, JsonOperand, JsonOperation, JsonPath, LogicOperator, OpExpr,
-    OrderDirection, OrderNulls,
+    AggregateFunction, Cast, Field, Hint, JoinType, JsonOperand, JsonOperation, JsonPath, LogicOperator, OpExpr, OrderDirection, OrderNulls,
 };
 use crate::schema_cache::{QualifiedIdentifier, Relationship};
 
@@ -69,9 +68,15 @@ pub struct CoercibleSelectField {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleFilter {
-    Filter { field: CoercibleField, op_expr: OpExpr },
+    Filter {
+        field: CoercibleField,
+        op_expr: OpExpr,
+    },
     /// `rel=is.null` / `rel=not.is.null` on an embedded resource: negated?, its aggregate alias
-    NullEmbed { negated: bool, name: String },
+    NullEmbed {
+        negated: bool,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,9 +87,18 @@ pub enum CoercibleLogicTree {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleOrderTerm {
-    Field { field: CoercibleField, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
+    Field {
+        field: CoercibleField,
+        direction: Option<OrderDirection>,
+        nulls: Option<OrderNulls>,
+    },
     /// order by a column of an embedded to-one resource (its aggregate alias once resolved)
-    Relation { relation: String, field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
+    Relation {
+        relation: String,
+        field: Field,
+        direction: Option<OrderDirection>,
+        nulls: Option<OrderNulls>,
+    },
 }
 
 /// `left.col = right.col` between a node and its parent.

@@ -43,10 +43,7 @@ pub fn find_rel(cache: &SchemaCache, schema: &str, origin: &str, target: &str, h
                                 || (constraint(target, c) && !ftable_is_view)
                                 || (fk_col(target, c) && !ftable_is_view)
                         }
-                        Some(h) => {
-                            target == foreign_table.name
-                                && (constraint(h, c) || fk_col(h, c) || fk_ref_col(h, c) || junction(h, c))
-                        }
+                        Some(h) => target == foreign_table.name && (constraint(h, c) || fk_col(h, c) || fk_ref_col(h, c) || junction(h, c)),
                     }
                 }
             }
@@ -152,8 +149,7 @@ pub fn join_conditions(alias: Option<&str>, parent_alias: Option<&str>, rel: &Re
     match cardinality {
         Cardinality::M2M(j) => {
             let jt = &j.table.name;
-            let mut out: Vec<JoinCondition> =
-                j.cols_target.iter().map(|p| cond(None, None, &foreign_table.name, jt, p)).collect();
+            let mut out: Vec<JoinCondition> = j.cols_target.iter().map(|p| cond(None, None, &foreign_table.name, jt, p)).collect();
             out.extend(j.cols_source.iter().map(|p| cond(parent_alias, alias, &table.name, jt, p)));
             out
         }

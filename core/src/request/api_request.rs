@@ -69,11 +69,7 @@ impl ApiRequest {
 }
 
 pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
-    let headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect();
+    let headers: Vec<(String, String)> = req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
     let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let method = match req.method.as_str() {
         "GET" => Method::Get,
@@ -87,13 +83,12 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
     };
     let resource = match resource(&req.path)? {
         // a disabled root answers PGRST126 even when db-root-spec names a function
-        Resource::Schema if config.openapi_mode == crate::config::OpenApiMode::Disabled => {
-            return Err(Error::OpenApiDisabled)
-        }
+        Resource::Schema if config.openapi_mode == crate::config::OpenApiMode::Disabled => return Err(Error::OpenApiDisabled),
         // db-root-spec: `/` calls that function (by name, in the request's schema)
-        Resource::Schema => config.db_root_spec.as_ref().map_or(Resource::Schema, |f| {
-            Resource::Routine(f.split_once('.').map_or(f.as_str(), |(_, name)| name).to_string())
-        }),
+        Resource::Schema => config
+            .db_root_spec
+            .as_ref()
+            .map_or(Resource::Schema, |f| Resource::Routine(f.split_once('.').map_or(f.as_str(), |(_, name)| name).to_string())),
         other => other,
     };
     if let Resource::Routine(_) = resource {
@@ -109,10 +104,7 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
     };
     let (top_range, ranges) = ranges(method, &query, header("range"))?;
     let allow_tx_override = matches!(config.db_tx_end, TxEnd::CommitAllowOverride | TxEnd::RollbackAllowOverride);
-    let preferences = Preferences::from_headers(
-        headers.iter().filter(|(k, _)| k == "prefer").map(|(_, v)| v.as_str()),
-        allow_tx_override,
-    );
+    let preferences = Preferences::from_headers(headers.iter().filter(|(k, _)| k == "prefer").map(|(_, v)| v.as_str()), allow_tx_override);
     if preferences.handling == Some(super::preferences::Handling::Strict) && !preferences.invalid.is_empty() {
         return Err(Error::InvalidPreferences(preferences.invalid.clone()));
     }
@@ -174,9 +166,7 @@ fn schema<'a>(config: &Config, method: Method, header: &impl Fn(&str) -> Option<
         _ => header("accept-profile"),
     };
     match profile {
-        Some(p) if !config.db_schemas.iter().any(|s| s == p) => {
-            Err(Error::UnacceptableSchema(p.to_string(), config.db_schemas.clone()))
-        }
+        Some(p) if !config.db_schemas.iter().any(|s| s == p) => Err(Error::UnacceptableSchema(p.to_string(), config.db_schemas.clone())),
         Some(p) => Ok((p.to_string(), true)),
         None => Ok((config.db_schemas[0].clone(), config.db_schemas.len() != 1)),
     }
@@ -185,11 +175,8 @@ fn schema<'a>(config: &Config, method: Method, header: &impl Fn(&str) -> Option<
 /// PostgREST's `getRanges`: the Range header counts for GET only, intersected with
 /// limit/offset; `limit=0` bypasses the emptiness check.
 fn ranges(method: Method, q: &QueryParams, range_header: Option<&str>) -> Result<(NonnegRange, HashMap<String, NonnegRange>), Error> {
-    let mut ranges: HashMap<String, NonnegRange> = q
-        .ranges
-        .iter()
-        .map(|(k, r)| (k.clone(), NonnegRange::from_limit_offset(r.offset, r.limit)))
-        .collect();
+    let mut ranges: HashMap<String, NonnegRange> =
+        q.ranges.iter().map(|(k, r)| (k.clone(), NonnegRange::from_limit_offset(r.offset, r.limit))).collect();
     let header_range = match (method, range_header) {
         (Method::Get, Some(h)) => range::parse_header(h),
         _ => range::ALL,
@@ -209,11 +196,7 @@ fn ranges(method: Method, q: &QueryParams, range_header: Option<&str>) -> Result
 }
 
 fn parse_cookies(value: &str) -> Vec<(String, String)> {
-    value
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    value.split(';').filter_map(|c| c.trim().split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
 #[cfg(test)]

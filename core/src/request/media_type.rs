@@ -151,10 +151,7 @@ mod tests {
     #[test]
     fn accept_orders_by_quality() {
         assert_eq!(parse_accept("text/csv;q=0.5, application/json"), vec![MediaType::Json, MediaType::Csv]);
-        assert_eq!(
-            parse_accept("application/vnd.pgrst.object+json;nulls=stripped"),
-            vec![MediaType::ObjectJson { nulls_stripped: true }]
-        );
+        assert_eq!(parse_accept("application/vnd.pgrst.object+json;nulls=stripped"), vec![MediaType::ObjectJson { nulls_stripped: true }]);
     }
 
     #[test]

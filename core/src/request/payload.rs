@@ -143,11 +143,8 @@ fn csv_to_json(body: &[u8]) -> Result<Value, Error> {
     let header = records.next().ok_or_else(|| invalid("parse error (not enough input) at \"\""))?;
     let rows = records
         .map(|fields| {
-            let obj: Map<String, Value> = header
-                .iter()
-                .zip(fields)
-                .map(|(k, v)| (k.clone(), if v == "NULL" { Value::Null } else { Value::String(v) }))
-                .collect();
+            let obj: Map<String, Value> =
+                header.iter().zip(fields).map(|(k, v)| (k.clone(), if v == "NULL" { Value::Null } else { Value::String(v) })).collect();
             Value::Object(obj)
         })
         .collect();

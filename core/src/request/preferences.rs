@@ -54,17 +54,14 @@ pub struct Preferences {
     pub invalid: Vec<String>,
 }
 
-const RESOLUTION: &[(&str, Resolution)] = &[
-    ("resolution=merge-duplicates", Resolution::MergeDuplicates),
-    ("resolution=ignore-duplicates", Resolution::IgnoreDuplicates),
-];
+const RESOLUTION: &[(&str, Resolution)] =
+    &[("resolution=merge-duplicates", Resolution::MergeDuplicates), ("resolution=ignore-duplicates", Resolution::IgnoreDuplicates)];
 const REPRESENTATION: &[(&str, Representation)] = &[
     ("return=representation", Representation::Full),
     ("return=minimal", Representation::None),
     ("return=headers-only", Representation::HeadersOnly),
 ];
-const COUNT: &[(&str, Count)] =
-    &[("count=exact", Count::Exact), ("count=planned", Count::Planned), ("count=estimated", Count::Estimated)];
+const COUNT: &[(&str, Count)] = &[("count=exact", Count::Exact), ("count=planned", Count::Planned), ("count=estimated", Count::Estimated)];
 const TRANSACTION: &[(&str, Transaction)] = &[("tx=commit", Transaction::Commit), ("tx=rollback", Transaction::Rollback)];
 const MISSING: &[(&str, Missing)] = &[("missing=default", Missing::ApplyDefaults), ("missing=null", Missing::ApplyNulls)];
 const HANDLING: &[(&str, Handling)] = &[("handling=strict", Handling::Strict), ("handling=lenient", Handling::Lenient)];

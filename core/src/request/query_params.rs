@@ -17,9 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use percent_encoding::percent_decode;
 
 use crate::error::Error;
-use crate::request::types::{
-    EmbedPath, FieldName, Filter, LogicTree, OpExpr, OrderTerm, SelectItem,
-};
+use crate::request::types::{EmbedPath, FieldName, Filter, LogicTree, OpExpr, OrderTerm, SelectItem};
 use grammar::Rule;
 
 pub use grammar::MAX_DEPTH;
@@ -92,31 +90,15 @@ fn parse_query(query_string: &str, is_rpc_read: bool) -> Result<QueryParams, Err
     let canonical = canonical_query_string(&raw);
     let query: Vec<(String, Option<String>)> = raw
         .iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(k).into_owned(),
-                v.as_ref().map(|v| String::from_utf8_lossy(v).into_owned()),
-            )
-        })
+        .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.as_ref().map(|v| String::from_utf8_lossy(v).into_owned())))
         .collect();
     // Parameters without `=` only count for select/columns/on_conflict lookups (as absent).
-    let with_values: Vec<(&str, &str)> = query
-        .iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)))
-        .collect();
-    let lookup = |needle: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == needle)
-            .and_then(|(_, v)| v.as_deref())
-    };
+    let with_values: Vec<(&str, &str)> = query.iter().filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v))).collect();
+    let lookup = |needle: &str| query.iter().find(|(k, _)| k == needle).and_then(|(_, v)| v.as_deref());
 
     // PostgREST parses (and so reports errors) in this order.
-    let order = with_values
-        .iter()
-        .filter(|(k, _)| ends_with_word(k, &["order"]))
-        .map(|(k, v)| parse_order(k, v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let order =
+        with_values.iter().filter(|(k, _)| ends_with_word(k, &["order"])).map(|(k, v)| parse_order(k, v)).collect::<Result<Vec<_>, _>>()?;
     let logic = with_values
         .iter()
         .filter(|(k, _)| ends_with_word(k, &["and", "or"]))
@@ -131,14 +113,8 @@ fn parse_query(query_string: &str, is_rpc_read: bool) -> Result<QueryParams, Err
         .collect::<Result<Vec<_>, _>>()?;
     let on_conflict = lookup("on_conflict").map(parse_on_conflict).transpose()?;
 
-    let filter_fields = with_values
-        .iter()
-        .filter(|(k, _)| is_filter_key(k))
-        .map(|(k, _)| k.to_string())
-        .collect();
-    let (filters, rpc_args): (Vec<_>, Vec<_>) = all_filters
-        .into_iter()
-        .partition(|(_, f)| !matches!(f.op_expr, OpExpr::NoOp(_)));
+    let filter_fields = with_values.iter().filter(|(k, _)| is_filter_key(k)).map(|(k, _)| k.to_string()).collect();
+    let (filters, rpc_args): (Vec<_>, Vec<_>) = all_filters.into_iter().partition(|(_, f)| !matches!(f.op_expr, OpExpr::NoOp(_)));
     let params = rpc_args
         .iter()
         .filter_map(|(_, f)| match &f.op_expr {
@@ -146,21 +122,9 @@ fn parse_query(query_string: &str, is_rpc_read: bool) -> Result<QueryParams, Err
             OpExpr::Op(..) => None,
         })
         .collect();
-    let filters_rpc = rpc_args
-        .into_iter()
-        .filter(|(path, _)| path.is_empty())
-        .map(|(_, f)| f)
-        .collect();
-    let filters_root = filters
-        .iter()
-        .filter(|(path, _)| path.is_empty())
-        .map(|(_, f)| f.clone())
-        .collect();
-    let filters_not_root = filters
-        .iter()
-        .filter(|(path, _)| !path.is_empty())
-        .cloned()
-        .collect();
+    let filters_rpc = rpc_args.into_iter().filter(|(path, _)| path.is_empty()).map(|(_, f)| f).collect();
+    let filters_root = filters.iter().filter(|(path, _)| path.is_empty()).map(|(_, f)| f.clone()).collect();
+    let filters_not_root = filters.iter().filter(|(path, _)| !path.is_empty()).cloned().collect();
 
     Ok(QueryParams {
         canonical,
@@ -216,10 +180,7 @@ fn decode_query_string(query_string: &str) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
 
 /// `+` to space, then percent-decoding (a `+` written as `%2B` stays a `+`).
 fn url_decode(text: &str) -> Vec<u8> {
-    let plus_as_space: Vec<u8> = text
-        .bytes()
-        .map(|b| if b == b'+' { b' ' } else { b })
-        .collect();
+    let plus_as_space: Vec<u8> = text.bytes().map(|b| if b == b'+' { b' ' } else { b }).collect();
     percent_decode(&plus_as_space).collect()
 }
 
@@ -278,22 +239,13 @@ fn ranges(params: &[(&str, &str)]) -> HashMap<String, Range> {
     let mut ranges = HashMap::new();
     for (key, limit) in &limits {
         let range = match offsets.get(key) {
-            Some(offset) => Range {
-                offset: offset.unwrap_or(0),
-                limit: Some(limit.unwrap_or(0)),
-            },
-            None => Range {
-                offset: 0,
-                limit: *limit,
-            },
+            Some(offset) => Range { offset: offset.unwrap_or(0), limit: Some(limit.unwrap_or(0)) },
+            None => Range { offset: 0, limit: *limit },
         };
         ranges.insert(key.clone(), range);
     }
     for (key, offset) in offsets {
-        ranges.entry(key).or_insert(Range {
-            offset: offset.unwrap_or(0),
-            limit: None,
-        });
+        ranges.entry(key).or_insert(Range { offset: offset.unwrap_or(0), limit: None });
     }
     ranges
 }
@@ -362,11 +314,7 @@ fn parse_tree_path(key: &str) -> Result<(EmbedPath, crate::request::types::Field
 /// A filter parameter `key=value` (`pRequestFilter`). For a GET/HEAD RPC, a value that is not
 /// an operator expression is an argument (`OpExpr::NoOp`), unless the parser had already
 /// committed to an operator: a value starting with `not.`, `in.` or `is.` must be a valid one.
-pub fn parse_filter(
-    key: &str,
-    value: &str,
-    is_rpc_read: bool,
-) -> Result<(EmbedPath, Filter), Error> {
+pub fn parse_filter(key: &str, value: &str, is_rpc_read: bool) -> Result<(EmbedPath, Filter), Error> {
     let (path, field) = parse_tree_path(key)?;
     let source = format!("failed to parse filter ({value})");
     let op_expr = match grammar::parse_entry(Rule::filter_param, value, &source) {

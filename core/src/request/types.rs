@@ -49,28 +49,11 @@ pub enum JoinType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SelectItem {
     /// `alias:field->path.aggregate()::aggcast::cast`
-    Field {
-        field: Field,
-        aggregate: Option<AggregateFunction>,
-        aggregate_cast: Option<Cast>,
-        cast: Option<Cast>,
-        alias: Option<Alias>,
-    },
+    Field { field: Field, aggregate: Option<AggregateFunction>, aggregate_cast: Option<Cast>, cast: Option<Cast>, alias: Option<Alias> },
     /// `alias:relation!hint!inner(...)`; the children are the nested select list.
-    Relation {
-        relation: FieldName,
-        alias: Option<Alias>,
-        hint: Option<Hint>,
-        join_type: Option<JoinType>,
-        children: Vec<SelectItem>,
-    },
+    Relation { relation: FieldName, alias: Option<Alias>, hint: Option<Hint>, join_type: Option<JoinType>, children: Vec<SelectItem> },
     /// `...relation!hint!inner(...)`
-    Spread {
-        relation: FieldName,
-        hint: Option<Hint>,
-        join_type: Option<JoinType>,
-        children: Vec<SelectItem>,
-    },
+    Spread { relation: FieldName, hint: Option<Hint>, join_type: Option<JoinType>, children: Vec<SelectItem> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +72,9 @@ pub enum OrderNulls {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OrderTerm {
     /// `col->path.desc.nullslast`
-    Field {
-        field: Field,
-        direction: Option<OrderDirection>,
-        nulls: Option<OrderNulls>,
-    },
+    Field { field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
     /// `relation(col).desc`: order by a column of a to-one embedded relation.
-    Relation {
-        relation: FieldName,
-        field: Field,
-        direction: Option<OrderDirection>,
-        nulls: Option<OrderNulls>,
-    },
+    Relation { relation: FieldName, field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,10 +18,7 @@ fn allow_origin(allowed: &[String], origin: &str) -> Option<Vec<(String, String)
     if allowed.is_empty() {
         Some(vec![("Access-Control-Allow-Origin".into(), "*".into())])
     } else if allowed.iter().any(|o| o == origin) {
-        Some(vec![
-            ("Access-Control-Allow-Origin".into(), origin.to_string()),
-            ("Access-Control-Allow-Credentials".into(), "true".into()),
-        ])
+        Some(vec![("Access-Control-Allow-Origin".into(), origin.to_string()), ("Access-Control-Allow-Credentials".into(), "true".into())])
     } else {
         None
     }

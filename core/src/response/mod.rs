@@ -74,7 +74,11 @@ pub fn counted_total(
 
 /// Apply `response.status` / `response.headers` set by the SQL (PostgREST's
 /// `overrideStatusHeaders`): the status replaces ours; headers are added or replace ours.
-pub fn override_status_headers(rs: &ResultSet, status: u16, mut headers: Vec<(String, String)>) -> Result<(u16, Vec<(String, String)>), Error> {
+pub fn override_status_headers(
+    rs: &ResultSet,
+    status: u16,
+    mut headers: Vec<(String, String)>,
+) -> Result<(u16, Vec<(String, String)>), Error> {
     let status = match &rs.guc_status {
         None => status,
         Some(s) => s.trim().parse::<u16>().ok().filter(|s| (100..600).contains(s)).ok_or(Error::GucStatus)?,

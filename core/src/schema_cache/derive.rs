@@ -47,11 +47,7 @@ pub fn add_view_primary_keys(tables: &mut BTreeMap<QualifiedIdentifier, Table>, 
         if table.is_view {
             table.pk_cols = by_view
                 .get(qi)
-                .map(|deps| {
-                    deps.iter()
-                        .flat_map(|d| d.cols.iter().filter_map(|(_, vcols)| vcols.first().cloned()))
-                        .collect()
-                })
+                .map(|deps| deps.iter().flat_map(|d| d.cols.iter().filter_map(|(_, vcols)| vcols.first().cloned())).collect())
                 .unwrap_or_default();
         }
     }
@@ -81,57 +77,32 @@ fn expand_key_dep_cols(kdc: &[(String, Vec<String>)]) -> Vec<ColumnPairs> {
 pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], rels: Vec<Relationship>) -> Vec<Relationship> {
     let mut indexed: HashMap<(&QualifiedIdentifier, &str, KeyDep), Vec<&ViewKeyDependency>> = HashMap::new();
     for dep in key_deps {
-        indexed
-            .entry((&dep.table, dep.cons.as_str(), dep.dep_type))
-            .or_default()
-            .push(dep);
+        indexed.entry((&dep.table, dep.cons.as_str(), dep.dep_type)).or_default().push(dep);
     }
     let mut extra = Vec::new();
     for rel in &rels {
-        let Relationship::Relationship {
-            table,
-            foreign_table,
-            cardinality,
-            ..
-        } = rel
-        else {
+        let Relationship::Relationship { table, foreign_table, cardinality, .. } = rel else {
             continue;
         };
         let (cons, rel_cols, is_m2o) = match cardinality {
             Cardinality::M2O { cons, columns } => (cons, columns, true),
-            Cardinality::O2O {
-                cons,
-                columns,
-                is_parent: false,
-            } => (cons, columns, false),
+            Cardinality::O2O { cons, columns, is_parent: false } => (cons, columns, false),
             _ => continue,
         };
         let build = |cols: ColumnPairs| {
             if is_m2o {
-                Cardinality::M2O {
-                    cons: cons.clone(),
-                    columns: cols,
-                }
+                Cardinality::M2O { cons: cons.clone(), columns: cols }
             } else {
-                Cardinality::O2O {
-                    cons: cons.clone(),
-                    columns: cols,
-                    is_parent: false,
-                }
+                Cardinality::O2O { cons: cons.clone(), columns: cols, is_parent: false }
             }
         };
         let empty = Vec::new();
         let view_table_rels = indexed.get(&(table, cons.as_str(), KeyDep::FKDep)).unwrap_or(&empty);
-        let table_view_rels = indexed
-            .get(&(foreign_table, cons.as_str(), KeyDep::FKDepRef))
-            .unwrap_or(&empty);
+        let table_view_rels = indexed.get(&(foreign_table, cons.as_str(), KeyDep::FKDepRef)).unwrap_or(&empty);
 
         for vw_tbl in view_table_rels {
             for kdc in expand_key_dep_cols(&vw_tbl.cols) {
-                let cols = kdc
-                    .iter()
-                    .zip(rel_cols)
-                    .map(|((_, vcol), (_, fcol))| (vcol.clone(), fcol.clone()));
+                let cols = kdc.iter().zip(rel_cols).map(|((_, vcol), (_, fcol))| (vcol.clone(), fcol.clone()));
                 extra.push(Relationship::Relationship {
                     table: vw_tbl.view.clone(),
                     foreign_table: foreign_table.clone(),
@@ -144,10 +115,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], rels: Vec<Relat
         }
         for tbl_vw in table_view_rels {
             for kdc in expand_key_dep_cols(&tbl_vw.cols) {
-                let cols = rel_cols
-                    .iter()
-                    .zip(&kdc)
-                    .map(|((tcol, _), (_, vcol))| (tcol.clone(), vcol.clone()));
+                let cols = rel_cols.iter().zip(&kdc).map(|((tcol, _), (_, vcol))| (tcol.clone(), vcol.clone()));
                 extra.push(Relationship::Relationship {
                     table: table.clone(),
                     foreign_table: tbl_vw.view.clone(),
@@ -162,10 +130,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], rels: Vec<Relat
             for kdc1 in expand_key_dep_cols(&vw_tbl.cols) {
                 for tbl_vw in table_view_rels {
                     for kdc2 in expand_key_dep_cols(&tbl_vw.cols) {
-                        let cols = kdc1
-                            .iter()
-                            .zip(&kdc2)
-                            .map(|((_, v1), (_, v2))| (v1.clone(), v2.clone()));
+                        let cols = kdc1.iter().zip(&kdc2).map(|((_, v1), (_, v2))| (v1.clone(), v2.clone()));
                         extra.push(Relationship::Relationship {
                             table: vw_tbl.view.clone(),
                             foreign_table: tbl_vw.view.clone(),
@@ -186,23 +151,11 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], rels: Vec<Relat
 
 /// `addInverseRels`: each M2O gets its O2M, each O2O its counterpart with `is_parent` flipped.
 pub fn add_inverse_rels(rels: Vec<Relationship>) -> Vec<Relationship> {
-    let swap = |cols: &ColumnPairs| {
-        cols.iter()
-            .map(|(a, b)| (b.clone(), a.clone()))
-            .collect::<ColumnPairs>()
-    };
+    let swap = |cols: &ColumnPairs| cols.iter().map(|(a, b)| (b.clone(), a.clone())).collect::<ColumnPairs>();
     let mut inverse_m2o = Vec::new();
     let mut inverse_o2o = Vec::new();
     for rel in &rels {
-        if let Relationship::Relationship {
-            table,
-            foreign_table,
-            is_self,
-            cardinality,
-            table_is_view,
-            ftable_is_view,
-        } = rel
-        {
+        if let Relationship::Relationship { table, foreign_table, is_self, cardinality, table_is_view, ftable_is_view } = rel {
             let inv = |cardinality| Relationship::Relationship {
                 table: foreign_table.clone(),
                 foreign_table: table.clone(),
@@ -212,19 +165,12 @@ pub fn add_inverse_rels(rels: Vec<Relationship>) -> Vec<Relationship> {
                 ftable_is_view: *table_is_view,
             };
             match cardinality {
-                Cardinality::M2O { cons, columns } => inverse_m2o.push(inv(Cardinality::O2M {
-                    cons: cons.clone(),
-                    columns: swap(columns),
-                })),
-                Cardinality::O2O {
-                    cons,
-                    columns,
-                    is_parent,
-                } => inverse_o2o.push(inv(Cardinality::O2O {
-                    cons: cons.clone(),
-                    columns: swap(columns),
-                    is_parent: !is_parent,
-                })),
+                Cardinality::M2O { cons, columns } => {
+                    inverse_m2o.push(inv(Cardinality::O2M { cons: cons.clone(), columns: swap(columns) }))
+                }
+                Cardinality::O2O { cons, columns, is_parent } => {
+                    inverse_o2o.push(inv(Cardinality::O2O { cons: cons.clone(), columns: swap(columns), is_parent: !is_parent }))
+                }
                 _ => {}
             }
         }
@@ -247,28 +193,18 @@ pub fn add_m2m_rels(tables: &BTreeMap<QualifiedIdentifier, Table>, rels: Vec<Rel
         let Relationship::Relationship {
             table: jt1,
             foreign_table: t,
-            cardinality: Cardinality::M2O {
-                cons: cons1,
-                columns: cols,
-            },
+            cardinality: Cardinality::M2O { cons: cons1, columns: cols },
             ftable_is_view: tbl_is_view,
             ..
         } = rel1
         else {
             continue;
         };
-        let pk_cols: HashSet<&str> = tables
-            .get(jt1)
-            .map(|tb| tb.pk_cols.iter().map(String::as_str).collect())
-            .unwrap_or_default();
+        let pk_cols: HashSet<&str> = tables.get(jt1).map(|tb| tb.pk_cols.iter().map(String::as_str).collect()).unwrap_or_default();
         for rel2 in indexed.get(jt1).map(Vec::as_slice).unwrap_or(&[]) {
             let Relationship::Relationship {
                 foreign_table: ft,
-                cardinality:
-                    Cardinality::M2O {
-                        cons: cons2,
-                        columns: fcols,
-                    },
+                cardinality: Cardinality::M2O { cons: cons2, columns: fcols },
                 ftable_is_view: ftbl_is_view,
                 ..
             } = rel2
@@ -278,10 +214,7 @@ pub fn add_m2m_rels(tables: &BTreeMap<QualifiedIdentifier, Table>, rels: Vec<Rel
             if cons1 == cons2 {
                 continue;
             }
-            let jt_cols_in_pk = cols
-                .iter()
-                .chain(fcols.iter())
-                .all(|(jcol, _)| pk_cols.contains(jcol.as_str()));
+            let jt_cols_in_pk = cols.iter().chain(fcols.iter()).all(|(jcol, _)| pk_cols.contains(jcol.as_str()));
             if jt_cols_in_pk {
                 let swap = |cs: &ColumnPairs| cs.iter().map(|(a, b)| (b.clone(), a.clone())).collect();
                 m2m.push(Relationship::Relationship {
@@ -314,10 +247,7 @@ pub fn add_m2m_rels(tables: &BTreeMap<QualifiedIdentifier, Table>, rels: Vec<Rel
 pub fn override_relationships_map(rels: Vec<Relationship>, computed: Vec<Relationship>) -> RelationshipsMap {
     let mut patched: HashMap<(QualifiedIdentifier, QualifiedIdentifier), Vec<Relationship>> = HashMap::new();
     for rel in rels {
-        patched
-            .entry((rel.table().clone(), rel.foreign_table().clone()))
-            .or_default()
-            .push(rel);
+        patched.entry((rel.table().clone(), rel.foreign_table().clone())).or_default().push(rel);
     }
     // HM.fromList: one computed relationship per (table, function), the last one wins;
     // HM.union: it replaces whatever was found for (table, same-named foreign table).

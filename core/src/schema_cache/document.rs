@@ -51,16 +51,9 @@ impl RawRel {
     /// `decodeRels`: an FK is O2O when its columns are also a PK/unique key, else M2O.
     pub fn into_relationship(self) -> Relationship {
         let cardinality = if self.one_to_one {
-            Cardinality::O2O {
-                cons: self.constraint_name,
-                columns: self.cols_and_fcols,
-                is_parent: false,
-            }
+            Cardinality::O2O { cons: self.constraint_name, columns: self.cols_and_fcols, is_parent: false }
         } else {
-            Cardinality::M2O {
-                cons: self.constraint_name,
-                columns: self.cols_and_fcols,
-            }
+            Cardinality::M2O { cons: self.constraint_name, columns: self.cols_and_fcols }
         };
         Relationship::Relationship {
             table: QualifiedIdentifier::new(self.table_schema, self.table_name),
@@ -125,16 +118,8 @@ impl RawRoutine {
     /// `decodeFuncs` row decoder (`parseRetType`, `parseVolatility`, `toIsolationLevel`).
     pub fn into_routine(self) -> Routine {
         let qi = QualifiedIdentifier::new(self.rettype_schema, self.rettype_name);
-        let pg_type = if self.rettype_is_composite {
-            PgType::Composite(qi, self.rettype_is_composite_alias)
-        } else {
-            PgType::Scalar(qi)
-        };
-        let return_type = if self.rettype_is_setof {
-            RetType::SetOf(pg_type)
-        } else {
-            RetType::Single(pg_type)
-        };
+        let pg_type = if self.rettype_is_composite { PgType::Composite(qi, self.rettype_is_composite_alias) } else { PgType::Scalar(qi) };
+        let return_type = if self.rettype_is_setof { RetType::SetOf(pg_type) } else { RetType::Single(pg_type) };
         let volatility = FuncVolatility::from_code(&self.volatility);
         Routine {
             schema: self.schema,
@@ -191,18 +176,8 @@ impl RawMediaHandler {
     /// `decodeMediaHandlers`: ((target, media type), (handler, resolved media type)).
     pub fn into_entry(self) -> ((RelIdentifier, String), (MediaHandler, String)) {
         let target = QualifiedIdentifier::new(self.target_schema, self.target_name);
-        let rel = if target.is_any_element() {
-            RelIdentifier::RelAnyElement
-        } else {
-            RelIdentifier::RelId(target)
-        };
+        let rel = if target.is_any_element() { RelIdentifier::RelAnyElement } else { RelIdentifier::RelId(target) };
         let handler = QualifiedIdentifier::new(self.handler_schema, self.handler_name);
-        (
-            (rel.clone(), self.media_type.to_lowercase()),
-            (
-                MediaHandler::CustomFunc(handler, rel),
-                self.resolved_media_type.to_lowercase(),
-            ),
-        )
+        ((rel.clone(), self.media_type.to_lowercase()), (MediaHandler::CustomFunc(handler, rel), self.resolved_media_type.to_lowercase()))
     }
 }

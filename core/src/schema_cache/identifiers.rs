@@ -14,10 +14,7 @@ pub struct QualifiedIdentifier {
 
 impl QualifiedIdentifier {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        QualifiedIdentifier {
-            schema: schema.into(),
-            name: name.into(),
-        }
+        QualifiedIdentifier { schema: schema.into(), name: name.into() }
     }
 
     /// `pg_catalog.anyelement`, the argument type of media handlers that apply to any relation.

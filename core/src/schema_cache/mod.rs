@@ -21,8 +21,7 @@ pub use derive::{KeyDep, ViewKeyDependency};
 pub use identifiers::{escape_ident, quote_qi, to_qi, QualifiedIdentifier, RelIdentifier};
 pub use relationship::{Cardinality, ColumnPairs, Junction, Relationship};
 pub use routine::{
-    DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine,
-    RoutineParam,
+    DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine, RoutineParam,
 };
 pub use table::{Column, Table};
 
@@ -70,16 +69,12 @@ impl SchemaCache {
     /// Decode the catalog query's document and derive relationships as PostgREST's
     /// `querySchemaCache` does.
     pub fn from_json(doc: &str) -> Result<SchemaCache, String> {
-        let doc: document::CatalogDoc =
-            serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
+        let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
 
         let key_deps: Vec<ViewKeyDependency> = doc.view_key_deps.into_iter().map(|d| d.into_key_dep()).collect();
 
-        let mut tables: BTreeMap<QualifiedIdentifier, Table> = doc
-            .tables
-            .into_iter()
-            .map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t))
-            .collect();
+        let mut tables: BTreeMap<QualifiedIdentifier, Table> =
+            doc.tables.into_iter().map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t)).collect();
         derive::add_view_primary_keys(&mut tables, &key_deps);
 
         let m2o: Vec<Relationship> = doc.m2o_rels.into_iter().map(|r| r.into_relationship()).collect();
@@ -99,13 +94,9 @@ impl SchemaCache {
                 columns: vec![],
             });
         }
-        let rels = derive::add_inverse_rels(derive::add_m2m_rels(
-            &with_internal,
-            derive::add_view_m2o_and_o2o_rels(&key_deps, m2o),
-        ));
+        let rels = derive::add_inverse_rels(derive::add_m2m_rels(&with_internal, derive::add_view_m2o_and_o2o_rels(&key_deps, m2o)));
         let computed: Vec<Relationship> = doc.computed_rels.into_iter().map(|r| r.into_relationship()).collect();
-        let relationships =
-            derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &doc.schemas);
+        let relationships = derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &doc.schemas);
 
         let mut routines: RoutineMap = HashMap::new();
         for r in doc.routines {
@@ -116,24 +107,13 @@ impl SchemaCache {
             overloads.sort();
         }
 
-        let representations = doc
-            .representations
-            .into_iter()
-            .map(|r| ((r.source_type.clone(), r.target_type.clone()), r))
-            .collect();
+        let representations = doc.representations.into_iter().map(|r| ((r.source_type.clone(), r.target_type.clone()), r)).collect();
 
         // Custom handlers override the builtin ones (HM.union mHdlers initialMediaHandlers).
         let mut media_handlers = initial_media_handlers();
         media_handlers.extend(doc.media_handlers.into_iter().map(|h| h.into_entry()));
 
-        Ok(SchemaCache {
-            schemas: doc.schemas,
-            tables,
-            relationships,
-            routines,
-            representations,
-            media_handlers,
-        })
+        Ok(SchemaCache { schemas: doc.schemas, tables, relationships, routines, representations, media_handlers })
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
@@ -147,10 +127,7 @@ impl SchemaCache {
     /// Relationships from `table` to relations (or computed relationships) of `schema`, in
     /// PostgREST's order.
     pub fn relationships(&self, table: &QualifiedIdentifier, schema: &str) -> &[Relationship] {
-        self.relationships
-            .get(&(table.clone(), schema.to_string()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.relationships.get(&(table.clone(), schema.to_string())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The overloads of a function, fewest parameters first.
@@ -161,10 +138,7 @@ impl SchemaCache {
     /// Names of the relations of `schema`, sorted.
     pub fn table_names<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a str> + 'a {
         let schema = schema.to_string(); // owned, so the names only borrow from self
-        self.tables
-            .iter()
-            .filter(move |(qi, _)| qi.schema == schema)
-            .map(|(qi, _)| qi.name.as_str())
+        self.tables.iter().filter(move |(qi, _)| qi.schema == schema).map(|(qi, _)| qi.name.as_str())
     }
 
     /// The candidates for the "Perhaps you meant the table" hint: like PostgREST's fuzzy index,
@@ -201,18 +175,9 @@ impl SchemaCache {
 fn initial_media_handlers() -> MediaHandlerMap {
     let json = "application/json".to_string();
     HashMap::from([
-        (
-            (RelIdentifier::RelAnyElement, "*/*".to_string()),
-            (MediaHandler::BuiltinOvAggJson, json.clone()),
-        ),
-        (
-            (RelIdentifier::RelAnyElement, json.clone()),
-            (MediaHandler::BuiltinOvAggJson, json),
-        ),
-        (
-            (RelIdentifier::RelAnyElement, "text/csv".to_string()),
-            (MediaHandler::BuiltinOvAggCsv, "text/csv".to_string()),
-        ),
+        ((RelIdentifier::RelAnyElement, "*/*".to_string()), (MediaHandler::BuiltinOvAggJson, json.clone())),
+        ((RelIdentifier::RelAnyElement, json.clone()), (MediaHandler::BuiltinOvAggJson, json)),
+        ((RelIdentifier::RelAnyElement, "text/csv".to_string()), (MediaHandler::BuiltinOvAggCsv, "text/csv".to_string())),
         (
             (RelIdentifier::RelAnyElement, "application/geo+json".to_string()),
             (MediaHandler::BuiltinOvAggGeoJson, "application/geo+json".to_string()),

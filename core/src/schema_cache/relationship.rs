@@ -48,8 +48,7 @@ impl Relationship {
     /// PostgREST's `relForeignTable`.
     pub fn foreign_table(&self) -> &QualifiedIdentifier {
         match self {
-            Relationship::Relationship { foreign_table, .. }
-            | Relationship::ComputedRelationship { foreign_table, .. } => foreign_table,
+            Relationship::Relationship { foreign_table, .. } | Relationship::ComputedRelationship { foreign_table, .. } => foreign_table,
         }
     }
 
@@ -88,11 +87,7 @@ pub enum Cardinality {
     M2O { cons: String, columns: ColumnPairs },
     /// one-to-one, a refinement of M2O (the FK columns are also a PK/unique key). Operating on
     /// it is the same as M2O when `is_parent` is false; the inverse side has `is_parent` true.
-    O2O {
-        cons: String,
-        columns: ColumnPairs,
-        is_parent: bool,
-    },
+    O2O { cons: String, columns: ColumnPairs, is_parent: bool },
     /// many-to-many
     M2M(Junction),
 }
@@ -109,9 +104,7 @@ impl Cardinality {
     /// PostgREST's `relColumns`.
     pub fn columns(&self) -> Option<&ColumnPairs> {
         match self {
-            Cardinality::O2M { columns, .. } | Cardinality::M2O { columns, .. } | Cardinality::O2O { columns, .. } => {
-                Some(columns)
-            }
+            Cardinality::O2M { columns, .. } | Cardinality::M2O { columns, .. } | Cardinality::O2O { columns, .. } => Some(columns),
             Cardinality::M2M(_) => None,
         }
     }

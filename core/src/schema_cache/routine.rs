@@ -112,10 +112,7 @@ impl Routine {
     }
 
     pub fn returns_composite(&self) -> bool {
-        matches!(
-            self.return_type,
-            RetType::Single(PgType::Composite(..)) | RetType::SetOf(PgType::Composite(..))
-        )
+        matches!(self.return_type, RetType::Single(PgType::Composite(..)) | RetType::SetOf(PgType::Composite(..)))
     }
 
     pub fn returns_void(&self) -> bool {

@@ -20,10 +20,7 @@ fn qi(name: &str) -> QualifiedIdentifier {
 
 /// Relationships from test.`from` to test.`to`, in cache order.
 fn rels<'a>(sc: &'a SchemaCache, from: &str, to: &str) -> Vec<&'a Relationship> {
-    sc.relationships(&qi(from), "test")
-        .iter()
-        .filter(|r| r.foreign_table().name == to)
-        .collect()
+    sc.relationships(&qi(from), "test").iter().filter(|r| r.foreign_table().name == to).collect()
 }
 
 fn pairs(p: &[(&str, &str)]) -> ColumnPairs {
@@ -42,25 +39,15 @@ fn fk(from: &str, to: &str, card: Cardinality, from_view: bool, to_view: bool) -
 }
 
 fn m2o(cons: &str, cols: &[(&str, &str)]) -> Cardinality {
-    Cardinality::M2O {
-        cons: cons.into(),
-        columns: pairs(cols),
-    }
+    Cardinality::M2O { cons: cons.into(), columns: pairs(cols) }
 }
 
 fn o2m(cons: &str, cols: &[(&str, &str)]) -> Cardinality {
-    Cardinality::O2M {
-        cons: cons.into(),
-        columns: pairs(cols),
-    }
+    Cardinality::O2M { cons: cons.into(), columns: pairs(cols) }
 }
 
 fn o2o(cons: &str, cols: &[(&str, &str)], is_parent: bool) -> Cardinality {
-    Cardinality::O2O {
-        cons: cons.into(),
-        columns: pairs(cols),
-        is_parent,
-    }
+    Cardinality::O2O { cons: cons.into(), columns: pairs(cols), is_parent }
 }
 
 #[test]
@@ -70,24 +57,15 @@ fn loads_tables_with_columns_in_order() {
     let projects = sc.table("test", "projects").expect("test.projects");
     assert!(!projects.is_view && projects.insertable && projects.updatable && projects.deletable);
     assert_eq!(projects.pk_cols, vec!["id"]);
-    assert_eq!(
-        projects.column_names().collect::<Vec<_>>(),
-        vec!["id", "name", "client_id"]
-    );
+    assert_eq!(projects.column_names().collect::<Vec<_>>(), vec!["id", "name", "client_id"]);
     let name = projects.column("name").expect("name column");
     assert_eq!((name.data_type.as_str(), name.nullable), ("text", false));
     assert!(projects.column("nope").is_none());
 
     // defaults and types are schema-qualified (the query voids the search_path)
     let items = sc.table("test", "items").expect("test.items");
-    assert_eq!(
-        items.columns[0].default.as_deref(),
-        Some("nextval('test.items_id_seq'::regclass)")
-    );
-    let enum_col = sc
-        .table("test", "menagerie")
-        .and_then(|t| t.column("enum"))
-        .expect("menagerie.enum");
+    assert_eq!(items.columns[0].default.as_deref(), Some("nextval('test.items_id_seq'::regclass)"));
+    let enum_col = sc.table("test", "menagerie").and_then(|t| t.column("enum")).expect("menagerie.enum");
     assert_eq!(enum_col.data_type, "test.enum_menagerie_type");
     assert_eq!(enum_col.enum_values, vec!["foo", "bar"]);
 
@@ -95,9 +73,7 @@ fn loads_tables_with_columns_in_order() {
     assert!(sc.table("public", "i2459_simple_t1").is_none());
     assert!(sc.table_names("test").any(|n| n == "clients"));
     assert_eq!(sc.table_names("private").count(), 0);
-    assert!(sc
-        .fuzzy_table_candidates("test")
-        .is_some_and(|c| c.contains(&"projects")));
+    assert!(sc.fuzzy_table_candidates("test").is_some_and(|c| c.contains(&"projects")));
 }
 
 #[test]
@@ -106,39 +82,16 @@ fn views_get_flags_and_primary_keys_from_their_base_tables() {
     let view = sc.table("test", "projects_view").expect("projects_view");
     assert!(view.is_view && view.insertable && view.updatable && view.deletable);
     assert_eq!(view.pk_cols, vec!["id"]);
-    assert_eq!(
-        sc.table("test", "projects_view_alt").map(|t| t.pk_cols.clone()),
-        Some(vec!["t_id".to_string()])
-    );
-    let mat = sc
-        .table("test", "materialized_projects")
-        .expect("materialized_projects");
+    assert_eq!(sc.table("test", "projects_view_alt").map(|t| t.pk_cols.clone()), Some(vec!["t_id".to_string()]));
+    let mat = sc.table("test", "materialized_projects").expect("materialized_projects");
     assert!(mat.is_view && !mat.insertable && !mat.updatable && !mat.deletable);
 }
 
 #[test]
 fn m2o_and_inverse_o2m() {
     let sc = cache();
-    assert_eq!(
-        rels(&sc, "projects", "clients")[0],
-        &fk(
-            "projects",
-            "clients",
-            m2o("client", &[("client_id", "id")]),
-            false,
-            false
-        )
-    );
-    assert_eq!(
-        rels(&sc, "clients", "projects")[0],
-        &fk(
-            "clients",
-            "projects",
-            o2m("client", &[("id", "client_id")]),
-            false,
-            false
-        )
-    );
+    assert_eq!(rels(&sc, "projects", "clients")[0], &fk("projects", "clients", m2o("client", &[("client_id", "id")]), false, false));
+    assert_eq!(rels(&sc, "clients", "projects")[0], &fk("clients", "projects", o2m("client", &[("id", "client_id")]), false, false));
     assert!(rels(&sc, "projects", "clients")[0].is_to_one());
     assert!(!rels(&sc, "clients", "projects")[0].is_to_one());
 }
@@ -151,20 +104,8 @@ fn ambiguous_relationships_are_sorted_like_postgrest() {
     assert_eq!(
         rels(&sc, "agents", "departments"),
         vec![
-            &fk(
-                "agents",
-                "departments",
-                o2m("departments_head_id_fkey", &[("id", "head_id")]),
-                false,
-                false
-            ),
-            &fk(
-                "agents",
-                "departments",
-                m2o("agents_department_id_fkey", &[("department_id", "id")]),
-                false,
-                false
-            ),
+            &fk("agents", "departments", o2m("departments_head_id_fkey", &[("id", "head_id")]), false, false),
+            &fk("agents", "departments", m2o("agents_department_id_fkey", &[("department_id", "id")]), false, false),
         ]
     );
 }
@@ -191,11 +132,9 @@ fn m2m_through_junction_table() {
     assert!(matches!(back[0].cardinality(), Some(Cardinality::M2M(j)) if j.constraint1 == "users_tasks_task_id_fkey"));
     // users_tasks itself has M2O to both and O2M from comments/touched_files
     assert_eq!(rels(&sc, "users_tasks", "users").len(), 1);
-    assert!(rels(&sc, "users_tasks", "comments").iter().any(|r| r.cardinality()
-        == Some(&o2m(
-            "comments_task_id_fkey",
-            &[("task_id", "task_id"), ("user_id", "user_id")]
-        ))));
+    assert!(rels(&sc, "users_tasks", "comments")
+        .iter()
+        .any(|r| r.cardinality() == Some(&o2m("comments_task_id_fkey", &[("task_id", "task_id"), ("user_id", "user_id")]))));
 }
 
 #[test]
@@ -204,23 +143,11 @@ fn relationships_through_views() {
     // /tasks?select=id,name,project:projects_view!project_id(id,name,client:client_id(id,name))
     assert_eq!(
         rels(&sc, "tasks", "projects_view"),
-        vec![&fk(
-            "tasks",
-            "projects_view",
-            m2o("project", &[("project_id", "id")]),
-            false,
-            true
-        )]
+        vec![&fk("tasks", "projects_view", m2o("project", &[("project_id", "id")]), false, true)]
     );
     assert_eq!(
         rels(&sc, "projects_view", "clients"),
-        vec![&fk(
-            "projects_view",
-            "clients",
-            m2o("client", &[("client_id", "id")]),
-            true,
-            false
-        )]
+        vec![&fk("projects_view", "clients", m2o("client", &[("client_id", "id")]), true, false)]
     );
     assert!(rels(&sc, "projects_view", "tasks").contains(&&fk(
         "projects_view",
@@ -233,13 +160,7 @@ fn relationships_through_views() {
     assert!(rels(&sc, "projects_view_alt", "projects_view").is_empty());
     assert_eq!(
         rels(&sc, "projects_view_alt", "clients"),
-        vec![&fk(
-            "projects_view_alt",
-            "clients",
-            m2o("client", &[("t_client_id", "id")]),
-            true,
-            false
-        )]
+        vec![&fk("projects_view_alt", "clients", m2o("client", &[("t_client_id", "id")]), true, false)]
     );
 }
 
@@ -251,28 +172,14 @@ fn view_to_view_over_non_exposed_tables_with_repeated_columns() {
     assert_eq!(
         rels(&sc, "i2459_simple_v2", "i2459_simple_v1"),
         vec![
-            &fk(
-                "i2459_simple_v2",
-                "i2459_simple_v1",
-                m2o("i2459_simple_t2_t1_id_fkey", &[("t1_id1", "id")]),
-                true,
-                true
-            ),
-            &fk(
-                "i2459_simple_v2",
-                "i2459_simple_v1",
-                m2o("i2459_simple_t2_t1_id_fkey", &[("t1_id2", "id")]),
-                true,
-                true
-            ),
+            &fk("i2459_simple_v2", "i2459_simple_v1", m2o("i2459_simple_t2_t1_id_fkey", &[("t1_id1", "id")]), true, true),
+            &fk("i2459_simple_v2", "i2459_simple_v1", m2o("i2459_simple_t2_t1_id_fkey", &[("t1_id2", "id")]), true, true),
         ]
     );
     assert_eq!(rels(&sc, "i2459_simple_v1", "i2459_simple_v2").len(), 2);
     // the base tables live in `public`, which is not exposed
     assert!(sc.relationships(&qi("i2459_simple_v1"), "public").is_empty());
-    assert!(sc
-        .relationships(&QualifiedIdentifier::new("public", "i2459_simple_t2"), "public")
-        .is_empty());
+    assert!(sc.relationships(&QualifiedIdentifier::new("public", "i2459_simple_t2"), "public").is_empty());
 }
 
 #[test]
@@ -280,23 +187,11 @@ fn one_to_one() {
     let sc = cache();
     assert_eq!(
         rels(&sc, "capital", "country"),
-        vec![&fk(
-            "capital",
-            "country",
-            o2o("capital_country_id_fkey", &[("country_id", "id")], false),
-            false,
-            false
-        )]
+        vec![&fk("capital", "country", o2o("capital_country_id_fkey", &[("country_id", "id")], false), false, false)]
     );
     assert_eq!(
         rels(&sc, "country", "capital"),
-        vec![&fk(
-            "country",
-            "capital",
-            o2o("capital_country_id_fkey", &[("id", "country_id")], true),
-            false,
-            false
-        )]
+        vec![&fk("country", "capital", o2o("capital_country_id_fkey", &[("id", "country_id")], true), false, false)]
     );
     assert!(rels(&sc, "country", "capital")[0].is_to_one());
     // two O2O between the same tables: /first?select=second(*) is ambiguous
@@ -310,20 +205,8 @@ fn self_relationships() {
     assert_eq!(
         family,
         vec![
-            &fk(
-                "family_tree",
-                "family_tree",
-                o2m("pptr", &[("id", "parent")]),
-                false,
-                false
-            ),
-            &fk(
-                "family_tree",
-                "family_tree",
-                m2o("pptr", &[("parent", "id")]),
-                false,
-                false
-            ),
+            &fk("family_tree", "family_tree", o2m("pptr", &[("id", "parent")]), false, false),
+            &fk("family_tree", "family_tree", m2o("pptr", &[("parent", "id")]), false, false),
         ]
     );
     assert!(family.iter().all(|r| r.is_self()));
@@ -360,10 +243,7 @@ fn computed_relationship_named_like_a_table_overrides_the_fk_one() {
             Relationship::Relationship { .. } => None,
         })
         .collect();
-    assert_eq!(
-        functions,
-        vec!["computed_designers", "computed_designers_noset", "designers"]
-    );
+    assert_eq!(functions, vec!["computed_designers", "computed_designers_noset", "designers"]);
     assert_eq!(to_designers.len(), 3, "the FK relationship is gone");
     // the inverse O2M is not named like a function, so it stays next to test.videogames(designers)
     assert_eq!(rels(&sc, "designers", "videogames").len(), 2);
@@ -373,34 +253,18 @@ fn computed_relationship_named_like_a_table_overrides_the_fk_one() {
 fn routines_and_overloads() {
     let sc = cache();
     let overloaded = sc.routines(&qi("overloaded"));
-    assert_eq!(
-        overloaded.iter().map(|r| r.params.len()).collect::<Vec<_>>(),
-        vec![0, 1, 2, 3]
-    );
+    assert_eq!(overloaded.iter().map(|r| r.params.len()).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
     assert!(overloaded[0].returns_set_of_scalar());
     assert_eq!(overloaded[1].params[0].name, "");
-    assert!(matches!(
-        &overloaded[1].return_type,
-        RetType::SetOf(PgType::Composite(_, false))
-    ));
+    assert!(matches!(&overloaded[1].return_type, RetType::SetOf(PgType::Composite(_, false))));
 
     let varied = &sc.routines(&qi("varied_arguments"))[0];
     assert_eq!(varied.volatility, FuncVolatility::Immutable);
-    assert!(varied
-        .description
-        .as_deref()
-        .is_some_and(|d| d.starts_with("An RPC function")));
+    assert!(varied.description.as_deref().is_some_and(|d| d.starts_with("An RPC function")));
     let enum_param = varied.params.iter().find(|p| p.name == "enum").expect("enum param");
     assert_eq!(enum_param.type_name, "test.enum_menagerie_type");
     assert!(enum_param.required);
-    assert!(
-        !varied
-            .params
-            .iter()
-            .find(|p| p.name == "integer")
-            .expect("integer param")
-            .required
-    );
+    assert!(!varied.params.iter().find(|p| p.name == "integer").expect("integer param").required);
     assert!(varied.returns_scalar() && !varied.returns_void());
 
     let all_countries = &sc.routines(&qi("allcountries"))[0];
@@ -414,17 +278,9 @@ fn media_handlers_and_representations() {
     let sc = cache();
     let any_json = sc.media_handler(&RelIdentifier::RelAnyElement, "application/json");
     assert_eq!(any_json.map(|h| &h.0), Some(&MediaHandler::BuiltinOvAggJson));
-    let twkb = sc
-        .media_handler(&RelIdentifier::RelId(qi("lines")), "application/vnd.twkb")
-        .expect("twkb handler");
-    assert_eq!(
-        twkb.0,
-        MediaHandler::CustomFunc(qi("twkb_agg"), RelIdentifier::RelId(qi("lines")))
-    );
-    assert_eq!(
-        sc.representation("json", "public.color").map(|r| r.function.as_str()),
-        Some("test.color")
-    );
+    let twkb = sc.media_handler(&RelIdentifier::RelId(qi("lines")), "application/vnd.twkb").expect("twkb handler");
+    assert_eq!(twkb.0, MediaHandler::CustomFunc(qi("twkb_agg"), RelIdentifier::RelId(qi("lines"))));
+    assert_eq!(sc.representation("json", "public.color").map(|r| r.function.as_str()), Some("test.color"));
 }
 
 #[test]
@@ -448,10 +304,7 @@ fn settings_isolation_level_and_bad_documents() {
 #[test]
 fn catalog_param_shape() {
     let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()]);
-    assert_eq!(
-        p,
-        r#"{"extra_search_path":[],"hoisted_tx_settings":["statement_timeout"],"schemas":["test"]}"#
-    );
+    assert_eq!(p, r#"{"extra_search_path":[],"hoisted_tx_settings":["statement_timeout"],"schemas":["test"]}"#);
     assert!(CATALOG_QUERY.contains("$1::json"));
 }
 
@@ -462,18 +315,12 @@ fn ambiguous_m2m_lists_every_junction_pairing_in_postgrest_order() {
     let found: Vec<(String, String)> = rels(&sc, "whatev_sites", "whatev_projects")
         .iter()
         .filter_map(|r| match r.cardinality() {
-            Some(Cardinality::M2M(j)) if j.table == qi("whatev_jobs") => {
-                Some((j.constraint1.clone(), j.constraint2.clone()))
-            }
+            Some(Cardinality::M2M(j)) if j.table == qi("whatev_jobs") => Some((j.constraint1.clone(), j.constraint2.clone())),
             _ => None,
         })
         .collect();
-    let expected = [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")].map(|(s, p)| {
-        (
-            format!("whatev_jobs_site_id_{s}_fkey"),
-            format!("whatev_jobs_project_id_{p}_fkey"),
-        )
-    });
+    let expected = [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+        .map(|(s, p)| (format!("whatev_jobs_site_id_{s}_fkey"), format!("whatev_jobs_project_id_{p}_fkey")));
     assert_eq!(found, expected.to_vec());
 }
 
@@ -482,25 +329,9 @@ fn composite_key_exposed_twice_by_a_view_gives_the_cartesian_product() {
     // EmbedDisambiguationSpec: /i2459_composite_v2?select=*,i2459_composite_v1(*) -> 300 with 4 details
     let sc = cache();
     let cons = "i2459_composite_t2_t1_a_t1_b_fkey";
-    let expected: Vec<Relationship> = [
-        ("t1_a1", "t1_b1"),
-        ("t1_a1", "t1_b2"),
-        ("t1_a2", "t1_b1"),
-        ("t1_a2", "t1_b2"),
-    ]
-    .iter()
-    .map(|(a, b)| {
-        fk(
-            "i2459_composite_v2",
-            "i2459_composite_v1",
-            m2o(cons, &[(a, "a"), (b, "b")]),
-            true,
-            true,
-        )
-    })
-    .collect();
-    assert_eq!(
-        rels(&sc, "i2459_composite_v2", "i2459_composite_v1"),
-        expected.iter().collect::<Vec<_>>()
-    );
+    let expected: Vec<Relationship> = [("t1_a1", "t1_b1"), ("t1_a1", "t1_b2"), ("t1_a2", "t1_b1"), ("t1_a2", "t1_b2")]
+        .iter()
+        .map(|(a, b)| fk("i2459_composite_v2", "i2459_composite_v1", m2o(cons, &[(a, "a"), (b, "b")]), true, true))
+        .collect();
+    assert_eq!(rels(&sc, "i2459_composite_v2", "i2459_composite_v1"), expected.iter().collect::<Vec<_>>());
 }

@@ -134,7 +134,14 @@ fn returned_columns(plan: &CallPlan) -> String {
 
 /// PostgREST's `mainCall`. With `count`, the total of the filtered rows: a separate count
 /// when a limit, offset or db-max-rows applies, else the page count itself.
-pub fn main_call(routine: &Routine, call: &CallPlan, read: &ReadPlan, count: bool, max_rows: Option<i64>, handler: &MediaHandler) -> Statement {
+pub fn main_call(
+    routine: &Routine,
+    call: &CallPlan,
+    read: &ReadPlan,
+    count: bool,
+    max_rows: Option<i64>,
+    handler: &MediaHandler,
+) -> Statement {
     let mut p = Params::default();
     let call_sql = call_plan_query(call, &mut p);
     let page_count = if routine.returns_single() { "1" } else { "pg_catalog.count(_postgrest_t)" };
@@ -185,7 +192,8 @@ mod tests {
     fn query_string_arguments_are_parameters() {
         let args = BTreeMap::from([("a".to_string(), RpcParamValue::Fixed("1".into()))]);
         let mut p = Params::default();
-        let sql = call_plan_query(&plan(CallParams::Key(vec![prm("a", "integer"), prm("b", "text")]), CallArgs::Direct(args), true), &mut p);
+        let sql =
+            call_plan_query(&plan(CallParams::Key(vec![prm("a", "integer"), prm("b", "text")]), CallArgs::Direct(args), true), &mut p);
         assert_eq!(
             sql,
             "SELECT pgrst_call.pgrst_scalar FROM (SELECT \"test\".\"f\"(\"a\" := $1::integer, \"b\" := NULL::text) pgrst_scalar) pgrst_call"

@@ -46,8 +46,7 @@ pub fn column(table: &QualifiedIdentifier, name: &str) -> String {
 
 /// A PostgreSQL array literal `{"a","b"}` for `= ANY($n)`.
 pub fn array_literal(values: &[String]) -> String {
-    let elems: Vec<String> =
-        values.iter().map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let elems: Vec<String> = values.iter().map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("{{{}}}", elems.join(","))
 }
 

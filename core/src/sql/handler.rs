@@ -44,7 +44,8 @@ fn strip_nulls(strip: bool, s: &str) -> String {
 
 /// PostgREST's `asJsonSingleF`: the first row (or scalar) as one JSON value.
 fn as_json_single(routine: Option<&Routine>, strip: bool) -> String {
-    let agg = if routine.is_some_and(Routine::returns_scalar) { "json_agg(_postgrest_t.pgrst_scalar)->0" } else { "json_agg(_postgrest_t)->0" };
+    let agg =
+        if routine.is_some_and(Routine::returns_scalar) { "json_agg(_postgrest_t.pgrst_scalar)->0" } else { "json_agg(_postgrest_t)->0" };
     format!("coalesce({}, 'null')", strip_nulls(strip, agg))
 }
 

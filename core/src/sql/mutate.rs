@@ -44,11 +44,7 @@ pub fn main_write(read: &ReadPlan, mutate: &MutatePlan, opts: WriteOptions) -> S
         ),
         _ => "null::text".to_string(),
     };
-    let inserted = if mutate.counts_inserted() {
-        "nullif(current_setting('pgrst.inserted', true),'')::int"
-    } else {
-        "null::int"
-    };
+    let inserted = if mutate.counts_inserted() { "nullif(current_setting('pgrst.inserted', true),'')::int" } else { "null::int" };
     let sql = format!(
         "WITH pgrst_source AS ({mutate_sql}) SELECT null::bigint AS total_result_set, \
          pg_catalog.count(_postgrest_t) AS page_total, {body} AS body, \
@@ -87,8 +83,7 @@ pub fn mutate_plan_query(plan: &MutatePlan, p: &mut Params) -> String {
                     Resolution::IgnoreDuplicates => sql.push_str("DO NOTHING"),
                     Resolution::MergeDuplicates if columns.is_empty() => sql.push_str("DO NOTHING"),
                     Resolution::MergeDuplicates => {
-                        let sets: Vec<String> =
-                            columns.iter().map(|c| format!("{0} = EXCLUDED.{0}", frag::ident(&c.name))).collect();
+                        let sets: Vec<String> = columns.iter().map(|c| format!("{0} = EXCLUDED.{0}", frag::ident(&c.name))).collect();
                         sql.push_str(&format!("DO UPDATE SET {}", sets.join(", ")));
                         // an updated row was counted as inserted by the WHERE above: take it back
                         sql.push_str(&format!(" WHERE {}", inserted_counter(false)));
@@ -171,10 +166,8 @@ fn from_json_body(body: &str, fields: &[CoercibleField], include_select: bool, i
         String::new()
     };
     let defaults = if include_defaults {
-        let pairs: Vec<String> = fields
-            .iter()
-            .filter_map(|f| f.default.as_ref().map(|d| format!("{}::text, {d}", p.push(f.name.clone()))))
-            .collect();
+        let pairs: Vec<String> =
+            fields.iter().filter_map(|f| f.default.as_ref().map(|d| format!("{}::text, {d}", p.push(f.name.clone())))).collect();
         let defs = format!("jsonb_build_object({})", pairs.join(", "));
         if is_object {
             format!("LATERAL (SELECT {defs} || pgrst_payload.json_data AS val) pgrst_json_defs, ")
@@ -268,8 +261,14 @@ mod tests {
 
     #[test]
     fn empty_update_selects_nothing() {
-        let plan =
-            MutatePlan::Update { table: qi("items"), columns: vec![], body: "{}".into(), where_: vec![], returning: vec!["id".into()], apply_defaults: false };
+        let plan = MutatePlan::Update {
+            table: qi("items"),
+            columns: vec![],
+            body: "{}".into(),
+            where_: vec![],
+            returning: vec!["id".into()],
+            apply_defaults: false,
+        };
         assert_eq!(mutate_plan_query(&plan, &mut Params::default()), "SELECT \"items\".\"id\" FROM \"test\".\"items\" WHERE false");
     }
 }

@@ -80,12 +80,9 @@ fn join_selects(plan: &ReadPlan) -> Vec<String> {
             RelSelectField::JsonEmbed { sel_name, agg_alias, mode: RelJsonEmbedMode::JsonObject, .. } => {
                 out.push(format!("row_to_json({}.*)::jsonb AS {}", frag::ident(agg_alias), frag::ident(sel_name)))
             }
-            RelSelectField::JsonEmbed { sel_name, agg_alias, mode: RelJsonEmbedMode::JsonArray, .. } => out.push(format!(
-                "COALESCE( {}.{}, '[]') AS {}",
-                frag::ident(agg_alias),
-                frag::ident(agg_alias),
-                frag::ident(sel_name)
-            )),
+            RelSelectField::JsonEmbed { sel_name, agg_alias, mode: RelJsonEmbedMode::JsonArray, .. } => {
+                out.push(format!("COALESCE( {}.{}, '[]') AS {}", frag::ident(agg_alias), frag::ident(agg_alias), frag::ident(sel_name)))
+            }
             RelSelectField::Spread { spread_sel, agg_alias } => {
                 out.extend(spread_sel.iter().map(|s| frag::spread_select_item(agg_alias, s)))
             }

@@ -41,10 +41,7 @@ pub(super) fn pest_error(source_name: &str, input: &str, err: &pest::error::Erro
 
 /// The error for parentheses nested deeper than `MAX_DEPTH`; `offset` is where it happens.
 pub(super) fn too_deep_error(source_name: &str, input: &str, offset: usize) -> Error {
-    Error::query_param(
-        position_message(source_name, input, offset),
-        format!("parentheses are nested deeper than {MAX_DEPTH} levels"),
-    )
+    Error::query_param(position_message(source_name, input, offset), format!("parentheses are nested deeper than {MAX_DEPTH} levels"))
 }
 
 /// Rejects input whose parentheses nest deeper than `MAX_DEPTH`, before the recursive rules
@@ -103,20 +100,16 @@ fn unexpected_expecting(input: &str, offset: usize, labels: &[&str]) -> String {
         .map(|label| &label[1..label.len() - 1]);
     let mismatch = match literal {
         Some(literal) if !labels.contains(&END_OF_INPUT) => {
-            rest.chars()
-                .zip(literal.chars())
-                .find(|(got, want)| got != want)
-                .map(|(got, _)| Some(got))
-                .unwrap_or_else(
-                    // The input is a prefix of the literal: it ended too early.
-                    || {
-                        if rest.chars().count() < literal.chars().count() {
-                            None
-                        } else {
-                            rest.chars().next()
-                        }
-                    },
-                )
+            rest.chars().zip(literal.chars()).find(|(got, want)| got != want).map(|(got, _)| Some(got)).unwrap_or_else(
+                // The input is a prefix of the literal: it ended too early.
+                || {
+                    if rest.chars().count() < literal.chars().count() {
+                        None
+                    } else {
+                        rest.chars().next()
+                    }
+                },
+            )
         }
         _ => rest.chars().next(),
     };
@@ -179,11 +172,7 @@ fn parsec_rank(rule: Rule) -> u8 {
         Rule::logic_expr | Rule::logic_negation => 3,
         Rule::logic_operator => 4,
         Rule::json_operand | Rule::json_idx | Rule::minus | Rule::digits => 5,
-        Rule::identifier
-        | Rule::dash
-        | Rule::key_dash
-        | Rule::json_key
-        | Rule::json_key_identifier => 6,
+        Rule::identifier | Rule::dash | Rule::key_dash | Rule::json_key | Rule::json_key_identifier => 6,
         Rule::json_path | Rule::json_operation | Rule::double_arrow | Rule::arrow => 7,
         Rule::json_idx_end => 8,
         Rule::cast => 9,
@@ -201,9 +190,7 @@ fn parsec_rank(rule: Rule) -> u8 {
 fn rule_labels(rule: Rule) -> &'static [&'static str] {
     match rule {
         Rule::EOI => &[END_OF_INPUT],
-        Rule::field_name | Rule::field | Rule::quoted_value | Rule::alias | Rule::hint => {
-            &[FIELD_NAME]
-        }
+        Rule::field_name | Rule::field | Rule::quoted_value | Rule::alias | Rule::hint => &[FIELD_NAME],
         Rule::identifier => &["letter", "digit"],
         // A dash is tried right after an identifier, where Parsec's `many1` also wanted more.
         Rule::dash => &["letter", "digit", "\"-\""],
@@ -246,14 +233,8 @@ fn rule_labels(rule: Rule) -> &'static [&'static str] {
         Rule::quantifier | Rule::quantifier_any | Rule::quantifier_all => &["\"(\""],
         Rule::is_val => &["isVal: (null, not_null, true, false, unknown)"],
         Rule::list_val => &["\"(\""],
-        Rule::list_element | Rule::logic_single_val | Rule::pg_array | Rule::unquoted_value => {
-            &["\",\"", "\")\""]
-        }
-        Rule::logic_tree => &[
-            FIELD_NAME,
-            "negation operator (not)",
-            "logic operator (and, or)",
-        ],
+        Rule::list_element | Rule::logic_single_val | Rule::pg_array | Rule::unquoted_value => &["\",\"", "\")\""],
+        Rule::logic_tree => &[FIELD_NAME, "negation operator (not)", "logic operator (and, or)"],
         Rule::logic_filter => &[FIELD_NAME],
         Rule::logic_expr => &["negation operator (not)", "logic operator (and, or)"],
         Rule::logic_negation => &["negation operator (not)"],
@@ -263,9 +244,7 @@ fn rule_labels(rule: Rule) -> &'static [&'static str] {
         Rule::nulls_first | Rule::nulls_last => &["\"nullsfirst\"", "\"nullslast\""],
         Rule::order_end => &["\",\"", END_OF_INPUT],
         Rule::order_term | Rule::order_field_term => &[FIELD_NAME],
-        Rule::field_forest | Rule::field_tree | Rule::field_select | Rule::column_select => {
-            &[FIELD_NAME]
-        }
+        Rule::field_forest | Rule::field_tree | Rule::field_select | Rule::column_select => &[FIELD_NAME],
         Rule::relation | Rule::spread_relation => &[FIELD_NAME],
         _ => &[],
     }

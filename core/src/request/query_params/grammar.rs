@@ -23,11 +23,7 @@ pub const MAX_DEPTH: usize = 100;
 
 /// Runs one entry rule of the grammar over `input`. `source_name` is the "failed to parse ..."
 /// text PostgREST names the parser with; it becomes the error message.
-pub(super) fn parse_entry<'i>(
-    rule: Rule,
-    input: &'i str,
-    source_name: &str,
-) -> Result<Pair<'i, Rule>, Error> {
+pub(super) fn parse_entry<'i>(rule: Rule, input: &'i str, source_name: &str) -> Result<Pair<'i, Rule>, Error> {
     QueryGrammar::parse(rule, input)
         .map_err(|err| pest_error(source_name, input, &err))?
         .next()
@@ -43,9 +39,7 @@ pub(super) fn quoted_source(source_name: &str) -> String {
 
 /// The next child, which the grammar guarantees to exist.
 fn required<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>, what: &str) -> Pair<'i, Rule> {
-    pairs
-        .next()
-        .unwrap_or_else(|| panic!("grammar guarantees {what}"))
+    pairs.next().unwrap_or_else(|| panic!("grammar guarantees {what}"))
 }
 
 /// Parses again the text an atomic rule matched, with the non-atomic `rule` that it wraps, to
@@ -70,11 +64,7 @@ fn haskell_strip(s: &str) -> &str {
 /// `Data.Char.isSpace`: the Latin-1 spaces and the Unicode `Space_Separator` category.
 fn is_haskell_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C' | '\u{A0}')
-        || (c as u32 > 0xFF
-            && matches!(
-                c,
-                '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
-            ))
+        || (c as u32 > 0xFF && matches!(c, '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'))
 }
 
 // Lexical rules -------------------------------------------------------------------------------
@@ -109,11 +99,7 @@ pub(super) fn field_name(pair: Pair<Rule>) -> FieldName {
             return quoted_value(required(&mut parts, "a quoted name"));
         }
     }
-    parts
-        .filter(|p| p.as_rule() == Rule::identifier)
-        .map(identifier)
-        .collect::<Vec<_>>()
-        .join("-")
+    parts.filter(|p| p.as_rule() == Rule::identifier).map(identifier).collect::<Vec<_>>().join("-")
 }
 
 // Fields and JSON paths ------------------------------------------------------------------------
@@ -169,75 +155,38 @@ fn json_key(pair: Pair<Rule>) -> String {
             return quoted_value(required(&mut parts, "a quoted key"));
         }
     }
-    parts
-        .filter(|p| p.as_rule() == Rule::json_key_identifier)
-        .map(|p| haskell_strip(p.as_str()).to_string())
-        .collect::<Vec<_>>()
-        .join("-")
+    parts.filter(|p| p.as_rule() == Rule::json_key_identifier).map(|p| haskell_strip(p.as_str()).to_string()).collect::<Vec<_>>().join("-")
 }
 
 // select= ---------------------------------------------------------------------------------------
 
 /// `select_param`: the select list.
-pub(super) fn select_param(
-    pair: Pair<Rule>,
-    source_name: &str,
-    input: &str,
-) -> Result<Vec<SelectItem>, Error> {
+pub(super) fn select_param(pair: Pair<Rule>, source_name: &str, input: &str) -> Result<Vec<SelectItem>, Error> {
     let forest = required(&mut pair.into_inner(), "a field forest");
     field_forest(forest, 0, source_name, input)
 }
 
 /// `field_forest`: the items of one level (`pFieldForest`).
-fn field_forest(
-    pair: Pair<Rule>,
-    depth: usize,
-    source_name: &str,
-    input: &str,
-) -> Result<Vec<SelectItem>, Error> {
+fn field_forest(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<Vec<SelectItem>, Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep_error(source_name, input, pair.as_span().start()));
     }
-    pair.into_inner()
-        .filter(|p| p.as_rule() == Rule::field_tree)
-        .map(|tree| field_tree(tree, depth, source_name, input))
-        .collect()
+    pair.into_inner().filter(|p| p.as_rule() == Rule::field_tree).map(|tree| field_tree(tree, depth, source_name, input)).collect()
 }
 
 /// `field_tree`: an embedding with its children, or a field (`pFieldTree`).
-fn field_tree(
-    pair: Pair<Rule>,
-    depth: usize,
-    source_name: &str,
-    input: &str,
-) -> Result<SelectItem, Error> {
+fn field_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<SelectItem, Error> {
     let item = required(&mut pair.into_inner(), "a select item");
     match item.as_rule() {
         Rule::spread_relation | Rule::relation => {
             let spread = item.as_rule() == Rule::spread_relation;
             let mut inner = item.into_inner();
             let head = relation_head(required(&mut inner, "a relation head"));
-            let children = field_forest(
-                required(&mut inner, "children"),
-                depth + 1,
-                source_name,
-                input,
-            )?;
+            let children = field_forest(required(&mut inner, "children"), depth + 1, source_name, input)?;
             Ok(if spread {
-                SelectItem::Spread {
-                    relation: head.relation,
-                    hint: head.hint,
-                    join_type: head.join_type,
-                    children,
-                }
+                SelectItem::Spread { relation: head.relation, hint: head.hint, join_type: head.join_type, children }
             } else {
-                SelectItem::Relation {
-                    relation: head.relation,
-                    alias: head.alias,
-                    hint: head.hint,
-                    join_type: head.join_type,
-                    children,
-                }
+                SelectItem::Relation { relation: head.relation, alias: head.alias, hint: head.hint, join_type: head.join_type, children }
             })
         }
         _ => Ok(field_select(item)),
@@ -258,12 +207,7 @@ fn relation_head(pair: Pair<Rule>) -> RelationHead {
         Rule::spread_relation_select => Rule::spread_relation_head,
         _ => Rule::relation_head,
     };
-    let mut head = RelationHead {
-        relation: String::new(),
-        alias: None,
-        hint: None,
-        join_type: None,
-    };
+    let mut head = RelationHead { relation: String::new(), alias: None, hint: None, join_type: None };
     for part in reparse(head_rule, pair.as_str()).into_inner() {
         match part.as_rule() {
             Rule::alias => head.alias = Some(alias(part)),
@@ -289,9 +233,7 @@ fn embed_params(pair: Pair<Rule>) -> (Option<Hint>, Option<JoinType>) {
                 join_type.get_or_insert(JoinType::Inner);
             }
             _ => {
-                hint.get_or_insert_with(|| {
-                    field_name(required(&mut value.into_inner(), "a hint name"))
-                });
+                hint.get_or_insert_with(|| field_name(required(&mut value.into_inner(), "a hint name")));
             }
         }
     }
@@ -320,13 +262,7 @@ fn field_select(pair: Pair<Rule>) -> SelectItem {
             _ => {}
         }
     }
-    SelectItem::Field {
-        field: field_,
-        aggregate,
-        aggregate_cast,
-        cast: cast_,
-        alias: alias_,
-    }
+    SelectItem::Field { field: field_, aggregate, aggregate_cast, cast: cast_, alias: alias_ }
 }
 
 /// `cast` and `aggregate_cast`: the type name after `::`.
@@ -349,10 +285,7 @@ fn aggregation(pair: Pair<Rule>) -> AggregateFunction {
 
 /// `columns_param`: the names of `columns=` or `on_conflict=` (`pColumns`).
 pub(super) fn columns_param(pair: Pair<Rule>) -> Vec<FieldName> {
-    pair.into_inner()
-        .filter(|p| p.as_rule() == Rule::field_name)
-        .map(field_name)
-        .collect()
+    pair.into_inner().filter(|p| p.as_rule() == Rule::field_name).map(field_name).collect()
 }
 
 /// `tree_path_param`: the embed path and the field of a key (`pTreePath`).
@@ -373,11 +306,7 @@ pub(super) fn tree_path_param(pair: Pair<Rule>) -> (EmbedPath, Field) {
 /// `logic_path_param`: the embed path of a logic key and its operator, `not.` prepended when
 /// the path holds a `not` (`pLogicPath`).
 pub(super) fn logic_path_param(pair: Pair<Rule>) -> (EmbedPath, String) {
-    let mut names: Vec<String> = pair
-        .into_inner()
-        .filter(|p| p.as_rule() == Rule::field_name)
-        .map(field_name)
-        .collect();
+    let mut names: Vec<String> = pair.into_inner().filter(|p| p.as_rule() == Rule::field_name).map(field_name).collect();
     let op = names.pop().expect("grammar guarantees one name");
     let negated = op == "not" || names.iter().any(|n| n == "not");
     let path = names.into_iter().filter(|n| n != "not").collect();
@@ -402,16 +331,8 @@ fn op_expr(pair: Pair<Rule>) -> OpExpr {
             Rule::in_operation => operation = Some(Operation::In(list_val(last_child(part)))),
             Rule::is_operation => operation = Some(Operation::Is(is_val(last_child(part)))),
             Rule::value_operator => operator = Some(part),
-            Rule::single_val => {
-                operation = operator
-                    .take()
-                    .map(|op| value_operation(op, part.as_str().to_string()))
-            }
-            Rule::logic_single_val => {
-                operation = operator
-                    .take()
-                    .map(|op| value_operation(op, logic_single_val(part)))
-            }
+            Rule::single_val => operation = operator.take().map(|op| value_operation(op, part.as_str().to_string())),
+            Rule::logic_single_val => operation = operator.take().map(|op| value_operation(op, logic_single_val(part))),
             _ => {}
         }
     }
@@ -420,9 +341,7 @@ fn op_expr(pair: Pair<Rule>) -> OpExpr {
 
 /// The last child of a pair, which the grammar guarantees.
 fn last_child(pair: Pair<Rule>) -> Pair<Rule> {
-    pair.into_inner()
-        .last()
-        .expect("grammar guarantees a value")
+    pair.into_inner().last().expect("grammar guarantees a value")
 }
 
 /// `value_operator` applied to its value: isdistinct, fts, simple and quantified operators.
@@ -434,18 +353,15 @@ fn value_operation(pair: Pair<Rule>, value: String) -> Operation {
         Rule::isdistinct_operator => Operation::IsDistinctFrom(value),
         Rule::fts_operator => {
             let name = child(&operator, Rule::fts_name).expect("grammar guarantees an fts name");
-            let language = child(&operator, Rule::fts_language)
-                .map(|lang| identifier(required(&mut lang.into_inner(), "a language")));
+            let language = child(&operator, Rule::fts_language).map(|lang| identifier(required(&mut lang.into_inner(), "a language")));
             Operation::Fts(fts_name(name), language, value)
         }
         Rule::simple_operator => {
-            let name =
-                child(&operator, Rule::simple_operator_name).expect("grammar guarantees a name");
+            let name = child(&operator, Rule::simple_operator_name).expect("grammar guarantees a name");
             Operation::Simple(simple_operator_name(name), value)
         }
         _ => {
-            let name =
-                child(&operator, Rule::quant_operator_name).expect("grammar guarantees a name");
+            let name = child(&operator, Rule::quant_operator_name).expect("grammar guarantees a name");
             let op = quant_operator_name(name);
             let quantifier = child(&operator, Rule::quantifier).map(quantifier);
             let value = match op {
@@ -535,26 +451,12 @@ fn logic_single_val(pair: Pair<Rule>) -> String {
 // Logic trees -----------------------------------------------------------------------------------
 
 /// `logic_tree_param`: the tree of an `and`/`or` parameter.
-pub(super) fn logic_tree_param(
-    pair: Pair<Rule>,
-    source_name: &str,
-    input: &str,
-) -> Result<LogicTree, Error> {
-    logic_tree(
-        required(&mut pair.into_inner(), "a logic tree"),
-        0,
-        source_name,
-        input,
-    )
+pub(super) fn logic_tree_param(pair: Pair<Rule>, source_name: &str, input: &str) -> Result<LogicTree, Error> {
+    logic_tree(required(&mut pair.into_inner(), "a logic tree"), 0, source_name, input)
 }
 
 /// `logic_tree`: a filter or a nested expression (`pLogicTree`).
-fn logic_tree(
-    pair: Pair<Rule>,
-    depth: usize,
-    source_name: &str,
-    input: &str,
-) -> Result<LogicTree, Error> {
+fn logic_tree(pair: Pair<Rule>, depth: usize, source_name: &str, input: &str) -> Result<LogicTree, Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep_error(source_name, input, pair.as_span().start()));
     }
@@ -562,11 +464,7 @@ fn logic_tree(
     if node.as_rule() == Rule::logic_filter {
         let mut inner = node.into_inner();
         let field = field(required(&mut inner, "a field"));
-        let op_expr = op_expr(
-            inner
-                .find(|p| p.as_rule() == Rule::logic_op_expr)
-                .expect("grammar guarantees an operator"),
-        );
+        let op_expr = op_expr(inner.find(|p| p.as_rule() == Rule::logic_op_expr).expect("grammar guarantees an operator"));
         return Ok(LogicTree::Stmnt(Filter { field, op_expr }));
     }
     let mut negated = false;
@@ -575,13 +473,7 @@ fn logic_tree(
     for part in node.into_inner() {
         match part.as_rule() {
             Rule::logic_negation => negated = true,
-            Rule::logic_operator => {
-                operator = if part.as_str() == "or" {
-                    LogicOperator::Or
-                } else {
-                    LogicOperator::And
-                }
-            }
+            Rule::logic_operator => operator = if part.as_str() == "or" { LogicOperator::Or } else { LogicOperator::And },
             Rule::logic_tree => children.push(logic_tree(part, depth + 1, source_name, input)?),
             _ => {}
         }
@@ -593,10 +485,7 @@ fn logic_tree(
 
 /// `order_param`: the terms of `order=` (`pOrder`).
 pub(super) fn order_param(pair: Pair<Rule>) -> Vec<OrderTerm> {
-    pair.into_inner()
-        .filter(|p| p.as_rule() == Rule::order_term)
-        .map(order_term)
-        .collect()
+    pair.into_inner().filter(|p| p.as_rule() == Rule::order_term).map(order_term).collect()
 }
 
 /// `order_term`: a field term or a relation term.
@@ -621,17 +510,8 @@ fn order_term(pair: Pair<Rule>) -> OrderTerm {
     }
     let field = fld.expect("grammar guarantees a field");
     match relation {
-        Some(relation) if is_relation => OrderTerm::Relation {
-            relation,
-            field,
-            direction,
-            nulls,
-        },
-        _ => OrderTerm::Field {
-            field,
-            direction,
-            nulls,
-        },
+        Some(relation) if is_relation => OrderTerm::Relation { relation, field, direction, nulls },
+        _ => OrderTerm::Field { field, direction, nulls },
     }
 }
 
