@@ -104,3 +104,17 @@ CREATE FUNCTION api.inj_settings() RETURNS json LANGUAGE sql STABLE
                                  'cookies', current_setting('request.cookies', true)::json,
                                  'tz', current_setting('timezone')) $$;
 GRANT EXECUTE ON FUNCTION api.inj_settings() TO web_anon;
+
+-- a second schema (pgrx-tests/tests/profiles.rs exposes it for a while): writes and calls
+-- negotiated by Content-Profile
+CREATE SCHEMA e2e_v2;
+GRANT USAGE ON SCHEMA e2e_v2 TO web_anon;
+CREATE TABLE e2e_v2.notes (id int PRIMARY KEY, body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON e2e_v2.notes TO web_anon;
+CREATE FUNCTION e2e_v2.shout(msg text) RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT upper(msg) $$;
+GRANT EXECUTE ON FUNCTION e2e_v2.shout(text) TO web_anon;
+
+-- hoisted function settings together with Prefer: timezone (pgrx-tests/tests/rpc.rs)
+CREATE FUNCTION api.zone_in_a_hurry() RETURNS text LANGUAGE sql STABLE SET statement_timeout = '1500ms'
+  AS $$ SELECT current_setting('timezone') $$;
+GRANT EXECUTE ON FUNCTION api.zone_in_a_hurry() TO web_anon;

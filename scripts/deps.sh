@@ -17,6 +17,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# make test checks formatting and lints
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then rustup component add "$component"; fi
+done
+
 if ! cargo pgrx --version 2>/dev/null | grep -q "0.18.1"; then
   echo "deps: installing cargo-pgrx 0.18.1 (a few minutes)"
   cargo install cargo-pgrx --version 0.18.1 --locked --quiet

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every layer, then one summary line "N passed, N failed".
+#   0. cargo fmt --check and cargo clippy -D warnings
 #   1. core unit tests (no database)
 #   2. end-to-end tests: a real cluster with the extension preloaded, real HTTP (pgrx-tests/)
 #   3. a primary and a hot standby: the standby serves reads and follows data and DDL
@@ -29,6 +30,13 @@ layer() {
   count_cargo "$log"
   if ! grep -q "^test result:" "$log"; then echo "$name did not run (see $log)"; failed=$((failed + 1)); fi
 }
+
+echo "== lint: cargo fmt --check, cargo clippy -D warnings"
+for check in "cargo fmt --all -- --check" \
+  "cargo clippy -p postgrest-core -p postgrest-ext-e2e --lib --tests -- -D warnings" \
+  "cargo clippy -p postgrest_ext --lib -- -D warnings"; do
+  if $check > "$logs/lint.log" 2>&1; then passed=$((passed + 1)); else tail -30 "$logs/lint.log"; echo "lint failed: $check"; failed=$((failed + 1)); fi
+done
 
 layer "core unit tests" core.log "^test result:|FAILED|panicked" -- cargo test --no-fail-fast -p postgrest-core
 layer "end-to-end tests" e2e.log "^test |^test result:|panicked|FAILED" -- "$here/e2e.sh"

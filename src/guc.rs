@@ -1,6 +1,6 @@
 //! GUCs: PostgREST's config keys as `postgrest.<key with - → _>`, plus our own worker keys.
 //!
-//! Every setting is a string GUC, exactly as PostgREST reads its config file: the values are
+//! Every setting of `postgrest_core::config::SETTINGS` is a string GUC, exactly as PostgREST reads its config file: the values are
 //! parsed and validated in one place, `postgrest_core::config`, so the rules are testable
 //! without PostgreSQL. Listener and connection settings are fixed at postmaster start;
 //! everything else is reloaded on SIGHUP (`SELECT pg_reload_conf()`).
@@ -9,81 +9,32 @@
 //! free-form `postgrest.app.settings.<name>` placeholders.
 
 use pgrx::pg_sys;
-use postgrest_core::config::Config;
+use postgrest_core::config::{Apply, Config, SETTINGS};
 use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::sync::OnceLock;
-
-/// (name without the `postgrest.` prefix, default, needs a restart)
-const SETTINGS: &[(&str, &str, bool)] = &[
-    // our own keys, fixed for scripts and tests
-    ("db_name", "postgres", true),
-    ("db_authenticator_role", "authenticator", true),
-    ("workers", "2", true),
-    ("server_host", "!4", true),
-    ("server_port", "3000", true),
-    // PostgREST's keys, PostgREST's defaults
-    ("db_schemas", "public", false),
-    ("db_anon_role", "", false),
-    ("db_max_rows", "", false),
-    ("db_extra_search_path", "public", false),
-    ("db_pre_request", "", false),
-    ("db_pre_config", "", false),
-    ("db_tx_end", "commit", false),
-    ("db_aggregates_enabled", "false", false),
-    ("db_plan_enabled", "false", false),
-    ("db_prepared_statements", "true", false),
-    ("db_root_spec", "", false),
-    ("db_config", "true", false),
-    ("db_hoisted_tx_settings", "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation", false),
-    ("jwt_secret", "", false),
-    ("jwt_secret_is_base64", "false", false),
-    ("jwt_aud", "", false),
-    ("jwt_role_claim_key", ".role", false),
-    ("jwt_cache_max_entries", "1000", false),
-    ("openapi_mode", "follow-privileges", false),
-    ("openapi_security_active", "false", false),
-    ("openapi_server_proxy_uri", "", false),
-    ("server_cors_allowed_origins", "", false),
-    ("server_timing_enabled", "false", false),
-    ("server_trace_header", "", false),
-    ("client_error_verbosity", "verbose", false),
-    ("url_use_legacy_target_names", "true", false),
-    // accepted so PostgREST configs carry over unchanged; meaningless inside the database
-    ("db_uri", "", false),
-    ("db_pool", "10", false),
-    ("db_pool_acquisition_timeout", "10", false),
-    ("db_pool_max_lifetime", "1800", false),
-    ("db_pool_max_idletime", "30", false),
-    ("db_pool_automatic_recovery", "true", false),
-    ("db_channel", "pgrst", false),
-    ("db_channel_enabled", "true", false),
-    ("log_level", "error", false),
-    ("log_query", "disabled", false),
-    ("admin_server_host", "", false),
-    ("admin_server_port", "", false),
-    ("server_unix_socket", "", false),
-    ("server_unix_socket_mode", "660", false),
-    // test hook: a request to exactly this path panics inside the handler (superuser-only,
-    // empty = off). It lets the end-to-end tests prove a panic becomes a 500.
-    ("testing_panic_path", "", false),
-];
 
 /// The C variables PostgreSQL writes each GUC's current value into, by name.
 static VARIABLES: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
 
 pub fn define() {
     let mut vars = Vec::with_capacity(SETTINGS.len());
-    for (name, default, restart) in SETTINGS {
-        let full = leak_cstr(&format!("postgrest.{name}"));
-        let boot = leak_cstr(default);
+    for setting in SETTINGS {
+        let full = leak_cstr(&format!("postgrest.{}", setting.key));
+        let boot = leak_cstr(setting.default);
+        let description = leak_cstr(setting.description);
         let var: &'static mut *mut c_char = Box::leak(Box::new(std::ptr::null_mut()));
-        let context = if *restart { pg_sys::GucContext::PGC_POSTMASTER } else { pg_sys::GucContext::PGC_SIGHUP };
-        let context = if *name == "testing_panic_path" { pg_sys::GucContext::PGC_SUSET } else { context };
+        let context = match setting.apply {
+            Apply::Restart => pg_sys::GucContext::PGC_POSTMASTER,
+            Apply::Reload => pg_sys::GucContext::PGC_SIGHUP,
+            Apply::SuperuserReload => pg_sys::GucContext::PGC_SUSET,
+        };
+        // SAFETY: called from _PG_init on the backend's thread; the name, description and
+        // default are leaked C strings and `var` a leaked pointer, so all outlive the GUC
         unsafe {
             pg_sys::DefineCustomStringVariable(
                 full.as_ptr(),
-                c"PostgREST configuration (see PostgREST's config docs for this key)".as_ptr(),
+                description.as_ptr(),
                 std::ptr::null(),
                 var as *mut *mut c_char,
                 boot.as_ptr(),
@@ -94,7 +45,7 @@ pub fn define() {
                 None,
             );
         }
-        vars.push((*name, var as *mut *mut c_char as usize));
+        vars.push((setting.key, var as *mut *mut c_char as usize));
     }
     let _ = VARIABLES.set(vars);
 }

@@ -3,7 +3,101 @@
 //! The extension hands over the raw string values of its `postgrest.*` GUCs (keys without the
 //! prefix, `-` already `_`); this module applies PostgREST's defaults and meanings.
 
+use crate::auth::jspath::RoleClaimKey;
+use crate::auth::jwk::JwtKeys;
+use crate::openapi::ProxyUri;
 use std::collections::HashMap;
+
+/// When a changed value takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    /// on `SELECT pg_reload_conf()` (SIGHUP)
+    Reload,
+    /// at server start only (the listener, the workers' database and role)
+    Restart,
+    /// on reload, and only a superuser may set it (test hooks)
+    SuperuserReload,
+}
+
+/// One setting: its key (PostgREST's config key with `-` → `_`, the GUC is `postgrest.<key>`),
+/// PostgREST's default, when it applies, and what it means.
+pub struct Setting {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub apply: Apply,
+    pub description: &'static str,
+}
+
+const fn setting(key: &'static str, default: &'static str, apply: Apply, description: &'static str) -> Setting {
+    Setting { key, default, apply, description }
+}
+
+use Apply::{Reload, Restart};
+
+/// Every setting, the one table the GUCs are registered from and defaults are read from.
+pub const SETTINGS: &[Setting] = &[
+    // our own keys, fixed for scripts and tests
+    setting("db_name", "postgres", Restart, "database the workers serve"),
+    setting("db_authenticator_role", "authenticator", Restart, "role the workers log in as"),
+    setting("workers", "2", Restart, "number of HTTP workers"),
+    setting("server_host", "!4", Restart, "listen address (!4 any IPv4, !6 any IPv6)"),
+    setting("server_port", "3000", Restart, "listen port"),
+    // PostgREST's keys, PostgREST's defaults
+    setting("db_schemas", "public", Reload, "exposed schemas; the first is the default"),
+    setting("db_anon_role", "", Reload, "role for requests without a JWT"),
+    setting("db_max_rows", "", Reload, "cap on rows returned by a read"),
+    setting("db_extra_search_path", "public", Reload, "schemas appended to the request's search_path"),
+    setting("db_pre_request", "", Reload, "function called before each request"),
+    setting("db_pre_config", "", Reload, "accepted for compatibility"),
+    setting("db_tx_end", "commit", Reload, "commit, rollback, or *-allow-override (Prefer: tx=)"),
+    setting("db_aggregates_enabled", "false", Reload, "allow aggregates in select="),
+    setting("db_plan_enabled", "false", Reload, "allow Accept: application/vnd.pgrst.plan"),
+    setting("db_prepared_statements", "true", Reload, "accepted for compatibility; plans are always kept"),
+    setting("db_root_spec", "", Reload, "function answering GET /"),
+    setting("db_config", "true", Reload, "accepted for compatibility"),
+    setting(
+        "db_hoisted_tx_settings",
+        "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation",
+        Reload,
+        "function settings applied to the transaction",
+    ),
+    setting("jwt_secret", "", Reload, "HMAC secret, or a JWK / JWK set"),
+    setting("jwt_secret_is_base64", "false", Reload, "the secret is base64"),
+    setting("jwt_aud", "", Reload, "required aud claim"),
+    setting("jwt_role_claim_key", ".role", Reload, "where the role is in the claims (JSONPath)"),
+    setting("jwt_cache_max_entries", "1000", Reload, "verified tokens kept"),
+    setting("openapi_mode", "follow-privileges", Reload, "follow-privileges, ignore-privileges or disabled"),
+    setting("openapi_security_active", "false", Reload, "add security definitions to the document"),
+    setting("openapi_server_proxy_uri", "", Reload, "host, base path and scheme in the document"),
+    setting("server_cors_allowed_origins", "", Reload, "origins allowed by CORS (empty: all)"),
+    setting("server_timing_enabled", "false", Reload, "Server-Timing header"),
+    setting("server_trace_header", "", Reload, "request header echoed in the response"),
+    setting("client_error_verbosity", "verbose", Reload, "minimal drops details and hint from errors"),
+    setting("url_use_legacy_target_names", "true", Reload, "accepted for compatibility"),
+    // accepted so PostgREST configs carry over unchanged; meaningless inside the database
+    setting("db_uri", "", Reload, "not used: the workers run inside the database"),
+    setting("db_pool", "10", Reload, "accepted for compatibility"),
+    setting("db_pool_acquisition_timeout", "10", Reload, "accepted for compatibility"),
+    setting("db_pool_max_lifetime", "1800", Reload, "accepted for compatibility"),
+    setting("db_pool_max_idletime", "30", Reload, "accepted for compatibility"),
+    setting("db_pool_automatic_recovery", "true", Reload, "accepted for compatibility"),
+    setting("db_channel", "pgrst", Reload, "accepted for compatibility"),
+    setting("db_channel_enabled", "true", Reload, "accepted for compatibility"),
+    setting("log_level", "error", Reload, "accepted for compatibility"),
+    setting("log_query", "disabled", Reload, "accepted for compatibility"),
+    setting("admin_server_host", "", Reload, "accepted for compatibility"),
+    setting("admin_server_port", "", Reload, "accepted for compatibility"),
+    setting("server_unix_socket", "", Reload, "accepted for compatibility"),
+    setting("server_unix_socket_mode", "660", Reload, "accepted for compatibility"),
+    // test hook: a request to exactly this path panics inside the handler (empty = off). It
+    // lets the end-to-end tests prove a panic becomes a 500.
+    setting("testing_panic_path", "", Apply::SuperuserReload, "test hook: this path panics"),
+];
+
+/// The default of `key` (empty for an unknown key).
+pub fn default_of(key: &str) -> &'static str {
+    SETTINGS.iter().find(|s| s.key == key).map_or("", |s| s.default)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxEnd {
@@ -42,12 +136,11 @@ pub struct Config {
     pub db_tx_end: TxEnd,
     pub db_aggregates_enabled: bool,
     pub db_plan_enabled: bool,
-    pub jwt_secret: Option<String>,
-    /// `jwt-secret-is-base64`: the secret is base64 (URL-safe characters allowed)
-    pub jwt_secret_is_base64: bool,
+    /// `jwt-secret` (decoded from base64 first with `jwt-secret-is-base64`), parsed into keys
+    pub jwt_keys: Option<JwtKeys>,
     /// `jwt-aud`: the audience a token's `aud` claim must name, when set
     pub jwt_aud: Option<String>,
-    pub jwt_role_claim_key: String,
+    pub jwt_role_claim_key: RoleClaimKey,
     /// `jwt-cache-max-entries`: verified tokens kept per worker; 0 turns the cache off
     pub jwt_cache_max_entries: usize,
     pub client_error_verbose: bool,
@@ -59,8 +152,8 @@ pub struct Config {
     pub openapi_mode: OpenApiMode,
     /// `openapi-security-active`: describe the JWT bearer scheme in the OpenAPI document
     pub openapi_security_active: bool,
-    /// `openapi-server-proxy-uri`: validated at load (`crate::openapi::ProxyUri::parse`)
-    pub openapi_server_proxy_uri: Option<String>,
+    /// `openapi-server-proxy-uri`
+    pub openapi_server_proxy_uri: Option<ProxyUri>,
     pub testing_panic_path: Option<String>,
     /// PostgREST's `app.settings.*` as (GUC name, value), set in every request's transaction
     pub app_settings: Vec<(String, String)>,
@@ -74,84 +167,79 @@ impl Default for Config {
 
 impl Config {
     pub fn from_settings(s: &HashMap<String, String>) -> Result<Config, String> {
-        let get = |k: &str, default: &str| -> String { s.get(k).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string()) };
-        let opt = |k: &str| -> Option<String> { Some(get(k, "")).filter(|v| !v.is_empty()) };
-        let boolean = |k: &str, default: bool| -> Result<bool, String> {
-            match get(k, if default { "true" } else { "false" }).to_ascii_lowercase().as_str() {
+        let get = |k: &str| -> String { s.get(k).map_or(default_of(k), |v| v.trim()).to_string() };
+        let opt = |k: &str| -> Option<String> { Some(get(k)).filter(|v| !v.is_empty()) };
+        let boolean = |k: &str| -> Result<bool, String> {
+            match get(k).to_ascii_lowercase().as_str() {
                 "true" | "on" | "yes" | "1" => Ok(true),
                 "false" | "off" | "no" | "0" => Ok(false),
                 other => Err(format!("postgrest.{k}: expected a boolean, got '{other}'")),
             }
         };
-        let number = |k: &str, default: &str| -> Result<i64, String> {
-            get(k, default).parse::<i64>().map_err(|_| format!("postgrest.{k}: expected an integer"))
-        };
-        let db_tx_end = match get("db_tx_end", "commit").as_str() {
+        let number = |k: &str| -> Result<i64, String> { get(k).parse::<i64>().map_err(|_| format!("postgrest.{k}: expected an integer")) };
+        let db_tx_end = match get("db_tx_end").as_str() {
             "commit" => TxEnd::Commit,
             "commit-allow-override" => TxEnd::CommitAllowOverride,
             "rollback" => TxEnd::Rollback,
             "rollback-allow-override" => TxEnd::RollbackAllowOverride,
             other => return Err(format!("postgrest.db_tx_end: invalid value '{other}'")),
         };
-        let verbosity = match get("client_error_verbosity", "verbose").as_str() {
+        let verbosity = match get("client_error_verbosity").as_str() {
             "verbose" => true,
             "minimal" => false,
             other => return Err(format!("postgrest.client_error_verbosity: invalid value '{other}'")),
         };
-        let schemas = split_list(&get("db_schemas", "public"));
+        let schemas = split_list(&get("db_schemas"));
         if schemas.is_empty() {
             return Err("postgrest.db_schemas: at least one schema is needed".into());
         }
         // PostgREST refuses a configuration whose JWT secret or role claim key it cannot use
-        crate::auth::check_config(
-            opt("jwt_secret").as_deref(),
-            boolean("jwt_secret_is_base64", false)?,
-            &get("jwt_role_claim_key", ".role"),
-        )?;
+        let jwt_keys = match opt("jwt_secret") {
+            Some(secret) => {
+                Some(JwtKeys::parse(&secret, boolean("jwt_secret_is_base64")?).map_err(|e| format!("postgrest.jwt_secret: {e}"))?)
+            }
+            None => None,
+        };
         Ok(Config {
-            db_name: get("db_name", "postgres"),
-            db_authenticator_role: get("db_authenticator_role", "authenticator"),
-            workers: number("workers", "2")?.clamp(1, 64) as u32,
-            server_host: get("server_host", "!4"),
-            server_port: u16::try_from(number("server_port", "3000")?).map_err(|_| "postgrest.server_port: out of range".to_string())?,
+            db_name: get("db_name"),
+            db_authenticator_role: get("db_authenticator_role"),
+            workers: number("workers")?.clamp(1, 64) as u32,
+            server_host: get("server_host"),
+            server_port: u16::try_from(number("server_port")?).map_err(|_| "postgrest.server_port: out of range".to_string())?,
             db_schemas: schemas,
             db_anon_role: opt("db_anon_role"),
             db_max_rows: match opt("db_max_rows") {
                 None => None,
                 Some(v) => Some(v.parse::<i64>().map_err(|_| "postgrest.db_max_rows: expected an integer")?),
             },
-            db_extra_search_path: split_list(&get("db_extra_search_path", "public")),
-            db_hoisted_tx_settings: split_list(&get(
-                "db_hoisted_tx_settings",
-                "statement_timeout,plan_filter.statement_cost_limit,default_transaction_isolation",
-            )),
+            db_extra_search_path: split_list(&get("db_extra_search_path")),
+            db_hoisted_tx_settings: split_list(&get("db_hoisted_tx_settings")),
             db_pre_request: opt("db_pre_request"),
             db_root_spec: opt("db_root_spec"),
             db_tx_end,
-            db_aggregates_enabled: boolean("db_aggregates_enabled", false)?,
-            db_plan_enabled: boolean("db_plan_enabled", false)?,
-            jwt_secret: opt("jwt_secret"),
-            jwt_secret_is_base64: boolean("jwt_secret_is_base64", false)?,
+            db_aggregates_enabled: boolean("db_aggregates_enabled")?,
+            db_plan_enabled: boolean("db_plan_enabled")?,
+            jwt_keys,
             jwt_aud: opt("jwt_aud"),
-            jwt_role_claim_key: get("jwt_role_claim_key", ".role"),
-            jwt_cache_max_entries: number("jwt_cache_max_entries", "1000")?.max(0) as usize,
+            jwt_role_claim_key: RoleClaimKey::parse(&get("jwt_role_claim_key"))?,
+            jwt_cache_max_entries: number("jwt_cache_max_entries")?.max(0) as usize,
             client_error_verbose: verbosity,
-            server_timing_enabled: boolean("server_timing_enabled", false)?,
-            server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins", "")),
+            server_timing_enabled: boolean("server_timing_enabled")?,
+            server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins")),
             server_trace_header: opt("server_trace_header"),
-            url_use_legacy_target_names: boolean("url_use_legacy_target_names", true)?,
-            openapi_mode: match get("openapi_mode", "follow-privileges").as_str() {
+            url_use_legacy_target_names: boolean("url_use_legacy_target_names")?,
+            openapi_mode: match get("openapi_mode").as_str() {
                 "follow-privileges" => OpenApiMode::FollowPrivileges,
                 "ignore-privileges" => OpenApiMode::IgnorePrivileges,
                 "disabled" => OpenApiMode::Disabled,
                 _ => return Err("Invalid openapi-mode. Check your configuration.".into()),
             },
-            openapi_security_active: boolean("openapi_security_active", false)?,
+            openapi_security_active: boolean("openapi_security_active")?,
             openapi_server_proxy_uri: match opt("openapi_server_proxy_uri") {
-                Some(uri) if crate::openapi::ProxyUri::parse(&uri).is_none() => {
-                    return Err("Malformed proxy uri, a correct example: https://example.com:8443/basePath".into())
+                Some(uri) => {
+                    Some(ProxyUri::parse(&uri).ok_or("Malformed proxy uri, a correct example: https://example.com:8443/basePath")?)
                 }
-                uri => uri,
+                None => None,
             },
             testing_panic_path: opt("testing_panic_path"),
             app_settings: vec![],

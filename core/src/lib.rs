@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod openapi;
 pub mod plan;
 pub mod request;

@@ -84,7 +84,7 @@ fn slowloris_is_closed_by_the_header_timeout() {
             break;
         }
         i += 1;
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             assert_serving();
         }
     }

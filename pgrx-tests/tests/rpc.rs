@@ -92,3 +92,13 @@ fn unknown_functions_and_arguments_are_postgrests_errors() {
     assert_eq!(r.status, 405);
     assert_eq!(r.json()["code"], json!("PGRST101"));
 }
+
+#[test]
+fn hoisted_function_settings_and_prefer_timezone_apply_together() {
+    let r = send("GET", "/rpc/zone_in_a_hurry", &[("Prefer", "timezone=Asia/Tokyo")], None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, r#""Asia/Tokyo""#);
+    // the function's statement_timeout still bites with a time zone asked for
+    let r = send("GET", "/rpc/hurried", &[("Prefer", "timezone=Asia/Tokyo")], None);
+    assert_eq!(r.json()["code"], serde_json::json!("57014"), "{}", r.body);
+}

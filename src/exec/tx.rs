@@ -9,19 +9,13 @@
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::PgTryBuilder;
+use postgrest_core::app::End;
 use postgrest_core::error::{Error, PgError};
 use std::cell::Cell;
 
 /// Proof that a transaction is open on this backend. Not constructible outside this module.
 pub struct Tx {
     _private: (),
-}
-
-/// How the body wants the transaction to end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
-    Commit,
-    Rollback,
 }
 
 thread_local! {
@@ -117,7 +111,7 @@ fn caught_to_error(caught: CaughtError) -> Error {
                 detail: report.detail().map(String::from),
                 hint: report.hint().map(String::from),
             };
-            Error::Pg { error, authenticated: false }
+            Error::from_pg(error, false)
         }
         CaughtError::RustPanic { ereport, .. } => {
             pgrx::warning!("postgrest_ext: panic while handling a request: {}", ereport.message());

@@ -5,14 +5,15 @@
 //! (relcache and syscache callbacks, replayed on standbys too) mark it stale, and the next
 //! request rebuilds it inside its own transaction.
 
-use crate::exec::{self, Tx};
+use crate::exec::{self, transaction, Tx};
 use pgrx::pg_sys;
+use postgrest_core::app::End;
 use postgrest_core::config::Config;
 use postgrest_core::error::Error;
 use postgrest_core::schema_cache::{catalog_param, SchemaCache, CATALOG_QUERY};
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Bumped by every invalidation. A cache built at generation g is fresh while the counter is
 /// still g: an invalidation during a load, or a load that failed, leaves it stale.
@@ -22,7 +23,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 struct Cached {
     generation: u64,
     schemas: Vec<String>,
-    cache: Rc<SchemaCache>,
+    cache: Arc<SchemaCache>,
 }
 
 thread_local! {
@@ -58,20 +59,30 @@ pub fn watch_catalogs() {
     }
 }
 
-/// The current schema cache, rebuilt first if the catalogs changed since it was read.
-pub fn current(tx: &Tx, config: &Config) -> Result<Rc<SchemaCache>, Error> {
-    let generation = GENERATION.load(Ordering::SeqCst);
-    let fresh = CACHE.with(|c| match &*c.borrow() {
-        Some(c) if c.generation == generation && c.schemas == config.db_schemas => Some(c.cache.clone()),
-        _ => None,
-    });
-    if let Some(cache) = fresh {
+/// The current schema cache, rebuilt first (in a transaction of its own) if the catalogs
+/// changed since it was read.
+pub fn current(config: &Config) -> Result<Arc<SchemaCache>, Error> {
+    if let Some(cache) = CACHE.with(|c| c.borrow().as_ref().filter(|c| c.fresh_for(config)).map(|c| c.cache.clone())) {
         return Ok(cache);
     }
-    let cache = Rc::new(load(tx, config)?);
+    // the generation is read inside the transaction, after its start took in the pending
+    // invalidations: one arriving during the load leaves the new cache stale
+    let (generation, cache) = transaction(true, |tx| Ok(((GENERATION.load(Ordering::SeqCst), load(tx, config)?), End::Commit)))?;
+    let cache = Arc::new(cache);
     exec::forget_plans();
     CACHE.with(|c| *c.borrow_mut() = Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() }));
     Ok(cache)
+}
+
+/// Did the catalogs change since the cache was read (as far as this backend has been told)?
+pub fn stale(config: &Config) -> bool {
+    CACHE.with(|c| !c.borrow().as_ref().is_some_and(|c| c.fresh_for(config)))
+}
+
+impl Cached {
+    fn fresh_for(&self, config: &Config) -> bool {
+        self.generation == GENERATION.load(Ordering::SeqCst) && self.schemas == config.db_schemas
+    }
 }
 
 fn load(tx: &Tx, config: &Config) -> Result<SchemaCache, Error> {

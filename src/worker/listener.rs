@@ -15,8 +15,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use pgrx::pg_sys;
-use postgrest_core::app::{HttpRequest, HttpResponse};
+use postgrest_core::auth::JwtCache;
 use postgrest_core::config::Config;
+use postgrest_core::http::{HttpRequest, HttpResponse};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -49,8 +50,9 @@ pub fn serve(config: Config) -> ! {
         }
     };
     let config = Rc::new(RefCell::new(config));
+    let jwt = Rc::new(JwtCache::new());
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, accept_loop(listener, config));
+    local.block_on(&runtime, accept_loop(listener, config, jwt));
     signals::exit_if_shutdown();
     unsafe { pg_sys::proc_exit(1) }
 }
@@ -69,7 +71,7 @@ fn bind(config: &Config) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-async fn accept_loop(listener: std::net::TcpListener, config: Rc<RefCell<Config>>) {
+async fn accept_loop(listener: std::net::TcpListener, config: Rc<RefCell<Config>>, jwt: Rc<JwtCache>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -83,9 +85,9 @@ async fn accept_loop(listener: std::net::TcpListener, config: Rc<RefCell<Config>
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let config = config.clone();
+                    let (config, jwt) = (config.clone(), jwt.clone());
                     tokio::task::spawn_local(async move {
-                        let service = service_fn(move |req| respond(req, config.clone()));
+                        let service = service_fn(move |req| respond(req, config.clone(), jwt.clone()));
                         let _ = http1::Builder::new()
                             .timer(TokioTimer::new())
                             // a client that never finishes its headers must not hold the socket forever
@@ -121,7 +123,7 @@ fn reload(config: &Rc<RefCell<Config>>) {
     schema_cache::invalidate();
 }
 
-async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>, jwt: Rc<JwtCache>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     // Bodies are read whole before execution: bound them, since an allocation failure
     // aborts the process and that restarts the whole cluster.
@@ -142,7 +144,7 @@ async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>) -> Result<
         body: body.to_vec(),
     };
     report_activity(&request);
-    let response = exec::handle(&config.borrow(), &request);
+    let response = exec::handle(&config.borrow(), &jwt, &request);
     report_idle();
     Ok(to_hyper(response))
 }

@@ -72,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let headers = vec![("Authorization".to_string(), authorization)];
-    let _ = auth::authenticate(config, &headers);
+    static CACHE: std::sync::OnceLock<auth::JwtCache> = std::sync::OnceLock::new();
+    let headers = [("Authorization", authorization)].into_iter().collect();
+    let _ = auth::authenticate(config, CACHE.get_or_init(auth::JwtCache::new), &headers);
 });

@@ -1,6 +1,6 @@
 //! Fuzzes the whole request phase: an arbitrary method, path, query string, headers and body
 //! go through `postgrest_core::request::parse` (path, query parameters, Range, Prefer, Accept,
-//! profiles, cookies, payload) and `app::api_request` (JWT first); a request that parses is
+//! profiles, cookies, payload) and authentication then `app::parse_request`; a request that parses is
 //! then planned and turned into SQL against the schema cache of PostgREST's test fixtures.
 //! Every outcome must be a value or an `Error`: never a panic, an overflow or a stack overflow.
 //!
@@ -11,7 +11,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postgrest_core::app::{self, HttpRequest};
+use postgrest_core::app;
+use postgrest_core::auth::{self, JwtCache};
+use postgrest_core::http::HttpRequest;
 use postgrest_core::config::Config;
 use postgrest_core::schema_cache::SchemaCache;
 use std::collections::HashMap;
@@ -71,7 +73,6 @@ fn build(data: &[u8]) -> (usize, HttpRequest) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers = lines
         .map(|l| l.split_once(':').map_or((l, ""), |(k, v)| (k, v.trim_start())))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let req = HttpRequest { method: method.to_string(), path: path.to_string(), query: query.to_string(), headers, body: body.to_vec() };
     (config, req)
@@ -82,7 +83,9 @@ fuzz_target!(|data: &[u8]| {
     let config = &configs()[config];
     let _ = postgrest_core::request::parse(config, &req);
     let _ = app::preflight(config, &req);
-    if let Ok(api) = app::api_request(config, &req) {
+    static JWT: std::sync::OnceLock<JwtCache> = std::sync::OnceLock::new();
+    let parsed = auth::authenticate(config, JWT.get_or_init(JwtCache::new), &req.headers).and_then(|a| app::parse_request(config, &req, a));
+    if let Ok(api) = parsed {
         let _ = app::main_tx(config, cache(), &api);
     }
 });

@@ -5,13 +5,14 @@
 //! volatile. The function's hoisted settings (`db-hoisted-tx-settings`, e.g. a
 //! `statement_timeout` set on it) are set for the transaction before the call.
 
-use super::{main_tx_for, HttpResponse, Planned, Shape};
+use super::{main_tx_for, Checks, Planned, Shape};
 use crate::config::Config;
 use crate::error::{Error, RangeError};
+use crate::http::HttpResponse;
 use crate::plan::call_plan::{self, CallReadPlan};
 use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::request::media_type::MediaType;
-use crate::request::preferences::{Count, Handling};
+use crate::request::preferences::Count;
 use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::{QualifiedIdentifier, SchemaCache};
@@ -25,7 +26,7 @@ pub struct CallShape {
     pub void: bool,
 }
 
-pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
+pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str) -> Result<Planned, Error> {
     let CallReadPlan { read, call, routine, read_only } = call_plan::call_read_plan(config, cache, api, name)?;
     let rel_qi = QualifiedIdentifier::new(routine.schema.clone(), routine.table_name().unwrap_or(&routine.name));
     let (handler, media) = negotiate_content(cache, api, &rel_qi, has_default_select(&read))?;
@@ -33,11 +34,10 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let count = matches!(api.preferences.count, Some(Count::Exact | Count::Estimated));
     let statement = main_call(&routine, &call, &read, count, config.db_max_rows, &handler);
     let head = api.method == Method::Head;
+    let singular = matches!(media, MediaType::ObjectJson { .. });
     let shape = Shape::Call(CallShape { media, head, void: routine.returns_void() });
-    let mut main = main_tx_for(config, api, role, read_only, statement, shape);
-    // PostgREST sets the function's settings after the request's, before app.settings
-    let at = main.settings.len().saturating_sub(config.app_settings.len());
-    main.settings.splice(at..at, routine.settings.iter().cloned());
+    let mut main = main_tx_for(config, api, read_only, statement, &routine.settings, shape);
+    main.checks = Checks { singular, max_affected: Checks::max_affected(api), put: false };
     if read_only && !api.read_only() {
         // a POST of a stable or immutable function: read-only, as PostgREST's transaction
         main.settings.insert(0, ("transaction_read_only".into(), "on".into()));
@@ -46,15 +46,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
 }
 
 pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: ResultSet) -> Result<HttpResponse, Error> {
-    if matches!(shape.media, MediaType::ObjectJson { .. }) && rs.page_total != 1 {
-        return Err(Error::Singularity(rs.page_total));
-    }
     let prefs = &api.preferences;
-    if let (Some(max), Some(Handling::Strict)) = (prefs.max_affected, prefs.handling) {
-        if rs.page_total > max {
-            return Err(Error::MaxAffectedViolation(rs.page_total));
-        }
-    }
     let (status, content_range) = range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
     let body = if status == 416 {
         let e = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, rs.table_total.unwrap_or(0)));
@@ -72,11 +64,8 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: Res
         (204, headers, vec![])
     } else {
         headers.push(("Content-Type".to_string(), shape.media.content_type()));
-        if api.negotiated_by_profile {
-            headers.push(("Content-Profile".to_string(), api.schema.clone()));
-        }
         (status, headers, if shape.head { vec![] } else { body })
     };
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-    Ok(HttpResponse { status, headers, body })
+    Ok(HttpResponse::new(status, headers, body))
 }

@@ -1,87 +1,129 @@
-//! The request pipeline, one function per phase as in PostgREST's `App.hs`:
-//! `api_request` (HTTP → ApiRequest) → `main_tx` (plan + SQL: what the transaction must do)
-//! → the extension runs it → `respond` (result → HTTP).
-//!
-//! `HttpRequest`/`HttpResponse` are the narrow boundary with connection handling: plain data,
-//! so the code that moves bytes never needs to know about PostgreSQL, and vice versa.
+//! The request pipeline, one line per phase as in PostgREST's `App.hs` (`postgrestResponse`):
+//! preflight → authenticate → parse (`ApiRequest`) → plan (`main_tx`: what the transaction
+//! must do) → run it (`Database`) → respond. The database is reached only through the
+//! traits of `database`, so the whole pipeline runs in unit tests against a fake.
 
 pub mod call;
+pub mod database;
+pub mod main_tx;
 pub mod plan;
 pub mod read;
 pub mod root;
 pub mod write;
 
-use crate::config::Config;
-use crate::error::Error;
+#[cfg(test)]
+mod tests;
+
+pub use database::{execute, Database, End, Output, Ran, Rows, Transaction};
+pub use main_tx::{binary_column, main_tx_for, Checks, MainTx, Planned, Shape};
+
+use crate::auth::{Auth, JwtCache};
+use crate::config::{Config, OpenApiMode};
+use crate::error::{Error, NoRpc};
+use crate::http::{HttpRequest, HttpResponse};
 use crate::request::{self, ApiRequest, Method, Resource};
+use crate::response::timing::ServerTiming;
 use crate::response::{self, ResultSet};
-use crate::schema_cache::SchemaCache;
-use crate::sql::{fragment, Statement};
-use serde_json::{Map, Value};
+use crate::schema_cache::{FuncVolatility, QualifiedIdentifier, SchemaCache};
+use std::time::Instant;
 
-#[derive(Debug, Clone, Default)]
-pub struct HttpRequest {
-    pub method: String,
-    /// raw (percent-encoded) path
-    pub path: String,
-    /// raw query string, without '?'
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+/// The response to one request, and the error behind it when it failed (for the log).
+pub struct Handled {
+    pub response: HttpResponse,
+    pub error: Option<Error>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+/// Handle one request completely. Never panics: a panic becomes a 500.
+pub fn handle(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Handled {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond_to(config, jwt, db, request)));
+    let (response, error) = match outcome {
+        Ok(Ok(response)) => (response, None),
+        Ok(Err(e)) => (error_response(config, &e), Some(e)),
+        Err(_) => {
+            let e = Error::Internal("panic while handling the request".into());
+            (error_response(config, &e), Some(e))
+        }
+    };
+    Handled { response: finish(config, request, response), error }
 }
 
-/// What one request's transaction must do: switch role, set the request GUCs, run the
-/// pre-request function and the main statement, then commit or roll back.
-#[derive(Debug, Clone)]
-pub struct MainTx {
-    pub read_only: bool,
-    pub role: String,
-    /// set with `set_config(name, value, true)` after the role
-    pub settings: Vec<(String, String)>,
-    pub pre_request: Option<Statement>,
-    pub statement: Statement,
-    /// run after the statement; its JSON plan gives `Prefer: count=planned|estimated`
-    pub explain: Option<Statement>,
-    pub rollback: bool,
-    /// how to turn the result into a response
-    pub shape: Shape,
+fn respond_to(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Result<HttpResponse, Error> {
+    if config.testing_panic_path.as_deref() == Some(request.path.as_str()) {
+        panic!("testing_panic_path requested");
+    }
+    if let Some(response) = preflight(config, request) {
+        return Ok(response);
+    }
+    let mut laps = Laps::start();
+    let auth = crate::auth::authenticate(config, jwt, &request.headers);
+    laps.lap(|t| &mut t.jwt);
+    let api = parse_request(config, request, auth?)?;
+    laps.lap(|t| &mut t.parse);
+    let response = run(config, db, &api, &mut laps).map_err(|mut e| {
+        // 42501 is a 401 for the anonymous role and a 403 for an authenticated one
+        if let Error::Pg { authenticated, .. } = &mut e {
+            *authenticated |= api.auth.authenticated;
+        }
+        e
+    })?;
+    let mut response = success(&api, response);
+    laps.lap(|t| &mut t.response);
+    if config.server_timing_enabled {
+        response.headers.push("Server-Timing", laps.timing.header());
+    }
+    Ok(response)
 }
 
-/// What the response of each kind of action needs to know besides the result row.
-#[derive(Debug, Clone)]
-pub enum Shape {
-    Read(read::ReadShape),
-    Write(write::WriteShape),
-    Call(call::CallShape),
-    Plan(plan::PlanShape),
-    OpenApi(root::OpenApiShape),
+/// Plan and run, planning once more when the schema cache turned out to be stale.
+fn run(config: &Config, db: &mut impl Database, api: &ApiRequest, laps: &mut Laps) -> Result<HttpResponse, Error> {
+    let mut rechecked = false;
+    loop {
+        let cache = db.schema_cache(config)?;
+        let planned = main_tx(config, &cache, api);
+        laps.lap(|t| &mut t.plan);
+        match planned {
+            Ok(Planned::Run(main)) => match db.run(&main, !rechecked)? {
+                Ran::Stale if !rechecked => rechecked = true,
+                Ran::Stale => return Err(Error::NoSchemaCache),
+                Ran::Done(output) => {
+                    laps.lap(|t| &mut t.transaction);
+                    return respond(config, &main, api, output);
+                }
+            },
+            // an answer from the cache alone: make sure the cache was not stale
+            answer if !rechecked && db.stale()? => {
+                drop(answer);
+                rechecked = true;
+            }
+            Ok(Planned::Respond(response)) => {
+                laps.lap(|t| &mut t.transaction);
+                return Ok(response);
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
-/// What planning decided: run a transaction, or answer from the schema cache alone.
-pub enum Planned {
-    Run(Box<MainTx>),
-    Respond(HttpResponse),
+/// Server-Timing: the time since the previous lap goes to one phase.
+struct Laps {
+    timing: ServerTiming,
+    clock: Instant,
 }
 
-pub fn api_request(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
-    let auth = authenticate(config, req)?;
-    parse_request(config, req, auth)
-}
+impl Laps {
+    fn start() -> Laps {
+        Laps { timing: ServerTiming::default(), clock: Instant::now() }
+    }
 
-/// The JWT phase: PostgREST authenticates before it looks at anything else of the request.
-pub fn authenticate(config: &Config, req: &HttpRequest) -> Result<crate::auth::Auth, Error> {
-    crate::auth::authenticate(config, &req.headers)
+    fn lap(&mut self, phase: impl FnOnce(&mut ServerTiming) -> &mut Option<f64>) {
+        let slot = phase(&mut self.timing);
+        *slot = Some(slot.unwrap_or(0.0) + self.clock.elapsed().as_secs_f64() * 1000.0);
+        self.clock = Instant::now();
+    }
 }
 
 /// The parse phase, once authenticated.
-pub fn parse_request(config: &Config, req: &HttpRequest, auth: crate::auth::Auth) -> Result<ApiRequest, Error> {
+pub fn parse_request(config: &Config, req: &HttpRequest, auth: Auth) -> Result<ApiRequest, Error> {
     let mut api = request::parse(config, req)?;
     api.auth = auth;
     Ok(api)
@@ -93,30 +135,29 @@ pub fn preflight(config: &Config, req: &HttpRequest) -> Option<HttpResponse> {
 }
 
 /// Headers of every successful response (PostgREST's `toWaiResponse` and `contentTypeHeaders`):
-/// `Content-Profile` when the schema was negotiated, and `Vary` unless the SQL set one.
+/// `Content-Profile` when the schema was negotiated and there is a body type, and `Vary`
+/// unless the SQL set one. The one place both are added.
 pub fn success(api: &ApiRequest, mut response: HttpResponse) -> HttpResponse {
-    let has = |r: &HttpResponse, name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    if api.negotiated_by_profile && has(&response, "Content-Type") {
-        response.headers.push(("Content-Profile".into(), api.schema.clone()));
+    if api.negotiated_by_profile && response.headers.has("Content-Type") {
+        response.headers.push_if_absent("Content-Profile", api.schema.clone());
     }
-    if !has(&response, "Vary") {
-        response.headers.push(("Vary".into(), "Accept, Prefer, Range".into()));
-    }
+    response.headers.push_if_absent("Vary", "Accept, Prefer, Range");
     response
 }
 
-/// Headers every response gets whatever produced it: CORS for requests with an Origin.
+/// Headers every response gets whatever produced it: CORS for requests with an Origin, and
+/// the `server-trace-header` echoed back.
 pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
     response::cors::decorate(&config.server_cors_allowed_origins, &req.headers, &mut response);
-    // server-trace-header: the request's trace id goes back in the response
     if let Some(name) = &config.server_trace_header {
-        if let Some((_, v)) = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
-            response.headers.push((name.clone(), v.clone()));
+        if let Some(v) = req.headers.get(name) {
+            response.headers.push(name.clone(), v);
         }
     }
     response
 }
 
+/// The plan phase: what the transaction must do, or the answer when none is needed.
 pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
     if let Some((media, planned_api)) = plan::plan_request(config, api) {
         return match action(config, cache, &planned_api)? {
@@ -132,16 +173,13 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result
 
 /// The plan of each kind of action.
 fn action(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
-    let role = role(config, api)?;
     match (&api.resource, api.method) {
         // PostgREST refuses any request to the root when the document is disabled
-        (Resource::Schema, _) if config.openapi_mode == crate::config::OpenApiMode::Disabled => Err(Error::OpenApiDisabled),
-        (Resource::Schema, Method::Get | Method::Head) => root::main_tx(config, cache, api, role),
-        (Resource::Relation(name), Method::Get | Method::Head) => read::main_tx(config, cache, api, name, role),
-        (Resource::Relation(name), Method::Post | Method::Patch | Method::Put | Method::Delete) => {
-            write::main_tx(config, cache, api, name, role)
-        }
-        (Resource::Routine(name), Method::Get | Method::Head | Method::Post) => call::main_tx(config, cache, api, name, role),
+        (Resource::Schema, _) if config.openapi_mode == OpenApiMode::Disabled => Err(Error::OpenApiDisabled),
+        (Resource::Schema, Method::Get | Method::Head) => root::main_tx(config, cache, api),
+        (Resource::Relation(name), Method::Get | Method::Head) => read::main_tx(config, cache, api, name),
+        (Resource::Relation(name), Method::Post | Method::Patch | Method::Put | Method::Delete) => write::main_tx(config, cache, api, name),
+        (Resource::Routine(name), Method::Get | Method::Head | Method::Post) => call::main_tx(config, cache, api, name),
         (_, Method::Options) => options(cache, api).map(Planned::Respond),
         (Resource::Schema, _) => Err(Error::UnsupportedMethod(api.raw_method.clone())),
         (Resource::Routine(_), _) => Err(Error::InvalidRpcMethod(api.raw_method.clone())),
@@ -170,12 +208,12 @@ fn options(cache: &SchemaCache, api: &ApiRequest) -> Result<HttpResponse, Error>
             methods.join(",")
         }
         Resource::Routine(name) => {
-            let qi = crate::schema_cache::QualifiedIdentifier { schema: api.schema.clone(), name: name.clone() };
+            let qi = QualifiedIdentifier { schema: api.schema.clone(), name: name.clone() };
             match cache.routines(&qi).first() {
-                Some(r) if r.volatility == crate::schema_cache::FuncVolatility::Volatile => "OPTIONS,POST".into(),
+                Some(r) if r.volatility == FuncVolatility::Volatile => "OPTIONS,POST".into(),
                 Some(_) => "OPTIONS,GET,HEAD,POST".into(),
                 None => {
-                    return Err(Error::NoRpc(Box::new(crate::error::NoRpc {
+                    return Err(Error::NoRpc(Box::new(NoRpc {
                         schema: api.schema.clone(),
                         name: name.clone(),
                         arg_keys: vec![],
@@ -187,127 +225,30 @@ fn options(cache: &SchemaCache, api: &ApiRequest) -> Result<HttpResponse, Error>
             }
         }
     };
-    Ok(HttpResponse {
-        status: 200,
-        headers: vec![("Access-Control-Allow-Origin".into(), "*".into()), ("Allow".into(), allow)],
-        body: vec![],
-    })
+    Ok(HttpResponse::new(200, vec![("Access-Control-Allow-Origin".into(), "*".into()), ("Allow".into(), allow)], vec![]))
 }
 
-/// A transaction for `statement` with the request's role, GUCs, pre-request and tx end.
-pub fn main_tx_for(config: &Config, api: &ApiRequest, role: String, read_only: bool, statement: Statement, shape: Shape) -> MainTx {
-    MainTx {
-        read_only,
-        settings: settings(config, api, &role),
-        role,
-        pre_request: pre_request(config),
-        statement,
-        explain: None,
-        rollback: rollback(config, api),
-        shape,
-    }
-}
-
-/// The role of the request, from its JWT or the anonymous role (`crate::auth`).
-fn role(_config: &Config, api: &ApiRequest) -> Result<String, Error> {
-    Ok(api.auth.role.clone())
-}
-
-/// PostgREST's per-request GUCs: claims, method, path, headers, cookies, search_path.
-pub fn settings(config: &Config, api: &ApiRequest, role: &str) -> Vec<(String, String)> {
-    let obj = |pairs: &[(String, String)]| -> String {
-        let map: Map<String, Value> = pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        Value::Object(map).to_string()
+/// The main statement's result (and the explain's, if any) → the HTTP response.
+pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, output: Output) -> Result<HttpResponse, Error> {
+    let Output { rows, explain } = output;
+    let result_set = || -> Result<ResultSet, Error> {
+        let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
+        rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
+        Ok(rs)
     };
-    let search_path: Vec<String> =
-        std::iter::once(&api.schema).chain(config.db_extra_search_path.iter()).map(|s| fragment::ident(s)).collect();
-    let mut settings = vec![
-        ("request.jwt.claims".into(), claims(api, role)),
-        ("request.method".into(), api.raw_method.clone()),
-        ("request.path".into(), api.path.clone()),
-        ("request.headers".into(), obj(&api.headers)),
-        ("request.cookies".into(), obj(&api.cookies)),
-        ("search_path".into(), search_path.join(", ")),
-    ];
-    settings.extend(config.app_settings.iter().cloned());
-    // Prefer: timezone= is applied as the transaction's TimeZone; PostgreSQL rejects bad zones
-    if let Some(tz) = &api.preferences.timezone {
-        settings.push(("timezone".into(), tz.clone()));
-    }
-    settings
-}
-
-/// `request.jwt.claims`: the token's claims with `role` set (PostgREST inserts it).
-fn claims(api: &ApiRequest, role: &str) -> String {
-    if api.auth.role == role && !api.auth.claims.is_empty() {
-        return api.auth.claims.clone();
-    }
-    serde_json::json!({ "role": role }).to_string()
-}
-
-/// `db-pre-request`: `SELECT "schema"."function"()`.
-pub fn pre_request(config: &Config) -> Option<Statement> {
-    let name = config.db_pre_request.as_ref()?;
-    let quoted = match name.split_once('.') {
-        Some((schema, func)) => format!("{}.{}", fragment::ident(schema), fragment::ident(func)),
-        None => fragment::ident(name),
-    };
-    Some(Statement { sql: format!("SELECT {quoted}()"), params: vec![] })
-}
-
-pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
-    use crate::config::TxEnd::*;
-    use crate::request::preferences::Transaction;
-    match (config.db_tx_end, api.preferences.transaction) {
-        (Commit, _) => false,
-        (Rollback, _) => true,
-        (CommitAllowOverride | RollbackAllowOverride, Some(Transaction::Commit)) => false,
-        (CommitAllowOverride | RollbackAllowOverride, Some(Transaction::Rollback)) => true,
-        (CommitAllowOverride, None) => false,
-        (RollbackAllowOverride, None) => true,
-    }
-}
-
-/// The column of the main statement's rows to read in binary (its type's send function):
-/// the body of PostgREST's result row. The document and plans are read as text.
-pub fn binary_column(main: &MainTx) -> Option<usize> {
-    match main.shape {
-        Shape::Read(_) | Shape::Write(_) | Shape::Call(_) => Some(response::BODY_COLUMN),
-        Shape::Plan(_) | Shape::OpenApi(_) => None,
-    }
-}
-
-/// The main statement's result (and the explain's, if any) → the HTTP response. `rows` are
-/// the columns' bytes: text output, except [`binary_column`]'s.
-pub fn respond(
-    config: &Config,
-    main: &MainTx,
-    api: &ApiRequest,
-    rows: Vec<Vec<Option<Vec<u8>>>>,
-    explain: Option<String>,
-) -> Result<HttpResponse, Error> {
-    // the document's statement returns its own JSON, not PostgREST's result row
-    if let Shape::OpenApi(shape) = &main.shape {
-        return root::respond(config, shape, &text_rows(rows));
-    }
-    if let Shape::Plan(shape) = &main.shape {
-        return Ok(plan::respond(shape, &text_rows(rows)));
-    }
-    let mut rs = ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?;
-    rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
     match &main.shape {
-        Shape::Read(shape) => read::respond(config, shape, api, rs),
-        Shape::Write(shape) => write::respond(config, shape, api, rs),
-        Shape::Call(shape) => call::respond(config, shape, api, rs),
+        Shape::Read(shape) => read::respond(config, shape, api, result_set()?),
+        Shape::Write(shape) => write::respond(config, shape, api, result_set()?),
+        Shape::Call(shape) => call::respond(config, shape, api, result_set()?),
+        // the document's and the plan's statements return their own text, not PostgREST's result row
         Shape::OpenApi(shape) => root::respond(config, shape, &text_rows(rows)),
         Shape::Plan(shape) => Ok(plan::respond(shape, &text_rows(rows))),
     }
 }
 
 /// Rows of text columns (their output functions' UTF-8 text).
-fn text_rows(rows: Vec<Vec<Option<Vec<u8>>>>) -> Vec<Vec<Option<String>>> {
-    let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    rows.into_iter().map(|row| row.into_iter().map(|c| c.map(text)).collect()).collect()
+fn text_rows(rows: Rows) -> Vec<Vec<Option<String>>> {
+    rows.into_iter().map(|row| row.into_iter().map(|c| c.map(database::text)).collect()).collect()
 }
 
 pub fn error_response(config: &Config, e: &Error) -> HttpResponse {

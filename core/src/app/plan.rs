@@ -2,8 +2,9 @@
 //! `db-plan-enabled`): the request is planned as usual for the media type in its `for`
 //! parameter, and its main statement runs under EXPLAIN instead.
 
-use super::{HttpResponse, MainTx, Shape};
+use super::{MainTx, Shape};
 use crate::config::Config;
+use crate::http::HttpResponse;
 use crate::request::media_type::MediaType;
 use crate::request::ApiRequest;
 
@@ -40,5 +41,5 @@ pub fn wrap(main: &mut MainTx, media: MediaType) {
 /// The plan: JSON in one row, text one line per row.
 pub fn respond(shape: &PlanShape, rows: &[Vec<Option<String>>]) -> HttpResponse {
     let lines: Vec<&str> = rows.iter().filter_map(|r| r.first().and_then(|v| v.as_deref())).collect();
-    HttpResponse { status: 200, headers: vec![("Content-Type".into(), shape.media.content_type())], body: lines.join("\n").into_bytes() }
+    HttpResponse::new(200, vec![("Content-Type".into(), shape.media.content_type())], lines.join("\n").into_bytes())
 }

@@ -1,9 +1,10 @@
 //! `GET`/`HEAD` on a table or view: plan, statement, and the response (PostgREST's
 //! `readResponse`).
 
-use super::{main_tx_for, HttpResponse, Planned, Shape};
+use super::{main_tx_for, Checks, Planned, Shape};
 use crate::config::Config;
 use crate::error::{Error, RangeError};
+use crate::http::HttpResponse;
 use crate::plan;
 use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::request::media_type::MediaType;
@@ -20,15 +21,17 @@ pub struct ReadShape {
     pub head: bool,
 }
 
-pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
+pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str) -> Result<Planned, Error> {
     let read = plan::read_plan(config, cache, api, name)?;
     let (handler, media) = negotiate_content(cache, api, &read.from, has_default_select(&read))?;
     let count = api.preferences.count;
     let exact = matches!(count, Some(Count::Exact | Count::Estimated));
     let count_limit = if count == Some(Count::Estimated) { config.db_max_rows.map(|m| m.saturating_add(1)) } else { None };
     let statement = main_read(&read, exact, count_limit, config.db_max_rows, &handler);
+    let singular = matches!(media, MediaType::ObjectJson { .. });
     let shape = Shape::Read(ReadShape { media, table: name.to_string(), head: api.method == Method::Head });
-    let mut main = main_tx_for(config, api, role, true, statement, shape);
+    let mut main = main_tx_for(config, api, true, statement, &[], shape);
+    main.checks = Checks { singular, ..Checks::default() };
     if matches!(count, Some(Count::Planned | Count::Estimated)) {
         main.explain = Some(explain_count(&read));
     }
@@ -36,17 +39,12 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
 }
 
 pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
-    if let MediaType::ObjectJson { .. } = shape.media {
-        if rs.page_total != 1 {
-            return Err(Error::Singularity(rs.page_total));
-        }
-    }
     let (status, content_range) = range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
     if status == 416 {
         let total = rs.table_total.unwrap_or(0);
         let err = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, total));
         let mut response = response::error_response(config, &err);
-        response.headers.push(("Content-Range".into(), content_range));
+        response.headers.push("Content-Range", content_range);
         return Ok(response);
     }
     let location =
@@ -61,5 +59,5 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
     let body = if shape.head { vec![] } else { rs.body };
-    Ok(HttpResponse { status, headers, body })
+    Ok(HttpResponse::new(status, headers, body))
 }

@@ -3,9 +3,10 @@
 //! request's role (which relations and functions it may use, the schema's comment); the
 //! response builds the document from that and the schema cache.
 
-use super::{main_tx_for, HttpResponse, Planned, Shape};
+use super::{main_tx_for, Planned, Shape};
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::HttpResponse;
 use crate::openapi;
 use crate::request::media_type::MediaType;
 use crate::request::{ApiRequest, Method};
@@ -20,7 +21,7 @@ pub struct OpenApiShape {
     pub head: bool,
 }
 
-pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, role: String) -> Result<Planned, Error> {
+pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest) -> Result<Planned, Error> {
     // PostgREST's inspectPlan: the document is OpenAPI, which JSON and */* accept too
     if !api.accept.iter().any(|m| matches!(m, MediaType::Any | MediaType::Json | MediaType::OpenApi)) {
         return Err(Error::MediaType(api.accept.iter().map(MediaType::name).collect()));
@@ -28,7 +29,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, role: Str
     let statement = openapi::statement(config.openapi_mode, &api.schema);
     let shape =
         OpenApiShape { cache: Box::new(schema_part(cache, &api.schema)), schema: api.schema.clone(), head: api.method == Method::Head };
-    Ok(Planned::Run(Box::new(main_tx_for(config, api, role, true, statement, Shape::OpenApi(shape)))))
+    Ok(Planned::Run(Box::new(main_tx_for(config, api, true, statement, &[], Shape::OpenApi(shape)))))
 }
 
 /// The relations, relationships and functions of `schema`: all the document reads.
@@ -53,5 +54,5 @@ pub fn respond(config: &Config, shape: &OpenApiShape, rows: &[Vec<Option<String>
     let text = rows.first().and_then(|r| r.first()).and_then(|c| c.as_deref()).unwrap_or("{}");
     let access = openapi::parse_access(text).map_err(Error::Internal)?;
     let body = if shape.head { vec![] } else { openapi::encode(&openapi::document(config, &shape.cache, &shape.schema, &access)) };
-    Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())], body })
+    Ok(HttpResponse::new(200, vec![("Content-Type".into(), "application/openapi+json; charset=utf-8".into())], body))
 }

@@ -4,15 +4,16 @@
 //! `respond` runs inside the transaction: an error it returns (PGRST116 singular, PGRST115
 //! PUT mismatch, PGRST124 max-affected) rolls the write back.
 
-use super::{main_tx_for, HttpResponse, Planned, Shape};
+use super::{main_tx_for, Checks, Planned, Shape};
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::HttpResponse;
 use crate::plan::find_table;
 use crate::plan::mutate_plan::{self, Mutation};
 use crate::plan::negotiate::{has_default_select, negotiate_content};
 use crate::plan::read::{read_plan, ReadKind};
 use crate::request::media_type::MediaType;
-use crate::request::preferences::{Count, Handling, Preferences, Representation, Resolution};
+use crate::request::preferences::{Count, Preferences, Representation, Resolution};
 use crate::request::range::content_range;
 use crate::request::{ApiRequest, Method};
 use crate::response::{self, ResultSet};
@@ -30,7 +31,7 @@ pub struct WriteShape {
     pub resolution_applies: bool,
 }
 
-pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str, role: String) -> Result<Planned, Error> {
+pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &str) -> Result<Planned, Error> {
     let mutation = match api.method {
         Method::Post => Mutation::Create,
         Method::Patch => Mutation::Update,
@@ -53,11 +54,13 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
         table: table.name.clone(),
         resolution_applies: !table.pk_cols.is_empty() || api.query.on_conflict.is_some(),
     };
-    Ok(Planned::Run(Box::new(main_tx_for(config, api, role, false, statement, Shape::Write(shape)))))
+    let checks = checks(&shape, api);
+    let mut main = main_tx_for(config, api, false, statement, &[], Shape::Write(shape));
+    main.checks = checks;
+    Ok(Planned::Run(Box::new(main)))
 }
 
 pub fn respond(_config: &Config, shape: &WriteShape, api: &ApiRequest, rs: ResultSet) -> Result<HttpResponse, Error> {
-    fail_mutation(shape, api, &rs)?;
     let prefs = &api.preferences;
     let full = prefs.representation == Some(Representation::Full);
     let counted = matches!(prefs.count, Some(Count::Exact | Count::Estimated)).then_some(rs.page_total);
@@ -101,32 +104,21 @@ pub fn respond(_config: &Config, shape: &WriteShape, api: &ApiRequest, rs: Resul
     headers.extend(applied.map(|a| ("Preference-Applied".to_string(), a)));
     if full {
         headers.push(("Content-Type".into(), shape.media.content_type()));
-        if api.negotiated_by_profile {
-            headers.push(("Content-Profile".into(), api.schema.clone()));
-        }
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
     let body = if full { rs.body } else { vec![] };
-    Ok(HttpResponse { status, headers, body })
+    Ok(HttpResponse::new(status, headers, body))
 }
 
-/// The checks that abort a write after it ran (PostgREST's `failMutation`).
-fn fail_mutation(shape: &WriteShape, api: &ApiRequest, rs: &ResultSet) -> Result<(), Error> {
+/// The checks that abort a write after it ran (PostgREST's `failMutation`): PUT must hit
+/// exactly its row, a singular response exactly one, and `max-affected` bounds PATCH and DELETE.
+fn checks(shape: &WriteShape, api: &ApiRequest) -> Checks {
     let singular = matches!(shape.media, MediaType::ObjectJson { .. });
-    let prefs = &api.preferences;
-    let max_affected = || match prefs.max_affected {
-        Some(n) if prefs.handling == Some(Handling::Strict) && rs.page_total > n => Err(Error::MaxAffectedViolation(rs.page_total)),
-        _ => Ok(()),
-    };
     match shape.mutation {
-        // PUT inserts nothing when the body's key differs from the URL's
-        Mutation::SingleUpsert if rs.page_total != 1 => return Err(Error::PutMatchingPk),
-        Mutation::SingleUpsert => {}
-        _ if singular && rs.page_total != 1 => return Err(Error::Singularity(rs.page_total)),
-        Mutation::Update | Mutation::Delete => max_affected()?,
-        Mutation::Create => {}
+        Mutation::SingleUpsert => Checks { put: true, ..Checks::default() },
+        Mutation::Update | Mutation::Delete => Checks { singular, max_affected: Checks::max_affected(api), put: false },
+        Mutation::Create => Checks { singular, ..Checks::default() },
     }
-    Ok(())
 }
 
 /// The preferences each write reports as applied (PostgREST's `responsePreferences`).

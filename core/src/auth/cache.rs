@@ -21,6 +21,13 @@ struct Slot<K, V> {
     visited: bool,
 }
 
+impl<K, V> Default for Cache<K, V> {
+    /// An empty cache that keeps nothing until given a capacity.
+    fn default() -> Self {
+        Cache { capacity: 0, index: HashMap::new(), slots: Vec::new(), hand: 0 }
+    }
+}
+
 impl<K: Hash + Eq + Clone, V> Cache<K, V> {
     /// A cache of at most `capacity` entries; 0 keeps nothing.
     pub fn new(capacity: usize) -> Self {

@@ -11,6 +11,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// JWS algorithms a token header may name (jose-jwt's `JwsAlg` without `none`).
 pub const JWS_ALGS: [&str; 10] = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA"];
@@ -60,6 +61,36 @@ impl Jwk {
             && kid.is_none_or(|k| self.kid.as_deref() == Some(k))
             && self.alg.as_deref().is_none_or(|a| a == alg)
             && type_fits
+    }
+}
+
+/// The parsed keys of `jwt-secret`, shared by every copy of the configuration. Two are equal
+/// when they come from the same secret; `Debug` never shows it.
+#[derive(Clone)]
+pub struct JwtKeys {
+    source: Arc<(String, bool)>,
+    keys: Arc<Vec<Jwk>>,
+}
+
+impl JwtKeys {
+    pub fn parse(secret: &str, is_base64: bool) -> Result<JwtKeys, String> {
+        Ok(JwtKeys { keys: Arc::new(key_set(secret, is_base64)?), source: Arc::new((secret.to_string(), is_base64)) })
+    }
+
+    pub fn keys(&self) -> &[Jwk] {
+        &self.keys
+    }
+}
+
+impl PartialEq for JwtKeys {
+    fn eq(&self, other: &JwtKeys) -> bool {
+        self.source == other.source
+    }
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JwtKeys({} keys)", self.keys.len())
     }
 }
 

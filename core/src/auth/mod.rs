@@ -3,7 +3,7 @@
 //!
 //! A request without a token runs as `db-anon-role` (PGRST302 when there is none). A token is
 //! decoded and its signature verified against the keys of `jwt-secret` (`jwk`, `jwt`); that
-//! result is cached per worker (`cache`), so a repeated token costs one hash lookup. Its claims
+//! result is kept in the caller's [`JwtCache`], so a repeated token costs one hash lookup. Its claims
 //! are then checked (`exp`/`nbf`/`iat` with 30 s of skew, `aud`) on every request, and the role
 //! is read from the claim at `jwt-role-claim-key` (`jspath`).
 
@@ -11,10 +11,11 @@ pub mod cache;
 pub mod jspath;
 pub mod jwk;
 pub mod jwt;
-pub mod old_jspath;
 
 use crate::config::Config;
 use crate::error::{Error, JwtDecodeError};
+use crate::http::Headers;
+use jwk::JwtKeys;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 
@@ -33,25 +34,29 @@ pub struct Auth {
 /// `bearer` in any case, the token what follows the whitespace after it. Other schemes carry
 /// no token.
 pub fn bearer_token(headers: &[(String, String)]) -> Option<&str> {
-    let (_, value) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?;
+    let value = crate::http::field(headers, "authorization")?;
     let (scheme, rest) = value.split_at(value.find(char::is_whitespace).unwrap_or(value.len()));
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim_start())
 }
 
 /// Authenticate one request: PostgREST runs this before anything else.
-pub fn authenticate(config: &Config, headers: &[(String, String)]) -> Result<Auth, Error> {
-    authenticate_at(config, bearer_token(headers), now())
+pub fn authenticate(config: &Config, cache: &JwtCache, headers: &Headers) -> Result<Auth, Error> {
+    authenticate_with(config, Some(cache), bearer_token(headers), now())
 }
 
-/// `authenticate` with the token and the clock given (seconds since the epoch).
+/// `authenticate` with the token and the clock given (seconds since the epoch), no cache.
 pub fn authenticate_at(config: &Config, token: Option<&str>, now: i64) -> Result<Auth, Error> {
+    authenticate_with(config, None, token, now)
+}
+
+fn authenticate_with(config: &Config, cache: Option<&JwtCache>, token: Option<&str>, now: i64) -> Result<Auth, Error> {
     let claims = match token {
         None => Map::new(),
-        Some(token) => verified_claims(config, token)?,
+        Some(token) => verified_claims(config, cache, token)?,
     };
     jwt::validate_claims(&claims, now, config.jwt_aud.as_deref())?;
     let mut claims = Value::Object(claims);
-    let role = match role_claim(&config.jwt_role_claim_key, &claims)? {
+    let role = match config.jwt_role_claim_key.evaluate(&claims) {
         // PostgREST's `unquoted`: a string is the role, anything else its JSON text
         Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
@@ -77,72 +82,55 @@ pub fn authenticate_at(config: &Config, token: Option<&str>, now: i64) -> Result
     Ok(Auth { role, claims: claims.to_string(), authenticated })
 }
 
-/// The value at `jwt-role-claim-key`; the parsed key is kept until the setting changes.
-fn role_claim(key: &str, claims: &Value) -> Result<Option<Value>, Error> {
-    static PARSED: Mutex<Option<(String, jspath::RoleClaimKey)>> = Mutex::new(None);
-    let mut parsed = PARSED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if parsed.as_ref().is_none_or(|(k, _)| k != key) {
-        *parsed = Some((key.to_string(), jspath::RoleClaimKey::parse(key).map_err(Error::Internal)?));
-    }
-    Ok(parsed.as_ref().and_then(|(_, path)| path.evaluate(claims)))
-}
-
 /// The decoded and verified claims of a token, from the cache when it was seen before.
 /// Failures are not cached: an attacker cannot fill the cache with garbage.
-fn verified_claims(config: &Config, token: &str) -> Result<Map<String, Value>, Error> {
-    let secret = config.jwt_secret.as_deref().ok_or(Error::JwtSecretMissing)?;
+fn verified_claims(config: &Config, cache: Option<&JwtCache>, token: &str) -> Result<Map<String, Value>, Error> {
+    let keys = config.jwt_keys.as_ref().ok_or(Error::JwtSecretMissing)?;
     if token.is_empty() {
         return Err(Error::JwtDecode(JwtDecodeError::EmptyAuthHeader));
     }
-    // one worker is one thread: the lock is never contended, it only makes the static safe
-    let mut state = STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let state = state.get_or_insert_with(|| State::new(secret, config));
-    if state.secret != secret || state.secret_is_base64 != config.jwt_secret_is_base64 {
-        *state = State::new(secret, config);
+    let Some(cache) = cache else { return jwt::decode(keys.keys(), token) };
+    let mut state = cache.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // tokens verified with another secret (before a reload) are forgotten
+    if state.keys.as_ref() != Some(keys) {
+        *state = State { keys: Some(keys.clone()), tokens: cache::Cache::new(config.jwt_cache_max_entries) };
     }
-    state.cache.set_capacity(config.jwt_cache_max_entries);
-    if let Some(claims) = state.cache.get(token) {
+    state.tokens.set_capacity(config.jwt_cache_max_entries);
+    if let Some(claims) = state.tokens.get(token) {
         return Ok(claims.clone());
     }
-    let keys = state.keys.as_ref().map_err(|e| Error::Internal(e.clone()))?;
-    let claims = jwt::decode(keys, token)?;
-    state.cache.insert(token.to_string(), claims.clone());
+    let claims = jwt::decode(keys.keys(), token)?;
+    state.tokens.insert(token.to_string(), claims.clone());
     Ok(claims)
 }
 
-/// Per worker: the parsed key set of the current secret and the tokens verified with it.
+/// The tokens verified so far, kept by whoever serves requests (`jwt-cache-max-entries`),
+/// with the keys they were verified with. Shared by reference: the lock is held for one
+/// lookup or insert.
+#[derive(Default)]
+pub struct JwtCache {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
 struct State {
-    secret: String,
-    secret_is_base64: bool,
-    keys: Result<Vec<jwk::Jwk>, String>,
-    cache: cache::Cache<String, Map<String, Value>>,
+    keys: Option<JwtKeys>,
+    tokens: cache::Cache<String, Map<String, Value>>,
 }
 
-impl State {
-    fn new(secret: &str, config: &Config) -> State {
-        State {
-            secret: secret.to_string(),
-            secret_is_base64: config.jwt_secret_is_base64,
-            keys: jwk::key_set(secret, config.jwt_secret_is_base64),
-            cache: cache::Cache::new(config.jwt_cache_max_entries),
-        }
+impl JwtCache {
+    pub fn new() -> JwtCache {
+        JwtCache::default()
     }
-}
 
-static STATE: Mutex<Option<State>> = Mutex::new(None);
-
-/// Number of tokens in this worker's cache (for tests and stats).
-pub fn cached_tokens() -> usize {
-    STATE.lock().map(|s| s.as_ref().map_or(0, |s| s.cache.len())).unwrap_or(0)
-}
-
-/// Config-time checks, as PostgREST makes when it loads its configuration.
-pub fn check_config(secret: Option<&str>, secret_is_base64: bool, role_claim_key: &str) -> Result<(), String> {
-    jspath::RoleClaimKey::parse(role_claim_key)?;
-    if let Some(secret) = secret {
-        jwk::key_set(secret, secret_is_base64).map_err(|e| format!("postgrest.jwt_secret: {e}"))?;
+    /// Number of tokens kept (for tests and stats).
+    pub fn len(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.tokens.len())
     }
-    Ok(())
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn now() -> i64 {

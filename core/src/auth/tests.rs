@@ -14,7 +14,14 @@ const RSA_JWK: &str = r#"{"alg":"RS256","e":"AQAB","key_ops":["verify"],"kty":"R
 const RSA_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJyb2xlIjogInBvc3RncmVzdF90ZXN0X2F1dGhvciJ9Cg.CBOYWDvqgAR0YYnZnyDGTQi6AJLc2Pds6_eV3YuBG6I36mj_h05eLhkEKNEDA5ZteMzCiY83P60rC_xtxVd7B6vo3BeF5uoanPS3rrbuHzKPwzsrgrD_CqvEuJ4n7Q9epkQiLsNkcexneENZDRqFjbwZx3DrXiCWwlK3Ytr5NAIGxmy0od-0xNpb2U1nXQyO_Q3mumWFViRt4tmFn_3goDHNKG3Ha_AzImfUNvHnWL78kAc4rbn15vLtWXD8PwtSnZaB4lY4V6RfsaW937srQsmRetvytM1i_bHBnjkjQLAqGbXPyItjtlXPs0uGNBadE8-wgkLtfmSCC4v2DjUthw";
 
 fn config(secret: Option<&str>, anon: Option<&str>) -> Config {
-    Config { jwt_secret: secret.map(String::from), db_anon_role: anon.map(String::from), ..Config::default() }
+    config_with(secret, anon, &[])
+}
+
+fn config_with(secret: Option<&str>, anon: Option<&str>, more: &[(&str, &str)]) -> Config {
+    let mut s: std::collections::HashMap<String, String> = more.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    s.extend(secret.map(|v| ("jwt_secret".to_string(), v.to_string())));
+    s.extend(anon.map(|v| ("db_anon_role".to_string(), v.to_string())));
+    Config::from_settings(&s).expect("valid config")
 }
 
 fn hs(alg: jsonwebtoken::Algorithm, claims: serde_json::Value, secret: &str) -> String {
@@ -167,16 +174,19 @@ fn jwk_and_jwks_secrets() {
 
 #[test]
 fn base64_secret() {
-    let mut c = config(Some(&base64::engine::general_purpose::STANDARD.encode(SECRET)), Some("anon"));
-    c.jwt_secret_is_base64 = true;
+    let c = config_with(Some(&base64::engine::general_purpose::STANDARD.encode(SECRET)), Some("anon"), &[("jwt_secret_is_base64", "true")]);
     assert_eq!(auth(&c, Some(&hs256(json!({"role": "r"})))).expect("verifies").role, "r");
 }
 
 #[test]
 fn short_secret_is_a_config_error() {
-    assert!(check_config(Some("short"), false, ".role").is_err());
-    assert!(check_config(Some(SECRET), false, ".role").is_ok());
-    assert!(check_config(None, false, "no path").is_err());
+    let check = |secret: &str, key: &str| {
+        let s = [("jwt_secret", secret), ("jwt_role_claim_key", key)].map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::from_settings(&s.into_iter().filter(|(_, v)| !v.is_empty()).collect())
+    };
+    assert!(check("short", ".role").is_err());
+    assert!(check(SECRET, ".role").is_ok());
+    assert!(check("", "no path").is_err());
 }
 
 #[test]
@@ -215,12 +225,11 @@ fn role_claim_keys() {
 
 #[test]
 fn role_from_a_nested_claim_and_non_string_roles() {
-    let mut c = config(Some(SECRET), Some("anon"));
-    c.jwt_role_claim_key = ".realm_access.roles[0]".into();
+    let c = config_with(Some(SECRET), Some("anon"), &[("jwt_role_claim_key", ".realm_access.roles[0]")]);
     let a = auth(&c, Some(&hs256(json!({"realm_access": {"roles": ["editor"]}})))).expect("ok");
     assert_eq!(a.role, "editor");
     assert_eq!(a.claims, r#"{"realm_access":{"roles":["editor"]},"role":"editor"}"#);
-    c.jwt_role_claim_key = ".n".into();
+    let c = config_with(Some(SECRET), Some("anon"), &[("jwt_role_claim_key", ".n")]);
     assert_eq!(auth(&c, Some(&hs256(json!({"n": 12})))).expect("ok").role, "12");
 }
 

@@ -59,7 +59,7 @@ impl ProxyUri {
     /// PostgREST's `proxyUri`: the configured proxy, else `http://server-host:server-port/`.
     /// The host goes through `escapeHostName` either way.
     pub fn of_config(config: &Config) -> ProxyUri {
-        let uri = config.openapi_server_proxy_uri.as_deref().and_then(ProxyUri::parse);
+        let uri = config.openapi_server_proxy_uri.clone();
         let mut uri = uri.unwrap_or_else(|| ProxyUri {
             scheme: "http".into(),
             host: config.server_host.clone(),

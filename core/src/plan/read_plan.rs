@@ -66,6 +66,8 @@ pub struct CoercibleSelectField {
     pub alias: Option<String>,
 }
 
+// a few of these per request, never stored in bulk: boxing would only add allocations
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleFilter {
     Filter {
@@ -79,12 +81,14 @@ pub enum CoercibleFilter {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleLogicTree {
     Expr(bool, LogicOperator, Vec<CoercibleLogicTree>),
     Stmnt(CoercibleFilter),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoercibleOrderTerm {
     Field {

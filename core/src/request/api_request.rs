@@ -6,9 +6,9 @@ use super::payload::{self, BodyUse, Payload};
 use super::preferences::Preferences;
 use super::query_params::{self, QueryParams};
 use super::range::{self, NonnegRange};
-use crate::app::HttpRequest;
 use crate::config::{Config, TxEnd};
 use crate::error::{Error, RangeError};
+use crate::http::HttpRequest;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +69,7 @@ impl ApiRequest {
 }
 
 pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
-    let headers: Vec<(String, String)> = req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let header = |name: &str| req.headers.get(name);
     let method = match req.method.as_str() {
         "GET" => Method::Get,
         "HEAD" => Method::Head,
@@ -104,7 +103,7 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
     };
     let (top_range, ranges) = ranges(method, &query, header("range"))?;
     let allow_tx_override = matches!(config.db_tx_end, TxEnd::CommitAllowOverride | TxEnd::RollbackAllowOverride);
-    let preferences = Preferences::from_headers(headers.iter().filter(|(k, _)| k == "prefer").map(|(_, v)| v.as_str()), allow_tx_override);
+    let preferences = Preferences::from_headers(req.headers.get_all("prefer"), allow_tx_override);
     if preferences.handling == Some(super::preferences::Handling::Strict) && !preferences.invalid.is_empty() {
         return Err(Error::InvalidPreferences(preferences.invalid.clone()));
     }
@@ -124,7 +123,13 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         preferences,
         accept,
         content_type,
-        headers: headers.iter().filter(|(k, _)| k != "cookie").cloned().collect(),
+        // request.headers: names lower-cased, as PostgREST (and HTTP/2) has them
+        headers: req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("cookie"))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect(),
         cookies,
         path: req.path.clone(),
         raw_method: req.method.clone(),

@@ -3,15 +3,11 @@
 //! `server-cors-allowed-origins` empty allows every origin (`*`), otherwise only the listed
 //! ones, with credentials.
 
-use crate::app::HttpResponse;
+use crate::http::{Headers, HttpResponse};
 
 const METHODS: &str = "GET, POST, PATCH, PUT, DELETE, OPTIONS";
 const EXPOSED: &str =
     "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit";
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-}
 
 /// The allowed-origin headers for `origin`, or None when the origin is not allowed.
 fn allow_origin(allowed: &[String], origin: &str) -> Option<Vec<(String, String)>> {
@@ -26,39 +22,38 @@ fn allow_origin(allowed: &[String], origin: &str) -> Option<Vec<(String, String)
 
 /// A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) from an allowed
 /// origin is answered here.
-pub fn preflight(allowed: &[String], method: &str, headers: &[(String, String)]) -> Option<HttpResponse> {
+pub fn preflight(allowed: &[String], method: &str, headers: &Headers) -> Option<HttpResponse> {
     if method != "OPTIONS" {
         return None;
     }
-    let origin = header(headers, "origin")?;
-    header(headers, "access-control-request-method")?;
+    let origin = headers.get("origin")?;
+    headers.get("access-control-request-method")?;
     let mut out = allow_origin(allowed, origin)?;
     let mut allow_headers = vec!["Authorization".to_string()];
-    if let Some(req) = header(headers, "access-control-request-headers") {
+    if let Some(req) = headers.get("access-control-request-headers") {
         allow_headers.extend(req.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
     }
     out.push(("Access-Control-Allow-Methods".into(), METHODS.into()));
     out.push(("Access-Control-Allow-Headers".into(), allow_headers.join(", ")));
     out.push(("Access-Control-Max-Age".into(), "86400".into()));
-    Some(HttpResponse { status: 200, headers: out, body: vec![] })
+    Some(HttpResponse::new(200, out, vec![]))
 }
 
 /// Headers for an actual request from an allowed origin.
-pub fn decorate(allowed: &[String], headers: &[(String, String)], response: &mut HttpResponse) {
-    let Some(origin) = header(headers, "origin") else { return };
+pub fn decorate(allowed: &[String], headers: &Headers, response: &mut HttpResponse) {
+    let Some(origin) = headers.get("origin") else { return };
     let Some(cors) = allow_origin(allowed, origin) else { return };
     for (k, v) in cors {
-        response.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
-        response.headers.push((k, v));
+        response.headers.set(k, v);
     }
-    response.headers.push(("Access-Control-Expose-Headers".into(), EXPOSED.into()));
+    response.headers.push("Access-Control-Expose-Headers", EXPOSED);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn h(pairs: &[(&str, &str)]) -> Headers {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 

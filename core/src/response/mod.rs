@@ -4,9 +4,9 @@
 pub mod cors;
 pub mod timing;
 
-use crate::app::HttpResponse;
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::HttpResponse;
 
 /// The first row of the main statement, by column. Every main statement returns
 /// `(total_result_set, page_total, body, response_headers, response_status[, location,
@@ -106,7 +106,7 @@ pub fn error_response(config: &Config, e: &Error) -> HttpResponse {
         ("Proxy-Status".to_string(), format!("PostgREST; error={}", e.code())),
     ];
     headers.extend(e.headers());
-    HttpResponse { status: e.status(), headers, body }
+    HttpResponse::new(e.status(), headers, body)
 }
 
 #[cfg(test)]
