@@ -1,12 +1,14 @@
 //! postgrest_ext: PostgREST served from background workers inside PostgreSQL.
 //!
 //! This crate is the thin edge around `postgrest_core`: GUCs (`guc`), the background workers
-//! and their HTTP listener (`worker`), the per-request transaction and SPI execution (`exec`)
-//! and the catalog read behind the schema cache (`schema_cache`). Everything that can be pure
+//! and their HTTP listener (`worker`), the transaction guard and SPI (`exec`), the catalog
+//! read behind the schema cache (`schema_cache`), and `backend`, which puts the last two
+//! behind core's `Database` trait. See ARCHITECTURE.md. Everything that can be pure
 //! (parsing, planning, SQL generation, responses) lives in `core/`.
 
 use pgrx::prelude::*;
 
+mod backend;
 mod exec;
 mod guc;
 mod schema_cache;

@@ -16,3 +16,4 @@ pub mod request;
 pub mod response;
 pub mod schema_cache;
 pub mod sql;
+pub mod wire;

@@ -1,12 +1,12 @@
 //! The HTTP listener of one worker: a tokio current-thread runtime on the worker's own thread,
 //! hyper HTTP/1.1 connections, and a 100 ms tick for signals.
 //!
-//! Connection handling only moves bytes: each complete request goes to `exec::handle`, which
+//! Connection handling only moves bytes: each complete request goes to `backend::handle`, which
 //! runs synchronously on this thread (the only thread allowed to call PostgreSQL). Every
 //! worker binds the same address with SO_REUSEPORT and the kernel spreads connections.
 
 use super::signals;
-use crate::{exec, guc, schema_cache};
+use crate::{backend, guc, schema_cache};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -144,7 +144,7 @@ async fn respond(req: Request<Incoming>, config: Rc<RefCell<Config>>, jwt: Rc<Jw
         body: body.to_vec(),
     };
     report_activity(&request);
-    let response = exec::handle(&config.borrow(), &jwt, &request);
+    let response = backend::handle(&config.borrow(), &jwt, &request);
     report_idle();
     Ok(to_hyper(response))
 }

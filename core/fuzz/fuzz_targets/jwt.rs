@@ -11,7 +11,8 @@
 
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use postgrest_core::auth::{self, jspath::RoleClaimKey};
+use postgrest_core::auth;
+use postgrest_core::config::jspath::RoleClaimKey;
 use postgrest_core::config::Config;
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -6,7 +6,7 @@
 //! - [`Transaction`] is the inside of one open transaction. [`execute`] drives it through the
 //!   steps of PostgREST's `mainTx`, so their order is decided here and nowhere else.
 
-use super::main_tx::{binary_column, returns_result_row, MainTx};
+use super::main_tx::{MainTx, TxJob};
 use crate::config::Config;
 use crate::error::Error;
 use crate::response::ResultSet;
@@ -70,7 +70,7 @@ pub trait Transaction {
 
 /// The steps of one request's transaction: role, GUCs, pre-request, main statement, explain,
 /// the checks on the result, and how it ends (`db-tx-end` / `Prefer: tx`).
-pub fn execute(tx: &mut impl Transaction, main: &MainTx) -> Result<(Output, End), Error> {
+pub fn execute(tx: &mut impl Transaction, main: &TxJob) -> Result<(Output, End), Error> {
     if main.read_only {
         // GET and HEAD begin read-only; a call of a stable function by POST becomes so here
         tx.set_read_only();
@@ -82,14 +82,12 @@ pub fn execute(tx: &mut impl Transaction, main: &MainTx) -> Result<(Output, End)
     if let Some(pre) = &main.pre_request {
         tx.query(pre, false, None)?;
     }
-    // SPI refuses EXPLAIN in read-only mode; the transaction itself stays read-only for GET
-    let spi_read_only = main.read_only && !matches!(main.shape, super::Shape::Plan(_));
-    let rows = tx.query(&main.statement, spi_read_only, binary_column(main))?;
+    let rows = tx.query(&main.statement, main.spi_read_only, main.binary_column)?;
     let explain = match &main.explain {
         Some(e) => tx.query(e, false, None)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()).map(text),
         None => None,
     };
-    if returns_result_row(main) {
+    if main.binary_column.is_some() {
         main.checks.verify(&ResultSet::from_row(rows.first().map(Vec::as_slice).unwrap_or(&[]))?)?;
     }
     if main.rollback {

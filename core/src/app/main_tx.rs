@@ -29,6 +29,43 @@ pub struct MainTx {
     pub shape: Shape,
 }
 
+/// The part of a [`MainTx`] that the database runs: everything but the response's shape.
+/// This is what goes to an executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxJob {
+    pub read_only: bool,
+    pub role: String,
+    pub settings: Vec<(String, String)>,
+    pub pre_request: Option<Statement>,
+    pub statement: Statement,
+    pub explain: Option<Statement>,
+    pub checks: Checks,
+    pub rollback: bool,
+    /// the column of the statement's rows read in binary ([`binary_column`]); with it, the
+    /// rows are PostgREST's result row and the checks apply
+    pub binary_column: Option<usize>,
+    /// run the statement as SPI's read-only query (not for EXPLAIN, which SPI refuses so)
+    pub spi_read_only: bool,
+}
+
+impl MainTx {
+    /// The transaction as the database runs it.
+    pub fn job(&self) -> TxJob {
+        TxJob {
+            read_only: self.read_only,
+            role: self.role.clone(),
+            settings: self.settings.clone(),
+            pre_request: self.pre_request.clone(),
+            statement: self.statement.clone(),
+            explain: self.explain.clone(),
+            checks: self.checks,
+            rollback: self.rollback,
+            binary_column: binary_column(self),
+            spi_read_only: self.read_only && !matches!(self.shape, Shape::Plan(_)),
+        }
+    }
+}
+
 /// What the response of each kind of action needs to know besides the result row.
 #[derive(Debug, Clone)]
 pub enum Shape {
@@ -165,11 +202,6 @@ pub fn binary_column(main: &MainTx) -> Option<usize> {
         Shape::Read(_) | Shape::Write(_) | Shape::Call(_) => Some(response::BODY_COLUMN),
         Shape::Plan(_) | Shape::OpenApi(_) => None,
     }
-}
-
-/// Does the statement return PostgREST's result row (and so have checks to verify)?
-pub fn returns_result_row(main: &MainTx) -> bool {
-    binary_column(main).is_some()
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ fn execute_sets_the_role_then_the_gucs_then_runs_and_rolls_back_when_asked() {
     assert_eq!(config.db_tx_end, TxEnd::RollbackAllowOverride);
     let main = planned(&config, &request("DELETE", "/clients", "id=eq.1", &[("Prefer", "tx=rollback")], ""));
     let mut tx = Recorder { rows: result_row(1, "").rows, ..Recorder::default() };
-    let (_, end) = execute(&mut tx, &main).expect("runs");
+    let (_, end) = execute(&mut tx, &main.job()).expect("runs");
     assert_eq!(end, End::Rollback);
     assert_eq!(tx.log[0], "role anon");
     assert!(tx.log[1].starts_with("set search_path"));
@@ -245,5 +245,5 @@ fn execute_fails_a_singular_write_that_touched_two_rows_inside_the_transaction()
     let req = request("PATCH", "/clients", "", &[("Accept", "application/vnd.pgrst.object+json")], r#"{"name":"x"}"#);
     let main = planned(&config, &req);
     let mut tx = Recorder { rows: result_row(2, "[]").rows, ..Recorder::default() };
-    assert_eq!(execute(&mut tx, &main).map(|(_, end)| end), Err(Error::Singularity(2)));
+    assert_eq!(execute(&mut tx, &main.job()).map(|(_, end)| end), Err(Error::Singularity(2)));
 }

@@ -8,7 +8,7 @@
 //! algorithms of its type (and its own `alg`), so neither `none` nor HMAC-with-a-public-key
 //! can pass. Signatures are checked by `jsonwebtoken` (ring).
 
-use super::jwk::{Jwk, B64URL, JWS_ALGS};
+use crate::config::jwk::{Jwk, B64URL, JWS_ALGS};
 use crate::error::{Error, JwtClaimsError, JwtDecodeError};
 use base64::Engine;
 use jsonwebtoken::Algorithm;

@@ -2,20 +2,18 @@
 //! (PostgREST's `Auth.hs`, `Auth/Jwt.hs`, `Auth/JwtCache.hs`).
 //!
 //! A request without a token runs as `db-anon-role` (PGRST302 when there is none). A token is
-//! decoded and its signature verified against the keys of `jwt-secret` (`jwk`, `jwt`); that
+//! decoded and its signature verified against the keys of `jwt-secret` (`config::jwk`, `jwt`); that
 //! result is kept in the caller's [`JwtCache`], so a repeated token costs one hash lookup. Its claims
 //! are then checked (`exp`/`nbf`/`iat` with 30 s of skew, `aud`) on every request, and the role
-//! is read from the claim at `jwt-role-claim-key` (`jspath`).
+//! is read from the claim at `jwt-role-claim-key` (`config::jspath`).
 
 pub mod cache;
-pub mod jspath;
-pub mod jwk;
 pub mod jwt;
 
+use crate::config::jwk::JwtKeys;
 use crate::config::Config;
 use crate::error::{Error, JwtDecodeError};
 use crate::http::Headers;
-use jwk::JwtKeys;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 

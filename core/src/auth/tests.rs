@@ -1,7 +1,8 @@
 //! Tests of authentication, with tokens from PostgREST's own spec where possible.
 
-use super::jspath::RoleClaimKey;
 use super::*;
+use crate::config::jspath::RoleClaimKey;
+use crate::config::jwk;
 use crate::error::JwtClaimsError;
 use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};

@@ -10,12 +10,11 @@
 //! PostgREST's.
 
 mod paths;
-mod proxy;
 mod schema;
 #[cfg(test)]
 mod tests;
 
-pub use proxy::ProxyUri;
+pub use crate::config::proxy::ProxyUri;
 
 use crate::config::{Config, OpenApiMode};
 use crate::schema_cache::{FuncVolatility, RoutineParam, SchemaCache, Table};

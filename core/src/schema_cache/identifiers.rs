@@ -41,34 +41,10 @@ pub enum RelIdentifier {
     RelAnyElement,
 }
 
-/// PostgREST's `escapeIdent`: double-quote, doubling inner quotes; text after a NUL is
-/// dropped because PostgreSQL cannot store it anyway.
-pub fn escape_ident(x: &str) -> String {
-    let trimmed = trim_null_chars(x);
-    format!("\"{}\"", trimmed.replace('"', "\"\""))
-}
-
-/// PostgREST's `quoteQi`: `"schema"."name"`, or `"name"` when the schema is empty.
-pub fn quote_qi(qi: &QualifiedIdentifier) -> String {
-    if qi.schema.is_empty() {
-        escape_ident(&qi.name)
-    } else {
-        format!("{}.{}", escape_ident(&qi.schema), escape_ident(&qi.name))
-    }
-}
-
 /// PostgREST's `toQi`: splits at the first `.`; no dot means no schema.
 pub fn to_qi(txt: &str) -> QualifiedIdentifier {
     match txt.split_once('.') {
         Some((s, i)) => QualifiedIdentifier::new(s, i),
         None => QualifiedIdentifier::new("", txt),
-    }
-}
-
-/// PostgREST's `trimNullChars`: everything before the first NUL.
-pub fn trim_null_chars(x: &str) -> &str {
-    match x.find('\0') {
-        Some(i) => &x[..i],
-        None => x,
     }
 }

@@ -18,7 +18,7 @@ mod tests;
 use std::collections::{BTreeMap, HashMap};
 
 pub use derive::{KeyDep, ViewKeyDependency};
-pub use identifiers::{escape_ident, quote_qi, to_qi, QualifiedIdentifier, RelIdentifier};
+pub use identifiers::{to_qi, QualifiedIdentifier, RelIdentifier};
 pub use relationship::{Cardinality, ColumnPairs, Junction, Relationship};
 pub use routine::{
     DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine, RoutineParam,
@@ -118,10 +118,6 @@ impl SchemaCache {
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables.get(&QualifiedIdentifier::new(schema, name))
-    }
-
-    pub fn table_by_qi(&self, qi: &QualifiedIdentifier) -> Option<&Table> {
-        self.tables.get(qi)
     }
 
     /// Relationships from `table` to relations (or computed relationships) of `schema`, in

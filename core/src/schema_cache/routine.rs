@@ -111,10 +111,6 @@ impl Routine {
         matches!(self.return_type, RetType::Single(PgType::Composite(..)))
     }
 
-    pub fn returns_composite(&self) -> bool {
-        matches!(self.return_type, RetType::Single(PgType::Composite(..)) | RetType::SetOf(PgType::Composite(..)))
-    }
-
     pub fn returns_void(&self) -> bool {
         matches!(&self.return_type, RetType::Single(PgType::Scalar(qi)) if qi.schema == "pg_catalog" && qi.name == "void")
     }

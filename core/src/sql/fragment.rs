@@ -22,9 +22,12 @@ impl Params {
     }
 }
 
-/// `"ident"` with `"` doubled (NULs dropped: PostgreSQL identifiers cannot hold them).
+/// The one identifier quoting (PostgREST's `escapeIdent`): `"ident"` with `"` doubled. Text
+/// from a NUL on is dropped, as PostgREST's `trimNullChars` does: PostgreSQL identifiers
+/// cannot hold one.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('\0', "").replace('"', "\"\""))
+    let name = name.split('\0').next().unwrap_or("");
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `"schema"."name"`, or just `"name"` for an alias (empty schema).
@@ -266,6 +269,7 @@ mod tests {
     #[test]
     fn identifiers_are_quoted() {
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(ident("ab\0c\"d"), "\"ab\"");
         assert_eq!(qi(&QualifiedIdentifier { schema: "test".into(), name: "items".into() }), "\"test\".\"items\"");
     }
 

@@ -3,9 +3,13 @@
 //! The extension hands over the raw string values of its `postgrest.*` GUCs (keys without the
 //! prefix, `-` already `_`); this module applies PostgREST's defaults and meanings.
 
-use crate::auth::jspath::RoleClaimKey;
-use crate::auth::jwk::JwtKeys;
-use crate::openapi::ProxyUri;
+pub mod jspath;
+pub mod jwk;
+pub mod proxy;
+
+use jspath::RoleClaimKey;
+use jwk::JwtKeys;
+use proxy::ProxyUri;
 use std::collections::HashMap;
 
 /// When a changed value takes effect.

@@ -2,7 +2,7 @@
 //! (port of PostgREST's `Config.Proxy` and `proxyUri`). It gives the document's `schemes`,
 //! `host` and `basePath`; without it they come from `server-host`/`server-port`.
 
-use crate::config::Config;
+use super::Config;
 
 /// The parts of an accepted proxy URI.
 #[derive(Debug, Clone, PartialEq, Eq)]

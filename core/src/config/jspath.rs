@@ -18,7 +18,7 @@ use pest_derive::Parser;
 use serde_json::Value;
 
 #[derive(Parser)]
-#[grammar = "auth/role_claim.pest"]
+#[grammar = "config/role_claim.pest"]
 struct RoleClaimGrammar;
 
 /// Deepest nesting of brackets and parentheses accepted: filters and their rules recurse.
