@@ -71,8 +71,9 @@ struct Spi<'a> {
 
 impl Transaction for Spi<'_> {
     fn set_read_only(&mut self) {
-        // SAFETY: a plain global of this backend, read by the executor at the next statement;
-        // only ever raised (a hot standby starts read-only and must stay so)
+        // SAFETY: inside the request's transaction (self.tx), on the backend's main thread;
+        // XactReadOnly is a plain global of this backend, read by the executor at the next
+        // statement; only ever raised (a hot standby starts read-only and must stay so)
         unsafe { pg_sys::XactReadOnly = true };
     }
 
@@ -110,9 +111,10 @@ impl Transaction for Spi<'_> {
 /// The server never runs a request as a superuser, whatever the configuration says.
 fn refuse_superuser(role: &str) -> Result<(), Error> {
     let c = CString::new(role).map_err(|_| Error::Internal("role with NUL".into()))?;
-    // SAFETY: called inside a transaction (catalog lookups need one); `c` outlives the calls
+    // SAFETY: inside a transaction on the backend's main thread (the only caller, Spi::set_role,
+    // holds a &Tx; catalog lookups need one); `c` is NUL-terminated and outlives the call
     let oid = unsafe { pg_sys::get_role_oid(c.as_ptr(), true) };
-    // SAFETY: as above; a valid oid from get_role_oid
+    // SAFETY: as above; `oid` is a valid role from get_role_oid (checked not InvalidOid)
     if oid != pg_sys::InvalidOid && unsafe { pg_sys::superuser_arg(oid) } {
         pgrx::warning!("postgrest_ext: refusing to run a request as superuser role \"{role}\"");
         return Err(Error::Pg {

@@ -58,7 +58,12 @@ fn leak_cstr(s: &str) -> &'static CStr {
 pub fn settings() -> HashMap<String, String> {
     let mut map = HashMap::new();
     for (name, ptr) in VARIABLES.get().map(Vec::as_slice).unwrap_or(&[]) {
+        // SAFETY: `ptr` is one of define()'s leaked `char *` variables, which PostgreSQL keeps
+        // pointing at the GUC's current value (or null); read on the backend's thread, which is
+        // the only one that sets GUCs
         let value = unsafe { *(*ptr as *const *const c_char) };
+        // SAFETY: a non-null GUC string value is NUL-terminated and stays valid until the
+        // setting changes, which cannot happen on this thread before the copy is made
         let value = if value.is_null() { String::new() } else { unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned() };
         map.insert((*name).to_string(), value);
     }
@@ -79,6 +84,10 @@ const APP_SETTINGS_PREFIX: &str = "postgrest.app.settings.";
 /// value). They are free-form, so they are found by walking the GUC table.
 fn app_settings() -> Vec<(String, String)> {
     let mut out = vec![];
+    // SAFETY: on the backend's thread; get_guc_variables() (PostgreSQL 15's signature, from
+    // pgrx's bindings) is an array of GetNumConfigOptions() entries, unchanged during the loop
+    // (nothing here defines a GUC). Names and GetConfigOption's result are NUL-terminated C
+    // strings, copied before the next call; missing_ok means no ERROR for an unknown name.
     unsafe {
         let vars = pg_sys::get_guc_variables();
         for i in 0..pg_sys::GetNumConfigOptions() as usize {

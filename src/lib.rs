@@ -14,6 +14,13 @@ mod guc;
 mod schema_cache;
 mod worker;
 
+// The hand-declared PostgreSQL functions and constants (src/exec/spi.rs, src/exec/timeout.rs,
+// src/worker/signals.rs) are copied from PostgreSQL 15's headers and only declared for it.
+#[cfg(not(feature = "pg15"))]
+compile_error!(
+    "postgrest_ext declares PostgreSQL 15 functions by hand (see src/exec/timeout.rs); port them before building for another version"
+);
+
 ::pgrx::pg_module_magic!();
 
 // The extension's own SQL objects (schema `postgrest_ext`).
@@ -24,6 +31,8 @@ extension_sql_file!("../sql/postgrest_ext.sql", name = "postgrest_ext_objects", 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::define();
+    // SAFETY: a plain bool the postmaster sets around loading shared_preload_libraries; read in
+    // _PG_init, on the loading process's only thread
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         worker::register_launcher();
     }

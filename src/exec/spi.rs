@@ -13,8 +13,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr, CString};
 
+// src/include/parser/parse_param.h (PostgreSQL 15); not in pgrx's bindings. Only declared for
+// PostgreSQL 15: another version fails to build (src/lib.rs) until this is checked against its header.
+#[cfg(feature = "pg15")]
 extern "C-unwind" {
-    /// parser/parse_param.h (PostgreSQL 15); not in pgrx's bindings.
+    /// `void setup_parse_variable_parameters(ParseState *pstate, Oid **paramTypes, int *numParams)`
     fn setup_parse_variable_parameters(pstate: *mut pg_sys::ParseState, param_types: *mut *mut pg_sys::Oid, num_params: *mut c_int);
 }
 
@@ -32,8 +35,19 @@ struct VarParams {
     count: c_int,
 }
 
+/// The `parserSetup` hook [`prepare`] hands to `SPI_prepare_params`.
+///
+/// # Safety
+///
+/// Called only by PostgreSQL's parser, on the backend's thread, during the `SPI_prepare_params`
+/// call in [`prepare`], with a valid `pstate` and `arg` = the `&mut VarParams` passed there. The
+/// hook is recorded in the probe plan too, but that plan is never revalidated: it is freed right
+/// after, and on an ERROR the transaction abort frees it with the rest of SPI's memory.
 unsafe extern "C-unwind" fn parser_setup(pstate: *mut pg_sys::ParseState, arg: *mut c_void) {
     let vp = arg as *mut VarParams;
+    // SAFETY: `vp` points to prepare()'s live `VarParams` (see above); the parser keeps the two
+    // field pointers only in `pstate`, which does not outlive that SPI_prepare_params call, and
+    // `types` is a palloc'd chunk (in PREPARE_CONTEXT), as the parser's repalloc requires.
     unsafe { setup_parse_variable_parameters(pstate, &mut (*vp).types, &mut (*vp).count) };
 }
 
@@ -49,6 +63,11 @@ const MAX_KEPT_PLANS: usize = 2000;
 pub fn forget_plans() {
     PLANS.with(|p| {
         for (_, prepared) in p.borrow_mut().drain() {
+            // SAFETY: on the backend's thread (PLANS is thread-local); each plan came from
+            // SPI_prepare + SPI_keepplan and is freed once, as drain() takes it out of the map.
+            // None is executing: the only caller, schema_cache::current, calls this outside any
+            // transaction (after its own one ended), so no SPI statement is running.
+            // SPI_freeplan needs no SPI connection or transaction (it drops the plan's memory).
             unsafe { pg_sys::SPI_freeplan(prepared.plan) };
         }
     });
@@ -68,6 +87,8 @@ pub fn query(tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) -> 
 /// type's binary send function instead of its text output: how PostgREST reads the body,
 /// so that a bytea body is its raw bytes and a jsonb body jsonb's binary form.
 pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool, binary: Option<usize>) -> Result<ByteRows, Error> {
+    // SAFETY: inside a transaction (a &Tx exists), on the backend's main thread. Paired with the
+    // SPI_finish below, or popped by the transaction abort (AtEOXact_SPI) after an ERROR.
     unsafe {
         if pg_sys::SPI_connect() < 0 {
             return Err(Error::Internal("SPI_connect failed".into()));
@@ -76,6 +97,8 @@ pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bo
     // On a PostgreSQL error the guard unwinds past SPI_finish; the transaction abort then
     // cleans the SPI stack (calling SPI_finish while unwinding could raise a second error).
     let result = run_prepared(sql, params, read_only, binary);
+    // SAFETY: closes the SPI_connect above (run_prepared does not connect or finish); every row
+    // was already copied out of the SPI memory this frees.
     unsafe { pg_sys::SPI_finish() };
     result
 }
@@ -90,6 +113,8 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: O
         let mut plans = p.borrow_mut();
         if plans.len() >= MAX_KEPT_PLANS {
             for (_, old) in plans.drain() {
+                // SAFETY: kept plans, each freed once (drain removes it) and none executing; the
+                // plan about to run (`prep`) is not in the map yet. Connected to SPI in a transaction.
                 unsafe { pg_sys::SPI_freeplan(old.plan) };
             }
         }
@@ -110,6 +135,11 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: O
             }
             Some(text) => {
                 let c = CString::new(text.as_str()).map_err(|_| Error::InvalidBody("a value contains a NUL character".into()))?;
+                // SAFETY: connected to SPI inside the request's transaction; `func`/`ioparam` are
+                // getTypeInputInfo's answer for this parameter's type; `c` is NUL-terminated and
+                // outlives the call (input functions read their cstring, they do not keep it). A
+                // bad value raises an ERROR that the transaction guard catches. The Datum lives in
+                // SPI's procedure context, i.e. until SPI_finish, after SPI_execute_plan below.
                 let datum = unsafe { pg_sys::OidInputFunctionCall(*func, c.as_ptr() as *mut _, *ioparam, -1) };
                 values.push(datum);
                 nulls.push(b' ' as std::ffi::c_char);
@@ -118,11 +148,16 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: O
     }
 
     super::timeout::arm();
+    // SAFETY: connected to SPI inside the request's transaction; `plan` is a kept plan that
+    // nothing freed since it was looked up; `values` and `nulls` hold exactly the plan's nargs
+    // entries (inputs has one per prepared type, and its length was checked against params).
     let rc = unsafe { pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), read_only, 0) };
     super::timeout::disarm();
     if rc < 0 {
         return Err(Error::Internal(format!("SPI_execute_plan failed: {rc}")));
     }
+    // SAFETY: SPI_execute_plan just succeeded on this SPI connection, and SPI_finish (in
+    // query_bytes) runs only after read_rows has copied the rows out.
     unsafe { read_rows(binary) }
 }
 
@@ -133,6 +168,9 @@ thread_local! {
 fn prepare_context() -> pg_sys::MemoryContext {
     PREPARE_CONTEXT.with(|c| {
         if c.get().is_null() {
+            // SAFETY: on the backend's thread; TopMemoryContext lives as long as the process, the
+            // name is a 'static C string (the context keeps the pointer), and the sizes pass
+            // AllocSetContextCreate's checks (min 0, init 1 kB, max 8 MB >= init).
             c.set(unsafe {
                 pg_sys::AllocSetContextCreateExtended(pg_sys::TopMemoryContext, c"postgrest_ext prepare".as_ptr(), 0, 1024, 8 * 1024 * 1024)
             });
@@ -151,11 +189,19 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
     // it in a context of our own keeps the inferred types past the reset of SPI's executor
     // context. Reset here, not after use, so a failed prepare leaks nothing either.
     let cx = prepare_context();
-    unsafe { pg_sys::MemoryContextReset(cx) };
-    let mut vp = VarParams {
-        types: unsafe { pg_sys::MemoryContextAllocZero(cx, std::mem::size_of::<pg_sys::Oid>()) } as *mut pg_sys::Oid,
-        count: 0,
-    };
+    // SAFETY: `cx` is our own live context and nothing in it is in use: the previous prepare's
+    // types were copied into a Vec before it returned. The allocation is one Oid.
+    let types = unsafe {
+        pg_sys::MemoryContextReset(cx);
+        pg_sys::MemoryContextAllocZero(cx, std::mem::size_of::<pg_sys::Oid>())
+    } as *mut pg_sys::Oid;
+    let mut vp = VarParams { types, count: 0 };
+    // SAFETY: only reached from query_bytes, so connected to SPI inside a transaction, on the
+    // backend's thread. `c` outlives both prepares; parser_setup gets `&mut vp`, alive for the
+    // whole SPI_prepare_params call; afterwards vp.types holds vp.count Oids (the parser's array,
+    // in `cx`, not reset before the next prepare). SPI_prepare copies `types`, which outlives it.
+    // getTypeInputInfo raises an ERROR (caught by the guard) for a type without input function.
+    // SPI_result is a plain int of this backend, read once.
     unsafe {
         let probe = pg_sys::SPI_prepare_params(c.as_ptr(), Some(parser_setup), &mut vp as *mut _ as *mut c_void, 0);
         if probe.is_null() {
@@ -191,27 +237,44 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
 }
 
 /// The rows of the last SPI statement, copied out of SPI's memory (freed by SPI_finish).
-/// Must run between SPI_execute_plan and SPI_finish.
+///
+/// # Safety
+///
+/// Call on the backend's thread, connected to SPI, after a successful SPI_execute_plan and
+/// before SPI_finish (SPI_tuptable and SPI_processed then describe that statement).
 unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
+    // SAFETY: a plain global of this backend; per the contract above it is null or the last
+    // statement's tuple table, valid until SPI_finish
     let table = unsafe { pg_sys::SPI_tuptable };
     if table.is_null() {
         return Ok(vec![]);
     }
-    let n = unsafe { pg_sys::SPI_processed } as usize;
-    let tupdesc = unsafe { (*table).tupdesc };
-    let natts = unsafe { (*tupdesc).natts };
+    // SAFETY: `table` is that non-null tuple table; its tupdesc describes every row in it
+    let (n, tupdesc, natts) = unsafe {
+        let n = pg_sys::SPI_processed as usize;
+        let tupdesc = (*table).tupdesc;
+        (n, tupdesc, (*tupdesc).natts)
+    };
     // the send function is looked up once per statement, not per row
     let send = match binary {
+        // SAFETY: `tupdesc` is valid (above) and the guard makes i + 1 a column in 1..=natts
         Some(i) if (i as c_int) < natts => Some((i as c_int + 1, unsafe { send_function(tupdesc, i as c_int + 1) })),
         _ => None,
     };
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
+        // SAFETY: i < SPI_processed, and a tuple table holds SPI_processed rows in `vals`: for a
+        // SELECT or RETURNING, _SPI_pquery raises "consistency check on SPI tuple count failed"
+        // otherwise; for a utility statement returning rows, SPI sets processed = numvals
         let tuple = unsafe { *(*table).vals.add(i) };
         let mut row = Vec::with_capacity(natts as usize);
         for col in 1..=natts {
             row.push(match send {
+                // SAFETY: `tuple` is a row of the table `tupdesc` describes, `col` is in 1..=natts,
+                // `func` is that column's send function (send_function above); SPI memory is
+                // alive until SPI_finish, after this function returns
                 Some((bin, func)) if bin == col => unsafe { binary_value(tuple, tupdesc, col, func) },
+                // SAFETY: as above, for the column's text output
                 _ => unsafe { text_value(tuple, tupdesc, col) },
             });
         }
@@ -221,39 +284,73 @@ unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
 }
 
 /// The column's text output (its type's output function), None for NULL.
+///
+/// # Safety
+///
+/// `tuple` must be a live row described by `tupdesc` and `col` one of its columns (1-based), on
+/// the backend's thread, connected to SPI.
 unsafe fn text_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int) -> Option<Vec<u8>> {
+    // SAFETY: per this function's contract; SPI_getvalue returns NULL for a NULL column, else a
+    // fresh palloc'd NUL-terminated string
     let v = unsafe { pg_sys::SPI_getvalue(tuple, tupdesc, col) };
     if v.is_null() {
         return None;
     }
-    let bytes = unsafe { CStr::from_ptr(v) }.to_bytes().to_vec();
-    unsafe { pg_sys::pfree(v as *mut c_void) };
+    // SAFETY: `v` is that non-null, NUL-terminated string; it is copied before being freed, and
+    // freed once (no one else holds it)
+    let bytes = unsafe {
+        let bytes = CStr::from_ptr(v).to_bytes().to_vec();
+        pg_sys::pfree(v as *mut c_void);
+        bytes
+    };
     Some(bytes)
 }
 
 /// The binary send function of the column's type. A type without one raises a PostgreSQL
 /// ERROR, which the transaction guard catches (every builtin and domain type has one).
+///
+/// # Safety
+///
+/// `tupdesc` must be a valid descriptor and `col` one of its columns (1-based), on the backend's
+/// thread inside a transaction (the lookup reads the catalogs).
 unsafe fn send_function(tupdesc: pg_sys::TupleDesc, col: c_int) -> pg_sys::Oid {
-    let typid = unsafe { pg_sys::SPI_gettypeid(tupdesc, col) };
     let (mut func, mut is_varlena) = (pg_sys::InvalidOid, false);
-    unsafe { pg_sys::getTypeBinaryOutputInfo(typid, &mut func, &mut is_varlena) };
+    // SAFETY: per this function's contract; the two out-pointers are live locals
+    unsafe {
+        let typid = pg_sys::SPI_gettypeid(tupdesc, col);
+        pg_sys::getTypeBinaryOutputInfo(typid, &mut func, &mut is_varlena);
+    }
     func
 }
 
 /// The column in its type's binary form (what PostgreSQL sends a client asking for binary
 /// results), None for NULL.
+///
+/// # Safety
+///
+/// `tuple` must be a live row described by `tupdesc`, `col` one of its columns (1-based) and
+/// `send` the binary send function of its type, on the backend's thread inside a transaction.
 unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int, send: pg_sys::Oid) -> Option<Vec<u8>> {
     let mut is_null = false;
+    // SAFETY: per this function's contract; `is_null` is a live local. The Datum points into
+    // the tuple (or is by-value), valid as long as the tuple
     let datum = unsafe { pg_sys::SPI_getbinval(tuple, tupdesc, col, &mut is_null) };
     if is_null {
         return None;
     }
     // a fresh palloc'd bytea with a 4-byte header (pq_endtypsend)
+    // SAFETY: `send` is the send function of the column's type and `datum` a non-NULL value of
+    // it; an ERROR raised by it is caught by the transaction guard
     let sent = unsafe { pg_sys::OidSendFunctionCall(send, datum) };
     if sent.is_null() {
         return None;
     }
-    let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(sent) }.to_vec();
-    unsafe { pg_sys::pfree(sent as *mut c_void) };
+    // SAFETY: `sent` is a non-null, detoasted varlena (SendFunctionCall detoasts the result),
+    // palloc'd for us alone (send functions build or copy their result): copied, then freed once
+    let bytes = unsafe {
+        let bytes = pgrx::varlena::varlena_to_byte_slice(sent).to_vec();
+        pg_sys::pfree(sent as *mut c_void);
+        bytes
+    };
     Some(bytes)
 }

@@ -25,7 +25,15 @@ thread_local! {
     static LAST_SQLSTATE: Cell<i32> = const { Cell::new(0) };
 }
 
+/// The guard's error-context callback: records the SQLSTATE of the report being built.
+///
+/// # Safety
+///
+/// Called only by PostgreSQL (errfinish, or GetErrorContextStack), on the backend's thread,
+/// while [`transaction`] has it linked into `error_context_stack`; both call it with an error
+/// data entry on the error stack, which is what geterrcode reads. It cannot unwind.
 unsafe extern "C-unwind" fn record_sqlstate(_arg: *mut std::ffi::c_void) {
+    // SAFETY: an error report is on the error stack (see above)
     let code = unsafe { pg_sys::geterrcode() };
     LAST_SQLSTATE.with(|c| c.set(code));
 }
@@ -33,6 +41,11 @@ unsafe extern "C-unwind" fn record_sqlstate(_arg: *mut std::ffi::c_void) {
 /// Run `body` in its own transaction. Errors raised by PostgreSQL, Rust panics and `Err`
 /// results all abort the transaction; the caller gets a clean `Error` back.
 pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End), Error>) -> Result<R, Error> {
+    // SAFETY: on the backend's main thread, in a connected worker, with no transaction open:
+    // requests run one at a time and no body calls transaction() again. The globals are plain
+    // variables of this backend. The transaction and snapshot started here are ended below, by
+    // CommitTransactionCommand or abort(). (This runs before the catch: an ERROR here, not
+    // expected outside a transaction, would unwind to the listener's task, not to abort().)
     unsafe {
         // a cancel that arrived while idle must not hit this request
         pg_sys::QueryCancelPending = 0;
@@ -46,15 +59,23 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
     }
     LAST_SQLSTATE.with(|c| c.set(0));
     let mut callback = pg_sys::ErrorContextCallback {
+        // SAFETY: a plain global of this backend, read on its main thread
         previous: unsafe { pg_sys::error_context_stack },
         callback: Some(record_sqlstate),
         arg: std::ptr::null_mut(),
     };
+    // SAFETY: `callback` stays on this frame, unmoved, until it is unlinked below, and the stack
+    // it links to is the one read above. UNCHECKED: that unlinking relies on execute() returning;
+    // if the catch handler unwound (caught_to_error's warning! raising an ERROR), the pointer
+    // would outlive this frame. See the report for issue 17.
     unsafe { pg_sys::error_context_stack = &mut callback };
 
     let tx = Tx { _private: () };
     let outcome = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| match body(&tx) {
         Ok((value, End::Commit)) => {
+            // SAFETY: inside the transaction started above, whose snapshot is still the active one
+            // (SPI pops whatever it pushes); under the catch, so an ERROR from either call is
+            // caught and abort() rolls back.
             unsafe {
                 pg_sys::PopActiveSnapshot();
                 // commit can fail too (deferred constraints): still under the catch
@@ -67,6 +88,8 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
     }))
     .catch_others(|caught| Outcome::Failed(caught_to_error(caught)))
     .execute();
+    // SAFETY: execute() has returned, so no error report is walking the stack; this puts back
+    // exactly what was there before `callback` was linked in.
     unsafe { pg_sys::error_context_stack = callback.previous };
 
     match outcome {
@@ -90,6 +113,11 @@ enum Outcome<R> {
 
 /// Roll back whatever is open, as PostgresMain's error recovery does.
 fn abort() {
+    // SAFETY: only called by transaction(), on the backend's main thread, after its
+    // StartTransactionCommand; an SPI connection an ERROR left open is popped by the abort itself.
+    // HOLD/RESUME_INTERRUPTS as PostgresMain's error recovery does (errfinish reset the counter to
+    // 0 if an ERROR got us here); the abort deletes the transaction's memory contexts, hence the
+    // switch to TopMemoryContext.
     unsafe {
         pg_sys::InterruptHoldoffCount += 1;
         super::timeout::disarm();

@@ -35,16 +35,34 @@ pub fn invalidate() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
+/// Relcache invalidation callback.
+///
+/// # Safety
+///
+/// Called only by PostgreSQL's invalidation processing (CallRelcacheCallbacks), on the backend's
+/// thread, with the Datum registered in [`watch_catalogs`]. It reads neither argument and only
+/// bumps an atomic, so it cannot fail or unwind.
 unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
     invalidate();
 }
 
+/// Syscache invalidation callback.
+///
+/// # Safety
+///
+/// Called only by PostgreSQL's invalidation processing (CallSyscacheCallbacks), on the backend's
+/// thread, for the caches registered in [`watch_catalogs`]. As [`on_relcache`]: it only bumps an
+/// atomic.
 unsafe extern "C-unwind" fn on_syscache(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
     invalidate();
 }
 
 /// Register the invalidation callbacks; once per worker, after connecting.
 pub fn watch_catalogs() {
+    // SAFETY: on the worker's main thread, once per process (worker main calls it once, after
+    // connecting), so 1 relcache and 5 syscache slots of PostgreSQL's fixed tables are used; the
+    // callbacks are 'static functions with the signatures PostgreSQL calls, and the cache ids are
+    // valid SysCacheIdentifier values.
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0));
         for cache in [

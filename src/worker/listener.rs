@@ -54,6 +54,8 @@ pub fn serve(config: Config) -> ! {
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, accept_loop(listener, config, jwt));
     signals::exit_if_shutdown();
+    // SAFETY: on the worker's main thread, after the runtime's block_on returned (no request,
+    // hence no transaction, is running); proc_exit runs the exit callbacks and does not return.
     unsafe { pg_sys::proc_exit(1) }
 }
 
@@ -167,10 +169,13 @@ fn plain(status: u16, msg: &str) -> Response<Full<Bytes>> {
 fn report_activity(r: &HttpRequest) {
     let text = if r.query.is_empty() { format!("{} {}", r.method, r.path) } else { format!("{} {}?{}", r.method, r.path, r.query) };
     if let Ok(c) = CString::new(text) {
+        // SAFETY: on the worker's main thread (the runtime is current-thread), connected, so this
+        // backend has its status entry; `c` is NUL-terminated and outlives the call, which copies it.
         unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) };
     }
 }
 
 fn report_idle() {
+    // SAFETY: as in report_activity; a null query string is allowed (nothing is copied).
     unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_IDLE, std::ptr::null()) };
 }

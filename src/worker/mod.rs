@@ -35,7 +35,11 @@ pub fn register_launcher() {
         .load();
 }
 
+/// The launcher's entry point, called by PostgreSQL's background-worker startup (looked up by
+/// name from `set_function` above) on the new process's only thread, signals still blocked.
 #[pg_guard]
+// SAFETY: the symbol name is this crate's own (prefixed postgrest_ext_) and defined once; it is
+// what the registration above gives PostgreSQL as bgw_function_name, with this exact signature.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
@@ -76,6 +80,7 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
             .enable_spi_access()
             .set_start_time(BgWorkerStartTime::ConsistentState)
             .set_restart_time(Some(Duration::from_secs(1)))
+            // SAFETY: a plain int of this process, set at process start and never changed
             .set_notify_pid(unsafe { pg_sys::MyProcPid })
             .load_dynamic();
         if started.is_err() {
@@ -90,6 +95,10 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
 /// Do the database and the role exist? The launcher has no database, so only heap scans of
 /// the shared catalogs work (syscache and index lookups need pg_class).
 fn exists(db: &str, role: &str) -> (bool, bool) {
+    // SAFETY: inside pgrx's transaction on the launcher's main thread; the launcher connected
+    // to no database, so only shared catalogs are read, by heap scan (shared_catalog_has). Each
+    // `t` is a pg_database / pg_authid tuple's data, which starts with that catalog's fixed-width
+    // struct (GETSTRUCT), and datname / rolname lie in that fixed part.
     BackgroundWorker::transaction(|| unsafe {
         let db_found = shared_catalog_has(pg_sys::DatabaseRelationId, db, |t| (*(t as *const pg_sys::FormData_pg_database)).datname);
         let role_found = shared_catalog_has(pg_sys::AuthIdRelationId, role, |t| (*(t as *const pg_sys::FormData_pg_authid)).rolname);
@@ -99,7 +108,19 @@ fn exists(db: &str, role: &str) -> (bool, bool) {
 
 /// Is there a row in the shared catalog `relid` whose name (read by `name_of` from the
 /// tuple's struct) is `wanted`?
+///
+/// # Safety
+///
+/// Call on the backend's main thread inside a transaction; `relid` must be a shared catalog
+/// (readable without a database) and `name_of` must read a NameData from the start of one of its
+/// tuples' data (the catalog's GETSTRUCT struct).
 unsafe fn shared_catalog_has(relid: pg_sys::Oid, wanted: &str, name_of: impl Fn(*const u8) -> pg_sys::NameData) -> bool {
+    // SAFETY: per the contract above. The relation is opened and closed, and the scan begun and
+    // ended, in pairs with the same lock mode (an ERROR in between is not caught by pgrx's
+    // transaction: it ends the launcher process, which releases everything).
+    // Each tuple from heap_getnext is valid until the next call, and is only read before it:
+    // its data starts t_hoff bytes (MAXALIGNed) after the header; a catalog NameData is always
+    // NUL-terminated within NAMEDATALEN, and `name` is our own copy.
     unsafe {
         let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as i32);
         let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
@@ -123,7 +144,11 @@ unsafe fn shared_catalog_has(relid: pg_sys::Oid, wanted: &str, name_of: impl Fn(
     }
 }
 
+/// An HTTP worker's entry point, called by PostgreSQL's background-worker startup (looked up by
+/// name, registered by the launcher) on the new process's only thread, signals still blocked.
 #[pg_guard]
+// SAFETY: as for postgrest_ext_launcher_main: our own prefixed symbol, defined once, the
+// bgw_function_name the launcher registers, with the signature PostgreSQL calls.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn postgrest_ext_worker_main(_arg: pg_sys::Datum) {
     signals::install();
@@ -135,6 +160,11 @@ pub extern "C-unwind" fn postgrest_ext_worker_main(_arg: pg_sys::Datum) {
         }
     };
     BackgroundWorker::connect_worker_to_spi(Some(&config.db_name), Some(&config.db_authenticator_role));
+    // SAFETY: on the worker's main thread, just connected, but OUTSIDE a transaction: sound only
+    // because superuser() answers from its one-entry cache, filled by InitPostgres for this very
+    // role. UNCHECKED: if GetUserId() differed from that role (e.g. `ALTER ROLE ... SET role`,
+    // applied by InitPostgres after it filled the cache), superuser() would look pg_authid up in
+    // the syscache with no transaction. See the report for issue 17.
     if unsafe { pg_sys::superuser() } {
         pgrx::log!(
             "postgrest_ext: role \"{}\" is a superuser; refusing to serve. Set postgrest.db_authenticator_role to a role without SUPERUSER.",
@@ -151,6 +181,8 @@ pub extern "C-unwind" fn postgrest_ext_worker_main(_arg: pg_sys::Datum) {
 /// The soft RLIMIT_NOFILE is 1024; each keep-alive client holds a descriptor.
 fn raise_fd_limit() {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on a live local rlimit; raising the soft limit up to the hard
+    // one needs no privilege and touches no PostgreSQL state.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;

@@ -9,20 +9,29 @@ use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::pg_sys;
 use std::ffi::CString;
 
+// src/include/tcop/tcopprot.h (PostgreSQL 15): `extern void die(SIGNAL_ARGS);`, defined in
+// src/backend/tcop/postgres.c. pgrx's binding is a Rust wrapper, which cannot be installed as a
+// signal handler, so the C symbol is declared here under another name.
+#[cfg(feature = "pg15")]
 extern "C-unwind" {
-    /// PostgreSQL's SIGTERM handler (tcop/postgres.c); pgrx's binding is a Rust wrapper,
-    /// which cannot be installed as a signal handler.
+    /// PostgreSQL's SIGTERM handler.
     #[link_name = "die"]
     fn pg_die(signal: std::ffi::c_int);
 }
 
 pub fn install() {
+    // SAFETY: called first thing in the worker's main function, on its only thread, while the
+    // postmaster-started worker still has signals blocked; `die` is PostgreSQL's own handler
+    // for exactly this signal in a backend (it only sets flags and the latch).
     unsafe { pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(pg_die)) };
     // also unblocks signals, so it comes last
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP);
 }
 
 pub fn shutdown_requested() -> bool {
+    // SAFETY: a sig_atomic_t flag of this backend, read on its main thread (the process's only
+    // thread: tokio runs current-thread); its other writer is die(), a signal handler that only
+    // ever sets it. A fresh read per call.
     unsafe { pg_sys::ProcDiePending != 0 }
 }
 
@@ -30,6 +39,9 @@ pub fn shutdown_requested() -> bool {
 /// on its own (pg_terminate_backend); at cluster shutdown nothing is restarted.
 pub fn exit_if_shutdown() {
     if shutdown_requested() {
+        // SAFETY: on the worker's main thread, outside any transaction and outside the tokio
+        // runtime (callers: sleep_ms and the end of listener::serve); proc_exit runs the exit
+        // callbacks, which clean up whatever PostgreSQL state is left, and does not return.
         unsafe { pg_sys::proc_exit(1) };
     }
 }
@@ -37,6 +49,9 @@ pub fn exit_if_shutdown() {
 /// Reload the config file if a SIGHUP arrived; true if it did.
 pub fn reload_if_sighup() -> bool {
     if BackgroundWorker::sighup_received() {
+        // SAFETY: on the worker's main thread, between requests (never inside a transaction):
+        // where PostgresMain itself processes SIGHUP. ConfigReloadPending is a plain flag of this
+        // backend; ProcessConfigFile reports problems in the file at a non-ERROR level.
         unsafe {
             pg_sys::ConfigReloadPending = 0;
             pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP);
@@ -49,6 +64,8 @@ pub fn reload_if_sighup() -> bool {
 
 /// Sleep on the latch (woken by signals), then handle SIGTERM.
 pub fn sleep_ms(ms: i64) {
+    // SAFETY: on the worker's main thread; MyLatch is this process's latch, set up at process
+    // start and owned by it; the wait flags and event are PostgreSQL's own constants.
     unsafe {
         pg_sys::WaitLatch(
             pg_sys::MyLatch,
@@ -75,6 +92,8 @@ pub fn wait_for_extension() {
     let name = CString::new("postgrest_ext").expect("no NUL");
     let mut logged = false;
     loop {
+        // SAFETY: inside pgrx's transaction, in a worker connected to its database (catalog
+        // lookups need both); `name` is NUL-terminated and outlives the call.
         let found = BackgroundWorker::transaction(|| unsafe { pg_sys::get_extension_oid(name.as_ptr(), true) != pg_sys::InvalidOid });
         if found {
             if logged {
