@@ -118,3 +118,19 @@ GRANT EXECUTE ON FUNCTION e2e_v2.shout(text) TO web_anon;
 CREATE FUNCTION api.zone_in_a_hurry() RETURNS text LANGUAGE sql STABLE SET statement_timeout = '1500ms'
   AS $$ SELECT current_setting('timezone') $$;
 GRANT EXECUTE ON FUNCTION api.zone_in_a_hurry() TO web_anon;
+
+-- kept plans (pgrx-tests/tests/compat.rs): PostgREST's PreparedStatementsSpec looks in
+-- pg_prepared_statements, where SPI's kept plans never show; the serving backend's memory
+-- contexts do (one CachedPlanSource per kept statement, named by its SQL text). Reading them
+-- takes pg_read_all_stats, hence SECURITY DEFINER.
+CREATE FUNCTION api.uses_prepared_statements() RETURNS bool LANGUAGE sql
+  AS $$ SELECT count(*) > 0 FROM pg_catalog.pg_prepared_statements $$;
+CREATE FUNCTION api.kept_plans_naming(fragment text) RETURNS int LANGUAGE sql SECURITY DEFINER
+  SET search_path = pg_catalog
+  AS $$ SELECT count(*)::int FROM pg_backend_memory_contexts
+        WHERE name = 'CachedPlanSource' AND strpos(ident, fragment) > 0 $$;
+GRANT EXECUTE ON FUNCTION api.uses_prepared_statements(), api.kept_plans_naming(text) TO web_anon;
+
+-- concurrency (pgrx-tests/tests/concurrency.rs): a call that takes as long as asked
+CREATE FUNCTION api.nap(seconds float8) RETURNS text LANGUAGE sql STABLE AS $$ SELECT pg_sleep(seconds)::text $$;
+GRANT EXECUTE ON FUNCTION api.nap(float8) TO web_anon;

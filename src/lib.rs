@@ -1,17 +1,20 @@
 //! postgrest_ext: PostgREST served from background workers inside PostgreSQL.
 //!
-//! This crate is the thin edge around `postgrest_core`: GUCs (`guc`), the background workers
-//! and their HTTP listener (`worker`), the transaction guard and SPI (`exec`), the catalog
-//! read behind the schema cache (`schema_cache`), and `backend`, which puts the last two
-//! behind core's `Database` trait. See ARCHITECTURE.md. Everything that can be pure
-//! (parsing, planning, SQL generation, responses) lives in `core/`.
+//! This crate is the thin edge around `postgrest_core` (see ARCHITECTURE.md): GUCs (`guc`),
+//! the launcher (`worker`), the front that owns the HTTP connections and the schema cache
+//! (`front`), the executors that run each request's transaction (`executor`), the
+//! transaction guard and SPI (`exec`), the catalog invalidation callbacks (`schema_cache`)
+//! and the shared memory (`shmem`). Everything that can be pure (parsing, planning, SQL
+//! generation, responses) lives in `core/`.
 
 use pgrx::prelude::*;
 
-mod backend;
 mod exec;
+mod executor;
+mod front;
 mod guc;
 mod schema_cache;
+mod shmem;
 mod worker;
 
 // The hand-declared PostgreSQL functions and constants (src/exec/spi.rs, src/exec/timeout.rs,
@@ -34,6 +37,7 @@ pub extern "C-unwind" fn _PG_init() {
     // SAFETY: a plain bool the postmaster sets around loading shared_preload_libraries; read in
     // _PG_init, on the loading process's only thread
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        shmem::init();
         worker::register_launcher();
     }
 }

@@ -83,10 +83,11 @@ fn workers_are_not_superusers() {
     assert_eq!(roles, "f");
 }
 
-/// Terminate every worker and wait until at least one has logged `needle` since `before`
-/// (the log length when we started).
+/// Terminate the front and every executor (the front starts again, and starts new executors)
+/// and wait until one of them has logged `needle` since `before` (the log length when we
+/// started).
 fn restart_workers_and_wait_for(before: usize, needle: &str) {
-    psql("select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'postgrest_ext worker'");
+    psql("select pg_terminate_backend(pid) from pg_stat_activity where backend_type in ('postgrest_ext worker', 'postgrest_ext front')");
     for _ in 0..100 {
         if server_log().get(before..).is_some_and(|l| l.contains(needle)) {
             return;

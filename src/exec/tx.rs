@@ -64,11 +64,11 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
         callback: Some(record_sqlstate),
         arg: std::ptr::null_mut(),
     };
-    // SAFETY: `callback` stays on this frame, unmoved, until it is unlinked below, and the stack
-    // it links to is the one read above. UNCHECKED: that unlinking relies on execute() returning;
-    // if the catch handler unwound (caught_to_error's warning! raising an ERROR), the pointer
-    // would outlive this frame. See the report for issue 17.
+    // SAFETY: `callback` stays on this frame, unmoved, while it is linked: `unlink` (declared
+    // after it, so dropped before it) puts the previous stack back, right after the catch or
+    // while unwinding out of it.
     unsafe { pg_sys::error_context_stack = &mut callback };
+    let unlink = Unlink(callback.previous);
 
     let tx = Tx { _private: () };
     let outcome = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| match body(&tx) {
@@ -88,9 +88,7 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
     }))
     .catch_others(|caught| Outcome::Failed(caught_to_error(caught)))
     .execute();
-    // SAFETY: execute() has returned, so no error report is walking the stack; this puts back
-    // exactly what was there before `callback` was linked in.
-    unsafe { pg_sys::error_context_stack = callback.previous };
+    drop(unlink);
 
     match outcome {
         Outcome::Committed(value) => Ok(value),
@@ -102,6 +100,16 @@ pub fn transaction<R>(read_only: bool, body: impl FnOnce(&Tx) -> Result<(R, End)
             abort();
             Err(e)
         }
+    }
+}
+
+/// Puts back the error context stack a transaction found, when dropped.
+struct Unlink(*mut pg_sys::ErrorContextCallback);
+
+impl Drop for Unlink {
+    fn drop(&mut self) {
+        // SAFETY: main thread; restores exactly the value read before our callback was linked
+        unsafe { pg_sys::error_context_stack = self.0 };
     }
 }
 

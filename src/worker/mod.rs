@@ -1,16 +1,13 @@
-//! Background workers: one launcher, N HTTP workers.
+//! The launcher, and what the front and the executors share (ARCHITECTURE.md).
 //!
 //! The launcher is registered at postmaster start and connects to no database. It waits until
-//! the configured database and authenticator role exist (logging once), then starts
-//! `postgrest.workers` dynamic workers. Starting them directly would crash-loop while the
-//! database does not exist yet: connecting to a missing database is FATAL.
-//!
-//! Each worker connects as the authenticator role, waits for `CREATE EXTENSION postgrest_ext`,
-//! and then serves HTTP on a shared SO_REUSEPORT socket (`listener`). Both start on hot
-//! standbys as well: reads are served there, writes fail cleanly as read-only (25006 → 405).
+//! the configured database and authenticator role exist (logging once), then starts the front
+//! (`crate::front`), which starts the executors. Starting it directly would crash-loop while
+//! the database does not exist yet: connecting to a missing database is FATAL. All of them
+//! start on hot standbys as well: reads are served there, writes fail cleanly as read-only
+//! (25006 → 405).
 
-mod listener;
-mod signals;
+pub mod signals;
 
 use crate::guc;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
@@ -18,9 +15,11 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use std::time::Duration;
 
-const LIBRARY: &str = "postgrest_ext";
-/// `backend_type` in pg_stat_activity names the workers (it must contain "postgrest").
-const WORKER_TYPE: &str = "postgrest_ext worker";
+pub const LIBRARY: &str = "postgrest_ext";
+/// `backend_type` in pg_stat_activity names the processes (it must contain "postgrest"); the
+/// executors, which show the requests they run, are the "workers".
+pub const EXECUTOR_TYPE: &str = "postgrest_ext worker";
+const FRONT_TYPE: &str = "postgrest_ext front";
 const LAUNCHER_TYPE: &str = "postgrest_ext launcher";
 
 pub fn register_launcher() {
@@ -72,23 +71,22 @@ pub extern "C-unwind" fn postgrest_ext_launcher_main(_arg: pg_sys::Datum) {
             return;
         }
     }
-    for i in 0..config.workers {
-        let started = BackgroundWorkerBuilder::new(&format!("postgrest_ext worker {i}"))
-            .set_type(WORKER_TYPE)
-            .set_library(LIBRARY)
-            .set_function("postgrest_ext_worker_main")
-            .enable_spi_access()
-            .set_start_time(BgWorkerStartTime::ConsistentState)
-            .set_restart_time(Some(Duration::from_secs(1)))
-            // SAFETY: a plain int of this process, set at process start and never changed
-            .set_notify_pid(unsafe { pg_sys::MyProcPid })
-            .load_dynamic();
-        if started.is_err() {
-            pgrx::log!("postgrest_ext: could not start worker {i}: raise max_worker_processes");
-        }
+    let started = BackgroundWorkerBuilder::new("postgrest_ext front")
+        .set_type(FRONT_TYPE)
+        .set_library(LIBRARY)
+        .set_function("postgrest_ext_front_main")
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::ConsistentState)
+        // a front that failed (exit 1) comes back; one that was asked to stop exits 0 and stays so
+        .set_restart_time(Some(Duration::from_secs(1)))
+        // SAFETY: a plain int of this process, set at process start and never changed
+        .set_notify_pid(unsafe { pg_sys::MyProcPid })
+        .load_dynamic();
+    if started.is_err() {
+        pgrx::log!("postgrest_ext: could not start the front: raise max_worker_processes");
     }
     // Stay alive: after a crash-restart of the cluster the launcher runs again and starts the
-    // workers again (dynamic workers are not restarted by a crash-restart).
+    // front again (dynamic workers are not restarted by a crash-restart).
     while BackgroundWorker::wait_latch(Some(Duration::from_secs(3600))) {}
 }
 
@@ -144,42 +142,15 @@ unsafe fn shared_catalog_has(relid: pg_sys::Oid, wanted: &str, name_of: impl Fn(
     }
 }
 
-/// An HTTP worker's entry point, called by PostgreSQL's background-worker startup (looked up by
-/// name, registered by the launcher) on the new process's only thread, signals still blocked.
-#[pg_guard]
-// SAFETY: as for postgrest_ext_launcher_main: our own prefixed symbol, defined once, the
-// bgw_function_name the launcher registers, with the signature PostgreSQL calls.
-#[unsafe(no_mangle)]
-pub extern "C-unwind" fn postgrest_ext_worker_main(_arg: pg_sys::Datum) {
-    signals::install();
-    let config = match guc::config() {
-        Ok(c) => c,
-        Err(e) => {
-            pgrx::log!("postgrest_ext: invalid configuration, not serving: {e}");
-            signals::idle_until_shutdown();
-        }
-    };
-    BackgroundWorker::connect_worker_to_spi(Some(&config.db_name), Some(&config.db_authenticator_role));
-    // SAFETY: on the worker's main thread, just connected, but OUTSIDE a transaction: sound only
-    // because superuser() answers from its one-entry cache, filled by InitPostgres for this very
-    // role. UNCHECKED: if GetUserId() differed from that role (e.g. `ALTER ROLE ... SET role`,
-    // applied by InitPostgres after it filled the cache), superuser() would look pg_authid up in
-    // the syscache with no transaction. See the report for issue 17.
-    if unsafe { pg_sys::superuser() } {
-        pgrx::log!(
-            "postgrest_ext: role \"{}\" is a superuser; refusing to serve. Set postgrest.db_authenticator_role to a role without SUPERUSER.",
-            config.db_authenticator_role
-        );
-        signals::idle_until_shutdown();
-    }
-    signals::wait_for_extension();
-    crate::schema_cache::watch_catalogs();
-    raise_fd_limit();
-    listener::serve(config);
+/// Is the session's user a superuser? Looked up inside a transaction: `superuser()` may
+/// read the catalogs (a role changed by `ALTER ROLE ... SET role`).
+pub fn connected_as_superuser() -> bool {
+    // SAFETY: main thread, connected to a database, inside the transaction pgrx opens
+    BackgroundWorker::transaction(|| unsafe { pg_sys::superuser() })
 }
 
 /// The soft RLIMIT_NOFILE is 1024; each keep-alive client holds a descriptor.
-fn raise_fd_limit() {
+pub fn raise_fd_limit() {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: plain system calls on a live local rlimit; raising the soft limit up to the hard
     // one needs no privilege and touches no PostgreSQL state.

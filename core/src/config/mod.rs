@@ -43,7 +43,7 @@ pub const SETTINGS: &[Setting] = &[
     // our own keys, fixed for scripts and tests
     setting("db_name", "postgres", Restart, "database the workers serve"),
     setting("db_authenticator_role", "authenticator", Restart, "role the workers log in as"),
-    setting("workers", "2", Restart, "number of HTTP workers"),
+    setting("workers", "2", Restart, "executors kept warm (each counts against max_worker_processes)"),
     setting("server_host", "!4", Restart, "listen address (!4 any IPv4, !6 any IPv6)"),
     setting("server_port", "3000", Restart, "listen port"),
     // PostgREST's keys, PostgREST's defaults
@@ -80,10 +80,10 @@ pub const SETTINGS: &[Setting] = &[
     setting("url_use_legacy_target_names", "true", Reload, "accepted for compatibility"),
     // accepted so PostgREST configs carry over unchanged; meaningless inside the database
     setting("db_uri", "", Reload, "not used: the workers run inside the database"),
-    setting("db_pool", "10", Reload, "accepted for compatibility"),
-    setting("db_pool_acquisition_timeout", "10", Reload, "accepted for compatibility"),
+    setting("db_pool", "10", Reload, "most executors running at once (capped by max_worker_processes)"),
+    setting("db_pool_acquisition_timeout", "10", Reload, "seconds a request waits for a free executor, then 504 PGRST003"),
     setting("db_pool_max_lifetime", "1800", Reload, "accepted for compatibility"),
-    setting("db_pool_max_idletime", "30", Reload, "accepted for compatibility"),
+    setting("db_pool_max_idletime", "30", Reload, "seconds an executor beyond the warm ones stays idle before it retires"),
     setting("db_pool_automatic_recovery", "true", Reload, "accepted for compatibility"),
     setting("db_channel", "pgrst", Reload, "accepted for compatibility"),
     setting("db_channel_enabled", "true", Reload, "accepted for compatibility"),
@@ -126,7 +126,12 @@ pub enum OpenApiMode {
 pub struct Config {
     pub db_name: String,
     pub db_authenticator_role: String,
+    /// `workers`: executors kept warm
     pub workers: u32,
+    /// `db-pool`: most executors at once
+    pub db_pool: usize,
+    pub db_pool_acquisition_timeout: std::time::Duration,
+    pub db_pool_max_idletime: std::time::Duration,
     pub server_host: String,
     pub server_port: u16,
     pub db_schemas: Vec<String>,
@@ -208,6 +213,9 @@ impl Config {
             db_name: get("db_name"),
             db_authenticator_role: get("db_authenticator_role"),
             workers: number("workers")?.clamp(1, 64) as u32,
+            db_pool: number("db_pool")?.clamp(1, 1024) as usize,
+            db_pool_acquisition_timeout: std::time::Duration::from_secs(number("db_pool_acquisition_timeout")?.clamp(0, 86_400) as u64),
+            db_pool_max_idletime: std::time::Duration::from_secs(number("db_pool_max_idletime")?.clamp(0, 86_400) as u64),
             server_host: get("server_host"),
             server_port: u16::try_from(number("server_port")?).map_err(|_| "postgrest.server_port: out of range".to_string())?,
             db_schemas: schemas,

@@ -25,8 +25,13 @@ pub enum RangeError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     // ---- PGRST0xx: connection
+    // PGRST000: ConnectionUsageError, no pool connection to lose here
+    /// PGRST001: the executor running the request went away (details: what happened)
+    ExecutorLost(String),
     /// PGRST002
     NoSchemaCache,
+    /// PGRST003: no executor became free within `db-pool-acquisition-timeout`
+    PoolTimeout,
 
     // ---- PGRST1xx: API request
     /// PGRST100: message, details
@@ -164,7 +169,9 @@ impl Error {
             Description { code: code.into(), status, message: message.into(), details: Value::Null, hint: Value::Null }
         }
         match self {
+            ExecutorLost(what) => d("PGRST001", 503, "Database client error. Retrying the connection.").with_details(what.clone()),
             NoSchemaCache => d("PGRST002", 503, "Could not query the database for the schema cache. Retrying."),
+            PoolTimeout => d("PGRST003", 504, "Timed out acquiring connection from connection pool."),
             QueryParam { message, details } => d("PGRST100", 400, message.clone()).with_details(details.clone()),
             InvalidRpcMethod(m) => d("PGRST101", 405, format!("Cannot use the {m} method on RPC")),
             InvalidBody(m) => d("PGRST102", 400, m.clone()),

@@ -1,0 +1,116 @@
+//! Request-level dispatch (ARCHITECTURE.md): a slow request holds one executor, never a
+//! connection or another request; executors grow on demand up to `db-pool` and retire when
+//! idle; past the pool's bound a request waits `db-pool-acquisition-timeout` and gets 504
+//! PGRST003; an executor that dies loses only its own request. The cluster starts with
+//! `postgrest.workers = 2` warm executors.
+
+use postgrest_ext_e2e::*;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The tests change pool settings: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn naps(n: usize, seconds: f64) -> Vec<JoinHandle<std::io::Result<Response>>> {
+    (0..n).map(|_| std::thread::spawn(move || request("GET", &format!("/rpc/nap?seconds={seconds}"), &[]))).collect()
+}
+
+fn executors() -> usize {
+    psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker'").parse().unwrap_or(0)
+}
+
+fn set(settings: &[(&str, &str)]) {
+    for (k, v) in settings {
+        psql(&format!("alter system set postgrest.{k} = '{v}'"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+fn reset(keys: &[&str]) {
+    for k in keys {
+        psql(&format!("alter system reset postgrest.{k}"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not happen within {timeout:?}");
+}
+
+#[test]
+fn slow_requests_do_not_delay_a_fast_one() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // more slow requests than warm executors: the pool grows for the fast one
+    let slow = naps(3, 1.5);
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let fast = get("/products?select=id&id=eq.1");
+    let took = start.elapsed();
+    assert_eq!(fast.status, 200, "{}", fast.body);
+    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
+    for s in slow {
+        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200));
+    }
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn executors_grow_under_load_and_retire_when_idle() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set(&[("db_pool_max_idletime", "1")]);
+    let slow = naps(5, 1.5);
+    eventually("five executors running", Duration::from_secs(3), || executors() >= 5);
+    for s in slow {
+        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200));
+    }
+    // idle beyond db_pool_max_idletime: back to the two warm ones
+    eventually("idle executors retiring", Duration::from_secs(8), || executors() == 2);
+    reset(&["db_pool_max_idletime"]);
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn past_db_pool_requests_get_504_after_the_acquisition_timeout() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set(&[("db_pool", "2"), ("db_pool_acquisition_timeout", "1")]);
+    let start = Instant::now();
+    let outcomes: Vec<Response> = naps(4, 1.8).into_iter().map(|h| h.join().unwrap().expect("an answer")).collect();
+    reset(&["db_pool", "db_pool_acquisition_timeout"]);
+    let refused: Vec<&Response> = outcomes.iter().filter(|r| r.status == 504).collect();
+    assert_eq!(outcomes.iter().filter(|r| r.status == 200).count(), 2, "two executors, two naps served");
+    assert_eq!(refused.len(), 2, "{:?}", outcomes.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert_eq!(refused[0].json()["code"], "PGRST003");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn a_terminated_executor_loses_only_its_own_request() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let doomed = std::thread::spawn(|| request("GET", "/rpc/nap?seconds=1.9", &[]));
+    let others = naps(2, 0.5);
+    std::thread::sleep(Duration::from_millis(300));
+    let n = psql(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+         where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/nap?seconds=1.9%'",
+    );
+    assert_eq!(n, "1");
+    let doomed = doomed.join().unwrap();
+    assert!(doomed.as_ref().map_or(true, |r| r.status >= 500), "{:?}", doomed.map(|r| r.status));
+    for o in others {
+        assert_eq!(o.join().unwrap().map(|r| r.status).ok(), Some(200));
+    }
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}

@@ -1,0 +1,225 @@
+//! An executor: a background worker connected to the database as the authenticator that runs
+//! the front's jobs (`core::wire::Job`), one at a time, each in one transaction, and answers
+//! each with one `Reply` (ARCHITECTURE.md). It owns its connection to the front, its kept SPI
+//! plans and its catalog invalidation callbacks; it never sees HTTP.
+//!
+//! It exits (code 0, never restarted) when the front closes the connection: the front retires
+//! idle executors that way, and a new front starts its own.
+
+use crate::exec::{self, transaction, Tx};
+use crate::worker::signals;
+use crate::{guc, schema_cache, shmem};
+use pgrx::pg_sys;
+use pgrx::prelude::pg_guard;
+use postgrest_core::app::{self, End, Rows, Transaction};
+use postgrest_core::error::{Error, PgError};
+use postgrest_core::schema_cache::CATALOG_QUERY;
+use postgrest_core::sql::Statement;
+use postgrest_core::wire::{self, Job, Reply};
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
+    signals::install();
+    let settings = guc::settings();
+    let (db, role) =
+        (settings.get("db_name").cloned().unwrap_or_default(), settings.get("db_authenticator_role").cloned().unwrap_or_default());
+    pgrx::bgworkers::BackgroundWorker::connect_worker_to_spi(Some(&db), Some(&role));
+    if crate::worker::connected_as_superuser() {
+        pgrx::log!("postgrest_ext: role \"{role}\" is a superuser; refusing to serve. Set postgrest.db_authenticator_role to a role without SUPERUSER.");
+        return;
+    }
+    schema_cache::watch_catalogs();
+    let Ok(mut front) = UnixStream::connect(crate::front::SOCKET) else {
+        pgrx::log!("postgrest_ext: executor cannot reach the front at {}", crate::front::SOCKET);
+        return;
+    };
+    // SAFETY: MyProcPid is set before any worker code runs
+    let pid = unsafe { pg_sys::MyProcPid };
+    if front.write_all(&wire::encode_reply(&Reply::Hello { pid })).is_err() {
+        return;
+    }
+    let mut seen_generation = shmem::generation();
+    while let Some(job) = next_job(&mut front) {
+        let generation = shmem::generation();
+        if generation != seen_generation {
+            // the catalogs changed: plans kept for the old schema may now fail
+            exec::forget_plans();
+            seen_generation = generation;
+        }
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
+            .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
+        report_idle();
+        if front.write_all(&wire::encode_reply(&reply)).is_err() {
+            break;
+        }
+        if signals::shutdown_requested() {
+            break;
+        }
+    }
+}
+
+/// Wait for the next job: the socket readable, or a signal. None when the front closed the
+/// connection, the frame is unreadable, or shutdown was asked.
+fn next_job(front: &mut UnixStream) -> Option<Job> {
+    loop {
+        // SAFETY: on the backend's main thread; MyLatch is this process's latch and the fd
+        // stays open for the call
+        let events = unsafe {
+            let rc = pg_sys::WaitLatchOrSocket(
+                pg_sys::MyLatch,
+                (pg_sys::WL_LATCH_SET | pg_sys::WL_SOCKET_READABLE | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+                front.as_raw_fd(),
+                -1,
+                pg_sys::PG_WAIT_EXTENSION,
+            );
+            pg_sys::ResetLatch(pg_sys::MyLatch);
+            rc
+        };
+        if signals::shutdown_requested() {
+            return None;
+        }
+        signals::reload_if_sighup();
+        if events & pg_sys::WL_SOCKET_READABLE as i32 != 0 {
+            break;
+        }
+    }
+    let mut header = [0u8; 4];
+    front.read_exact(&mut header).ok()?;
+    let mut payload = vec![0u8; wire::frame_len(header).ok()?];
+    front.read_exact(&mut payload).ok()?;
+    match wire::decode_job(&payload) {
+        Ok(job) => Some(job),
+        Err(e) => {
+            pgrx::log!("postgrest_ext: executor got an unreadable job ({}); leaving", e.0);
+            None
+        }
+    }
+}
+
+fn run(job: Job) -> Reply {
+    match job {
+        Job::Run { generation, check_fresh, activity, job } => {
+            report_activity(&activity);
+            let outcome = transaction(job.read_only, |tx| {
+                if check_fresh && shmem::generation() != generation {
+                    return Ok((Reply::Stale, End::Rollback));
+                }
+                let (output, end) = app::execute(&mut Spi { tx }, &job)?;
+                Ok((Reply::Done(output), end))
+            });
+            outcome.unwrap_or_else(|e| {
+                log_failure(&activity, &e);
+                Reply::Failed(e)
+            })
+        }
+        Job::Load { param } => {
+            let loaded = transaction(true, |tx| {
+                // read after the transaction took in pending invalidations: a change arriving
+                // during the read leaves the result stale
+                let generation = shmem::generation();
+                let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true)?;
+                let document = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).ok_or(Error::NoSchemaCache)?;
+                Ok((Reply::Loaded { generation, document }, End::Commit))
+            });
+            loaded.unwrap_or_else(|e| {
+                pgrx::warning!("postgrest_ext: could not read the schema cache: {e}");
+                Reply::Failed(e)
+            })
+        }
+        Job::Ping => {
+            transaction(true, |_| Ok((Reply::Pong { generation: shmem::generation() }, End::Commit))).unwrap_or_else(Reply::Failed)
+        }
+    }
+}
+
+/// Caught errors are not logged by PostgreSQL: server-side failures (5xx) go to the log,
+/// client errors only at DEBUG1 so a busy API does not flood it.
+fn log_failure(activity: &str, e: &Error) {
+    if e.status() >= 500 {
+        pgrx::log!("postgrest_ext: {activity} failed: {e}");
+    } else {
+        pgrx::debug1!("postgrest_ext: {activity} failed: {e}");
+    }
+}
+
+/// Show the request in pg_stat_activity (`query` column) while it runs.
+fn report_activity(activity: &str) {
+    if let Ok(c) = CString::new(activity) {
+        // SAFETY: main thread; the string is copied into the backend's status entry
+        unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) };
+    }
+}
+
+fn report_idle() {
+    // SAFETY: main thread; a null query leaves the last one shown
+    unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_IDLE, std::ptr::null()) };
+}
+
+/// One open transaction, driven by `core::app::execute`.
+struct Spi<'a> {
+    tx: &'a Tx,
+}
+
+impl Transaction for Spi<'_> {
+    fn set_read_only(&mut self) {
+        // SAFETY: a plain global of this backend, read by the executor at the next statement;
+        // only ever raised (a hot standby starts read-only and must stay so)
+        unsafe { pg_sys::XactReadOnly = true };
+    }
+
+    fn set_role(&mut self, role: &str) -> Result<(), Error> {
+        refuse_superuser(role)?;
+        self.set_local("role", role)
+    }
+
+    /// `set_config(name, value, true)` without a statement: the same call the SQL function makes.
+    fn set_local(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let name = CString::new(name).map_err(|_| Error::Internal("GUC name with NUL".into()))?;
+        let value = CString::new(value).map_err(|_| Error::InvalidBody("a header or claim contains a NUL character".into()))?;
+        // SAFETY: inside a transaction (self.tx); both strings are NUL-terminated and outlive
+        // the call, which copies them. An invalid value raises an ERROR that the guard catches.
+        unsafe {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+        }
+        Ok(())
+    }
+
+    fn query(&mut self, statement: &Statement, read_only: bool, binary: Option<usize>) -> Result<Rows, Error> {
+        exec::query_bytes(self.tx, &statement.sql, &statement.params, read_only, binary)
+    }
+}
+
+/// The server never runs a request as a superuser, whatever the configuration says.
+fn refuse_superuser(role: &str) -> Result<(), Error> {
+    let c = CString::new(role).map_err(|_| Error::Internal("role with NUL".into()))?;
+    // SAFETY: called inside a transaction (catalog lookups need one); `c` outlives the call
+    let oid = unsafe { pg_sys::get_role_oid(c.as_ptr(), true) };
+    // SAFETY: as above; a valid oid from get_role_oid
+    if oid != pg_sys::InvalidOid && unsafe { pg_sys::superuser_arg(oid) } {
+        pgrx::warning!("postgrest_ext: refusing to run a request as superuser role \"{role}\"");
+        return Err(Error::Pg {
+            error: PgError {
+                sqlstate: "42501".into(),
+                message: format!("permission denied to run requests as superuser role \"{role}\""),
+                detail: None,
+                hint: Some("Use a role without SUPERUSER as postgrest.db_anon_role and in JWTs.".into()),
+            },
+            authenticated: true,
+        });
+    }
+    Ok(())
+}

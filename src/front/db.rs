@@ -1,0 +1,83 @@
+//! The front as the pipeline's database: `core::app::Database` answered by leasing an
+//! executor and sending it a job. The schema cache is the front's own: read through an
+//! executor when the catalog generation moved, one read at a time, shared by every request.
+
+use super::{wake_main, Cached, Shared};
+use crate::shmem;
+use postgrest_core::app::{Database, MainTx, Ran};
+use postgrest_core::config::Config;
+use postgrest_core::error::Error;
+use postgrest_core::schema_cache::{catalog_param, SchemaCache};
+use postgrest_core::wire::{Job, Reply};
+use std::sync::Arc;
+
+pub struct FrontDb<'a> {
+    pub shared: &'a Shared,
+    /// the request line, shown in pg_stat_activity while the executor runs it
+    pub activity: String,
+    /// the generation of the cache `schema_cache` last answered with
+    generation: u64,
+}
+
+impl<'a> FrontDb<'a> {
+    pub fn new(shared: &'a Shared, activity: String) -> FrontDb<'a> {
+        FrontDb { shared, activity, generation: 0 }
+    }
+
+    fn call(&self, job: &Job) -> Result<Reply, Error> {
+        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main)?;
+        match lease.call(job)? {
+            Reply::Failed(e) => Err(e),
+            reply => Ok(reply),
+        }
+    }
+
+    /// The cache if it is current for `config` at catalog generation `generation`.
+    fn current(&self, config: &Config, generation: u64) -> Option<(u64, Arc<SchemaCache>)> {
+        let cached = self.shared.cache.read().unwrap_or_else(|p| p.into_inner());
+        cached.as_ref().filter(|c| c.generation == generation && c.schemas == config.db_schemas).map(|c| (c.generation, c.cache.clone()))
+    }
+}
+
+impl Database for FrontDb<'_> {
+    fn schema_cache(&mut self, config: &Config) -> Result<Arc<SchemaCache>, Error> {
+        if let Some((generation, cache)) = self.current(config, shmem::generation()) {
+            self.generation = generation;
+            return Ok(cache);
+        }
+        let _one_reader = self.shared.loading.lock().unwrap_or_else(|p| p.into_inner());
+        // another request may have read it while this one waited
+        if let Some((generation, cache)) = self.current(config, shmem::generation()) {
+            self.generation = generation;
+            return Ok(cache);
+        }
+        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
+        let Reply::Loaded { generation, document } = self.call(&Job::Load { param })? else {
+            return Err(Error::Internal("unexpected reply to a schema read".into()));
+        };
+        let cache = Arc::new(SchemaCache::from_json(&document).map_err(|e| {
+            eprintln!("postgrest_ext: could not build the schema cache: {e}");
+            Error::NoSchemaCache
+        })?);
+        *self.shared.cache.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() });
+        self.generation = generation;
+        Ok(cache)
+    }
+
+    fn stale(&mut self) -> Result<bool, Error> {
+        match self.call(&Job::Ping)? {
+            Reply::Pong { generation } => Ok(generation != self.generation),
+            _ => Err(Error::Internal("unexpected reply to a ping".into())),
+        }
+    }
+
+    fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
+        let job = Job::Run { generation: self.generation, check_fresh, activity: self.activity.clone(), job: main.job() };
+        match self.call(&job)? {
+            Reply::Done(output) => Ok(Ran::Done(output)),
+            Reply::Stale => Ok(Ran::Stale),
+            _ => Err(Error::Internal("unexpected reply to a transaction".into())),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The front's I/O threads: a tokio runtime started with every signal blocked (signals belong
+//! to the main thread, whose pgrx handlers must not run elsewhere), hyper HTTP/1.1
+//! connections, and the executors' socket. Each complete request is handled on a blocking
+//! thread (`core::app::handle` is synchronous and waits for its executor), so a slow request
+//! holds one thread and one executor, never a connection or another request.
+
+use super::db::FrontDb;
+use super::Shared;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use postgrest_core::app;
+use postgrest_core::config::Config;
+use postgrest_core::http::{HttpRequest, HttpResponse};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::os::unix::net::UnixListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Larger request bodies are refused with 413 (PostgreSQL cannot take a text over 1 GB anyway).
+const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const IO_THREADS: usize = 2;
+
+/// Bind the HTTP address, retrying every 5 s while it is taken. Main thread.
+pub fn bind_until_bound(config: &Config) -> std::net::TcpListener {
+    loop {
+        match bind(config) {
+            Ok(l) => return l,
+            Err(e) => {
+                pgrx::log!("postgrest_ext: cannot listen on {}: {e}; retrying", config.listen_address());
+                for _ in 0..50 {
+                    crate::worker::signals::sleep_ms(100);
+                }
+            }
+        }
+    }
+}
+
+fn bind(config: &Config) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let addr: SocketAddr =
+        config.listen_address().parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}
+
+/// Start the I/O threads serving `http` and accepting executors. Main thread.
+pub fn start(shared: Arc<Shared>, http: std::net::TcpListener, executors: UnixListener) -> Option<tokio::runtime::Runtime> {
+    let runtime = with_signals_blocked(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(IO_THREADS)
+            .thread_name("postgrest_ext io")
+            .on_thread_start(block_signals)
+            .enable_io()
+            .enable_time()
+            .build()
+    });
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            pgrx::log!("postgrest_ext: cannot start the I/O runtime: {e}");
+            return None;
+        }
+    };
+    let accepting = shared.clone();
+    // executors connect rarely: a plain blocking accept on a thread of its own
+    let spawned = with_signals_blocked(|| {
+        std::thread::Builder::new().name("postgrest_ext executors".into()).spawn(move || {
+            for stream in executors.incoming().flatten() {
+                super::accept_executor(&accepting, stream);
+            }
+        })
+    });
+    if let Err(e) = spawned {
+        pgrx::log!("postgrest_ext: cannot start the executor listener: {e}");
+        return None;
+    }
+    runtime.spawn(accept_loop(http, shared));
+    Some(runtime)
+}
+
+fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: plain libc on sigset_t values we own; restores this thread's mask afterwards
+    unsafe {
+        let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+    }
+    let out = f();
+    // SAFETY: `old` was filled by the pthread_sigmask call above
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
+    out
+}
+
+/// Threads started later (tokio's blocking pool) block every signal too.
+fn block_signals() {
+    // SAFETY: plain libc on a sigset_t we own, affecting only the calling thread
+    unsafe {
+        let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), std::ptr::null_mut());
+    }
+}
+
+async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        eprintln!("postgrest_ext: cannot register the HTTP listener");
+        return;
+    };
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| respond(req, shared.clone()));
+                    let _ = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        // a client that never finishes its headers must not hold the socket forever
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            // EMFILE/ENFILE and friends: back off instead of spinning on accept
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    // Bodies are read whole before execution: bound them, since an allocation failure
+    // aborts the process and that restarts the whole cluster.
+    if hyper::body::Body::size_hint(&body).lower() > MAX_BODY_BYTES as u64 {
+        // a Content-Length over the limit is refused before anything is read
+        return Ok(plain(413, "request body too large"));
+    }
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Ok(plain(413, "request body too large")),
+        Err(_) => return Ok(plain(400, "could not read the request body")),
+    };
+    let request = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
+        body: body.into(),
+    };
+    let handled = tokio::task::spawn_blocking(move || handle(&shared, &request)).await;
+    Ok(match handled {
+        Ok(response) => to_hyper(response),
+        Err(_) => plain(500, "the request handler failed"),
+    })
+}
+
+/// One request, start to end, on a blocking thread.
+fn handle(shared: &Shared, request: &HttpRequest) -> HttpResponse {
+    let config = shared.config();
+    let activity = if request.query.is_empty() {
+        format!("{} {}", request.method, request.path)
+    } else {
+        format!("{} {}?{}", request.method, request.path, request.query)
+    };
+    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity), request);
+    if let Some(e) = handled.error.as_ref().filter(|e| e.status() >= 500) {
+        // executors log their own failures; these are the front's (an executor lost, a panic)
+        if !matches!(e, postgrest_core::error::Error::Pg { .. } | postgrest_core::error::Error::Raised(_)) {
+            eprintln!("postgrest_ext: {} {} failed: {e}", request.method, request.path);
+        }
+    }
+    handled.response
+}
+
+fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder().status(r.status);
+    for (k, v) in &r.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| plain(500, "invalid response header"))
+}
+
+fn plain(status: u16, msg: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(msg.to_string())));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}

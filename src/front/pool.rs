@@ -1,0 +1,243 @@
+//! The executor pool, owned by the front: connected executors, idle or leased, and how many
+//! are being started. Request threads lease an idle executor (waiting in line when none is,
+//! up to `db-pool-acquisition-timeout`), and ask the front's main thread to start more up to
+//! `db-pool`; the main thread starts them and retires the idle ones past
+//! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
+
+use postgrest_core::error::Error;
+use postgrest_core::wire::{self, Job, Reply};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// One executor's connection.
+pub struct Executor {
+    stream: UnixStream,
+    pub pid: i32,
+    idle_since: Instant,
+}
+
+impl Executor {
+    pub fn new(stream: UnixStream, pid: i32) -> Executor {
+        Executor { stream, pid, idle_since: Instant::now() }
+    }
+
+    /// Send one job and wait for its reply.
+    pub fn call(&mut self, job: &Job) -> std::io::Result<Reply> {
+        self.stream.write_all(&wire::encode_job(job))?;
+        read_reply(&mut self.stream)
+    }
+
+    /// An idle executor's socket has nothing to read: readable means it closed (it died).
+    fn is_alive(&self) -> bool {
+        let mut fd = libc::pollfd { fd: self.stream.as_raw_fd(), events: libc::POLLIN | libc::POLLRDHUP, revents: 0 };
+        // SAFETY: one valid pollfd, zero timeout; plain libc, no PostgreSQL
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        n == 0
+    }
+}
+
+/// Read one reply frame.
+pub fn read_reply(stream: &mut UnixStream) -> std::io::Result<Reply> {
+    let bad = |e: wire::WireError| std::io::Error::new(std::io::ErrorKind::InvalidData, e.0);
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header)?;
+    let mut payload = vec![0u8; wire::frame_len(header).map_err(bad)?];
+    stream.read_exact(&mut payload)?;
+    wire::decode_reply(&payload).map_err(bad)
+}
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Executor>,
+    /// connected executors, idle or leased
+    live: usize,
+    /// asked of the main thread, not yet connected
+    starting: usize,
+    /// starts the main thread should make
+    wanted: usize,
+    /// after a failed start (max_worker_processes), no new start is asked before this
+    blocked_until: Option<Instant>,
+    /// executors that said hello, until the main thread has seen them start
+    greeted: std::collections::HashSet<i32>,
+}
+
+#[derive(Default)]
+pub struct Pool {
+    state: Mutex<State>,
+    returned: Condvar,
+}
+
+/// The bounds of the pool, from the configuration.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub warm: usize,
+    pub max: usize,
+    pub acquisition_timeout: Duration,
+    pub max_idle: Duration,
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An idle executor, waiting in line for one up to the acquisition timeout. `wake` asks
+    /// the main thread to start one.
+    pub fn acquire(&self, limits: Limits, wake: impl Fn()) -> Result<Lease<'_>, Error> {
+        let deadline = Instant::now() + limits.acquisition_timeout;
+        let mut state = self.lock();
+        loop {
+            while let Some(executor) = state.idle.pop() {
+                if executor.is_alive() {
+                    return Ok(Lease { pool: self, executor: Some(executor) });
+                }
+                state.live -= 1;
+            }
+            let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
+            if state.live + state.starting < limits.max && !blocked {
+                state.starting += 1;
+                state.wanted += 1;
+                wake();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::PoolTimeout);
+            }
+            state = self.returned.wait_timeout(state, deadline - now).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+        }
+    }
+
+    /// A newly started executor connected.
+    pub fn connected(&self, executor: Executor) {
+        let mut state = self.lock();
+        state.starting = state.starting.saturating_sub(1);
+        state.live += 1;
+        state.greeted.insert(executor.pid);
+        state.idle.push(executor);
+        self.returned.notify_one();
+    }
+
+    /// For the main thread: how many executors to start now.
+    pub fn take_wanted(&self) -> usize {
+        std::mem::take(&mut self.lock().wanted)
+    }
+
+    /// For the main thread: asked for `n` more executors at start (the warm ones).
+    pub fn want(&self, n: usize) {
+        let mut state = self.lock();
+        state.starting += n;
+        state.wanted += n;
+    }
+
+    /// For the main thread: a start failed (no free background worker slot).
+    pub fn start_failed(&self) {
+        let mut state = self.lock();
+        state.starting = state.starting.saturating_sub(1);
+        state.blocked_until = Some(Instant::now() + Duration::from_secs(1));
+        self.returned.notify_all();
+    }
+
+    /// For the main thread: did the executor with this pid connect (asked once)?
+    pub fn take_greeted(&self, pid: i32) -> bool {
+        self.lock().greeted.remove(&pid)
+    }
+
+    /// For the main thread: an executor that never connected is given up on. Starts pause
+    /// for a while: one that refused (a superuser authenticator) would refuse again.
+    pub fn start_lost(&self) {
+        let mut state = self.lock();
+        state.starting = state.starting.saturating_sub(1);
+        state.blocked_until = Some(Instant::now() + Duration::from_secs(5));
+        self.returned.notify_all();
+    }
+
+    /// For the main thread, each tick: close the executors idle longer than `max_idle`
+    /// beyond the warm ones (they exit when their socket closes), and ask for new ones when
+    /// fewer than the warm ones are left (one was terminated). Returns the pids retired.
+    pub fn maintain(&self, limits: Limits) -> Vec<i32> {
+        let mut state = self.lock();
+        let mut retired = vec![];
+        // the longest idle are at the front: the pool pushes and pops at the back
+        while state.live > limits.warm {
+            match state.idle.first() {
+                Some(e) if e.idle_since.elapsed() > limits.max_idle => {
+                    retired.push(state.idle.remove(0).pid);
+                    state.live -= 1;
+                }
+                _ => break,
+            }
+        }
+        let before = state.idle.len();
+        state.idle.retain(Executor::is_alive);
+        let dead = before - state.idle.len();
+        state.live -= dead;
+        let short = limits.warm.saturating_sub(state.live + state.starting);
+        if short > 0 && state.blocked_until.is_none_or(|t| Instant::now() >= t) {
+            state.starting += short;
+            state.wanted += short;
+        }
+        retired
+    }
+
+    /// Connected executors (idle or leased), and how many are idle.
+    pub fn sizes(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.live, state.idle.len())
+    }
+
+    /// Close every idle executor (shutdown).
+    pub fn close_idle(&self) {
+        let mut state = self.lock();
+        let n = state.idle.len();
+        state.idle.clear();
+        state.live -= n;
+    }
+
+    fn give_back(&self, mut executor: Executor) {
+        executor.idle_since = Instant::now();
+        let mut state = self.lock();
+        state.idle.push(executor);
+        self.returned.notify_one();
+    }
+
+    fn lost(&self) {
+        let mut state = self.lock();
+        state.live -= 1;
+        self.returned.notify_one();
+    }
+}
+
+/// An executor leased to one request; it goes back to the pool when dropped, unless its
+/// connection broke.
+pub struct Lease<'a> {
+    pool: &'a Pool,
+    executor: Option<Executor>,
+}
+
+impl Lease<'_> {
+    /// Send one job and wait for its reply; a broken connection is an error of this request
+    /// only (PGRST001), and the executor is forgotten.
+    pub fn call(&mut self, job: &Job) -> Result<Reply, Error> {
+        let executor = self.executor.as_mut().ok_or_else(|| Error::Internal("lease used after loss".into()))?;
+        match executor.call(job) {
+            Ok(reply) => Ok(reply),
+            Err(e) => {
+                let pid = executor.pid;
+                self.executor = None;
+                self.pool.lost();
+                Err(Error::ExecutorLost(format!("executor {pid}: {e}")))
+            }
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(executor) = self.executor.take() {
+            self.pool.give_back(executor);
+        }
+    }
+}
