@@ -34,6 +34,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         return;
     }
     schema_cache::watch_catalogs();
+    relevant_schemas();
     let Ok(mut front) = UnixStream::connect(crate::front::SOCKET) else {
         pgrx::log!("postgrest_ext: executor cannot reach the front at {}", crate::front::SOCKET);
         return;
@@ -83,7 +84,9 @@ fn next_job(front: &mut UnixStream) -> Option<Job> {
         if signals::shutdown_requested() {
             return None;
         }
-        signals::reload_if_sighup();
+        if signals::reload_if_sighup() {
+            relevant_schemas();
+        }
         if events & pg_sys::WL_SOCKET_READABLE as i32 != 0 {
             break;
         }
@@ -106,6 +109,7 @@ fn run(job: Job) -> Reply {
         Job::Run { generation, check_fresh, activity, job } => {
             report_activity(&activity);
             let outcome = transaction(job.read_only, |tx| {
+                schema_cache::settle();
                 if check_fresh && shmem::generation() != generation {
                     return Ok((Reply::Stale, End::Rollback));
                 }
@@ -119,6 +123,10 @@ fn run(job: Job) -> Reply {
         }
         Job::Load { param } => {
             let loaded = transaction(true, |tx| {
+                schema_cache::settle();
+                shmem::count_build();
+                // before the catalog read: a relation it sees is in the filter when it is dropped
+                schema_cache::remember_exposed(tx)?;
                 // read after the transaction took in pending invalidations: a change arriving
                 // during the read leaves the result stale
                 let generation = shmem::generation();
@@ -131,9 +139,18 @@ fn run(job: Job) -> Reply {
                 Reply::Failed(e)
             })
         }
-        Job::Ping => {
-            transaction(true, |_| Ok((Reply::Pong { generation: shmem::generation() }, End::Commit))).unwrap_or_else(Reply::Failed)
-        }
+        Job::Ping => transaction(true, |_| {
+            schema_cache::settle();
+            Ok((Reply::Pong { generation: shmem::generation() }, End::Commit))
+        })
+        .unwrap_or_else(Reply::Failed),
+    }
+}
+
+/// The schemas whose catalog changes count (`schema_cache::settle`), from the configuration.
+fn relevant_schemas() {
+    if let Ok(config) = guc::config() {
+        schema_cache::set_relevant_schemas(config.db_schemas.iter().chain(&config.db_extra_search_path).cloned().collect());
     }
 }
 

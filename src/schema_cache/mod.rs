@@ -1,15 +1,45 @@
-//! How catalog changes reach the schema cache: PostgreSQL's own invalidation messages
-//! (relcache and syscache callbacks, replayed on standbys too), taken in by each executor
-//! when its transactions start, bump the catalog generation in shared memory (`shmem`). The
-//! front reads the catalogs again (`core::wire::Job::Load`, run by an executor) when the
-//! generation moved past the one its schema cache was read at.
+//! How catalog changes reach the schema cache. PostgreSQL's own invalidation messages
+//! (relcache and syscache callbacks, replayed on standbys too) reach each executor when its
+//! transactions start. The callbacks only record what changed; `settle`, run first in every
+//! transaction, drops what cannot change the API and bumps the catalog generation in shared
+//! memory (`shmem`) for the rest. The front reads the catalogs again (`core::wire::Job::Load`,
+//! run by an executor) when the generation moved past the one its schema cache was read at.
+//!
+//! What is dropped: relations in temporary and TOAST namespaces and in schemas that are
+//! neither exposed nor on `db-extra-search-path` (a temp table in another session, ANALYZE of
+//! an unrelated table), relations dropped that were never read into the schema cache, and
+//! roles and types (the schema cache holds no role; a type's change that matters reaches a
+//! table or a function), and namespaces other than the exposed ones. Functions always count.
 
+use crate::exec::{self, Tx};
 use crate::shmem;
 use pgrx::pg_sys;
+use std::cell::RefCell;
+use std::ffi::CString;
 
-/// A catalog change that may change the API.
-fn invalidate() {
-    shmem::bump();
+/// `pg_description` (catalog/pg_description.h, PostgreSQL 15; not in pgrx's bindings).
+const DESCRIPTION_RELATION_ID: pg_sys::Oid = pg_sys::Oid::from_u32(2609);
+
+#[derive(Default)]
+struct Pending {
+    relations: Vec<pg_sys::Oid>,
+    functions: bool,
+    namespaces: bool,
+    /// a relcache reset: everything may have changed
+    everything: bool,
+}
+
+thread_local! {
+    static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+    /// the exposed schemas and `db-extra-search-path`, by name
+    static RELEVANT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// their namespaces when last looked up (None: not yet)
+    static RELEVANT_OIDS: RefCell<Option<Vec<pg_sys::Oid>>> = const { RefCell::new(None) };
+}
+
+/// The schemas whose relations count (from the configuration; again after a reload).
+pub fn set_relevant_schemas(names: Vec<String>) {
+    RELEVANT.with(|r| *r.borrow_mut() = names);
 }
 
 /// Relcache invalidation callback.
@@ -17,10 +47,17 @@ fn invalidate() {
 /// # Safety
 ///
 /// Called only by PostgreSQL's invalidation processing (CallRelcacheCallbacks), on the backend's
-/// thread, with the Datum registered in [`watch_catalogs`]. It reads neither argument and only
-/// bumps an atomic, so it cannot fail or unwind.
-unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
-    invalidate();
+/// thread, with the Datum registered in [`watch_catalogs`]. It records the relation and
+/// cannot fail or unwind (a push onto a thread-local vector).
+unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if relid == pg_sys::InvalidOid {
+            p.everything = true;
+        } else {
+            p.relations.push(relid);
+        }
+    });
 }
 
 /// Syscache invalidation callback.
@@ -28,28 +65,114 @@ unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, _relid: pg_sys::Oid
 /// # Safety
 ///
 /// Called only by PostgreSQL's invalidation processing (CallSyscacheCallbacks), on the backend's
-/// thread, for the caches registered in [`watch_catalogs`]. As [`on_relcache`]: it only bumps an
-/// atomic.
-unsafe extern "C-unwind" fn on_syscache(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    invalidate();
+/// thread, for the caches registered in [`watch_catalogs`]. As [`on_relcache`]: it only records.
+unsafe extern "C-unwind" fn on_syscache(_arg: pg_sys::Datum, cacheid: i32, _hash: u32) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32 {
+            p.namespaces = true;
+        } else {
+            p.functions = true;
+        }
+    });
 }
 
-/// Register the invalidation callbacks; once per worker, after connecting.
+/// Register the invalidation callbacks; once per executor, after connecting.
 pub fn watch_catalogs() {
-    // SAFETY: on the worker's main thread, once per process (worker main calls it once, after
-    // connecting), so 1 relcache and 5 syscache slots of PostgreSQL's fixed tables are used; the
-    // callbacks are 'static functions with the signatures PostgreSQL calls, and the cache ids are
-    // valid SysCacheIdentifier values.
+    // SAFETY: on the executor's main thread, once per process, so 1 relcache and 2 syscache
+    // slots of PostgreSQL's fixed tables are used; the callbacks are 'static functions with
+    // the signatures PostgreSQL calls, and the cache ids are valid SysCacheIdentifier values.
+    // Constraints and column types need no callback of their own: changing them invalidates
+    // their table's relcache entry (indexes, foreign-key triggers, ALTER TABLE).
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0));
-        for cache in [
-            pg_sys::SysCacheIdentifier::PROCOID,
-            pg_sys::SysCacheIdentifier::NAMESPACEOID,
-            pg_sys::SysCacheIdentifier::TYPEOID,
-            pg_sys::SysCacheIdentifier::AUTHOID,
-            pg_sys::SysCacheIdentifier::CONSTROID,
-        ] {
+        for cache in [pg_sys::SysCacheIdentifier::PROCOID, pg_sys::SysCacheIdentifier::NAMESPACEOID] {
             pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_syscache), pg_sys::Datum::from(0));
         }
     }
 }
+
+/// Sort the changes recorded since the last call: bump the generation if one may change the
+/// API. First thing in every transaction (its start took the invalidations in).
+pub fn settle() {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if pending.everything || pending.functions {
+        shmem::bump();
+        return;
+    }
+    if pending.relations.is_empty() && !pending.namespaces {
+        return;
+    }
+    let relevant = relevant_namespaces();
+    // a namespace changed: it matters if an exposed schema appeared, went or was renamed (a
+    // temporary namespace made for a session does not)
+    let before = RELEVANT_OIDS.with(|r| r.borrow_mut().replace(relevant.clone()));
+    if pending.namespaces && before.is_some_and(|b| b != relevant) {
+        shmem::bump();
+        return;
+    }
+    let matters = |relid: pg_sys::Oid| {
+        // pg_description: a COMMENT ON, signalled by the extension's event trigger
+        if relid == DESCRIPTION_RELATION_ID {
+            return true;
+        }
+        // SAFETY: inside a transaction; a syscache lookup that answers InvalidOid for a
+        // relation that is gone
+        let namespace = unsafe { pg_sys::get_rel_namespace(relid) };
+        if namespace == pg_sys::InvalidOid {
+            // dropped: it mattered if it was ever read into the schema cache
+            return shmem::maybe_exposed(relid.to_u32());
+        }
+        // temporary and TOAST namespaces are never exposed
+        relevant.contains(&namespace)
+    };
+    if pending.relations.into_iter().any(matters) {
+        shmem::bump();
+    }
+}
+
+/// The namespaces of the exposed schemas and the extra search path that exist.
+pub fn relevant_namespaces() -> Vec<pg_sys::Oid> {
+    RELEVANT.with(|r| {
+        r.borrow()
+            .iter()
+            .filter_map(|name| CString::new(name.as_str()).ok())
+            // SAFETY: inside a transaction; missing_ok, so an unknown name is InvalidOid
+            .map(|c| unsafe { pg_sys::get_namespace_oid(c.as_ptr(), true) })
+            .filter(|oid| *oid != pg_sys::InvalidOid)
+            .collect()
+    })
+}
+
+/// At a schema cache read: remember every relation of the relevant schemas (see `settle`).
+pub fn remember_exposed(tx: &Tx) -> Result<(), postgrest_core::error::Error> {
+    let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
+    let sql = "SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY(string_to_array($1, ',')::oid[])";
+    for row in exec::query(tx, sql, &[Some(namespaces.join(","))], true)? {
+        if let Some(Ok(oid)) = row.into_iter().next().flatten().map(|o| o.parse::<u32>()) {
+            shmem::remember_exposed(oid);
+        }
+    }
+    Ok(())
+}
+
+/// Called by the extension's event trigger after `COMMENT ON`, which sends no invalidation of
+/// its own: queue one for `pg_description`, sent at commit, that executors count as a change.
+#[pgrx::pg_extern]
+fn comments_changed() {
+    // SAFETY: called by PostgreSQL as a SQL function, inside the commenting transaction
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(DESCRIPTION_RELATION_ID) };
+}
+
+pgrx::extension_sql!(
+    r#"
+REVOKE EXECUTE ON FUNCTION postgrest_ext.comments_changed() FROM PUBLIC;
+CREATE FUNCTION postgrest_ext.on_comment() RETURNS event_trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
+  AS $$ BEGIN PERFORM postgrest_ext.comments_changed(); END $$;
+CREATE EVENT TRIGGER postgrest_ext_comments ON ddl_command_end WHEN TAG IN ('COMMENT')
+  EXECUTE FUNCTION postgrest_ext.on_comment();
+"#,
+    name = "comment_trigger",
+    requires = [comments_changed]
+);
