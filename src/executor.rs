@@ -44,8 +44,9 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     if front.write_all(&wire::encode_reply(&Reply::Hello { pid })).is_err() {
         return;
     }
+    let waiter = Waiter::new(&front);
     let mut seen_generation = shmem::generation();
-    while let Some(job) = next_job(&mut front) {
+    while let Some(job) = next_job(&mut front, &waiter) {
         let generation = shmem::generation();
         if generation != seen_generation {
             // the catalogs changed: plans kept for the old schema may now fail
@@ -64,30 +65,54 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     }
 }
 
+/// What an idle executor waits on: its latch (signals), the postmaster's death, the socket.
+/// Made once: `WaitLatchOrSocket` would build and free an epoll set on every call.
+struct Waiter(*mut pg_sys::WaitEventSet);
+
+impl Waiter {
+    fn new(front: &UnixStream) -> Waiter {
+        // SAFETY: main thread; the set lives in TopMemoryContext for the life of the process,
+        // the latch is this process's own and the socket stays open as long as `front`
+        unsafe {
+            let set = pg_sys::CreateWaitEventSet(pg_sys::TopMemoryContext, 3);
+            pg_sys::AddWaitEventToSet(set, pg_sys::WL_LATCH_SET, pg_sys::PGINVALID_SOCKET, pg_sys::MyLatch, std::ptr::null_mut());
+            pg_sys::AddWaitEventToSet(
+                set,
+                pg_sys::WL_EXIT_ON_PM_DEATH,
+                pg_sys::PGINVALID_SOCKET,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            pg_sys::AddWaitEventToSet(set, pg_sys::WL_SOCKET_READABLE, front.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut());
+            Waiter(set)
+        }
+    }
+
+    /// Block until something happened; true when the socket is readable.
+    fn wait(&self) -> bool {
+        let mut event = pg_sys::WaitEvent::default();
+        // SAFETY: main thread; the set is valid (see `new`) and `event` is one WaitEvent
+        let n = unsafe { pg_sys::WaitEventSetWait(self.0, -1, &mut event, 1, pg_sys::PG_WAIT_EXTENSION) };
+        if event.events & pg_sys::WL_LATCH_SET != 0 {
+            // SAFETY: main thread, this process's latch
+            unsafe { pg_sys::ResetLatch(pg_sys::MyLatch) };
+        }
+        n > 0 && event.events & pg_sys::WL_SOCKET_READABLE != 0
+    }
+}
+
 /// Wait for the next job: the socket readable, or a signal. None when the front closed the
 /// connection, the frame is unreadable, or shutdown was asked.
-fn next_job(front: &mut UnixStream) -> Option<Job> {
+fn next_job(front: &mut UnixStream, waiter: &Waiter) -> Option<Job> {
     loop {
-        // SAFETY: on the backend's main thread; MyLatch is this process's latch and the fd
-        // stays open for the call
-        let events = unsafe {
-            let rc = pg_sys::WaitLatchOrSocket(
-                pg_sys::MyLatch,
-                (pg_sys::WL_LATCH_SET | pg_sys::WL_SOCKET_READABLE | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-                front.as_raw_fd(),
-                -1,
-                pg_sys::PG_WAIT_EXTENSION,
-            );
-            pg_sys::ResetLatch(pg_sys::MyLatch);
-            rc
-        };
+        let readable = waiter.wait();
         if signals::shutdown_requested() {
             return None;
         }
         if signals::reload_if_sighup() {
             relevant_schemas();
         }
-        if events & pg_sys::WL_SOCKET_READABLE as i32 != 0 {
+        if readable {
             break;
         }
     }

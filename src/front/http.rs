@@ -1,8 +1,9 @@
 //! The front's I/O threads: a tokio runtime started with every signal blocked (signals belong
 //! to the main thread, whose pgrx handlers must not run elsewhere), hyper HTTP/1.1
-//! connections, and the executors' socket. Each complete request is handled on a blocking
-//! thread (`core::app::handle` is synchronous and waits for its executor), so a slow request
-//! holds one thread and one executor, never a connection or another request.
+//! connections, and the executors' socket. Each complete request is handled where it was read,
+//! in `block_in_place` (`core::app::handle` is synchronous and waits for its executor): tokio
+//! hands the thread's other connections to another thread meanwhile, so a slow request holds
+//! one thread and one executor, never a connection or another request.
 
 use super::db::FrontDb;
 use super::Shared;
@@ -160,11 +161,9 @@ async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response
         headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
         body: body.into(),
     };
-    let handled = tokio::task::spawn_blocking(move || handle(&shared, &request)).await;
-    Ok(match handled {
-        Ok(response) => to_hyper(response),
-        Err(_) => plain(500, "the request handler failed"),
-    })
+    // the request waits for its executor on this thread; tokio moves the thread's other
+    // connections to another one meanwhile (cheaper than a hop to the blocking pool)
+    Ok(to_hyper(tokio::task::block_in_place(move || handle(&shared, &request))))
 }
 
 /// One request, start to end, on a blocking thread.

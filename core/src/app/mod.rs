@@ -148,7 +148,7 @@ pub fn success(api: &ApiRequest, mut response: HttpResponse) -> HttpResponse {
 /// Headers every response gets whatever produced it: CORS for requests with an Origin, and
 /// the `server-trace-header` echoed back.
 pub fn finish(config: &Config, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
-    response::cors::decorate(&config.server_cors_allowed_origins, &req.headers, &mut response);
+    response::cors::decorate(&config.server_cors_allowed_origins, &req.method, &req.headers, &mut response);
     if let Some(name) = &config.server_trace_header {
         if let Some(v) = req.headers.get(name) {
             response.headers.push(name.clone(), v);

@@ -1,6 +1,8 @@
 //! `Accept: application/vnd.pgrst.plan[+json|+text]` (PostgREST's plan media type, behind
 //! `db-plan-enabled`): the request is planned as usual for the media type in its `for`
-//! parameter, and its main statement runs under EXPLAIN instead.
+//! parameter, and its main statement runs under EXPLAIN instead. The response's Content-Type
+//! names the plan media type in full, `for` included (PostgREST's `toMime`), e.g.
+//! `application/vnd.pgrst.plan+json; for="application/vnd.pgrst.object+json"; charset=utf-8`.
 
 use super::{MainTx, Shape};
 use crate::config::Config;
@@ -13,8 +15,6 @@ pub struct PlanShape {
     pub media: MediaType,
 }
 
-const OPTIONS: [&str; 5] = ["analyze", "verbose", "settings", "buffers", "wal"];
-
 /// The plan media type and the request as it is planned (for the `for` media type), when
 /// the client asks for a plan first and plans are enabled.
 pub fn plan_request(config: &Config, api: &ApiRequest) -> Option<(MediaType, ApiRequest)> {
@@ -23,7 +23,7 @@ pub fn plan_request(config: &Config, api: &ApiRequest) -> Option<(MediaType, Api
         return None;
     }
     let mut planned = api.clone();
-    planned.accept = vec![MediaType::parse(for_media)];
+    planned.accept = vec![(**for_media).clone()];
     Some((media.clone(), planned))
 }
 
@@ -31,7 +31,8 @@ pub fn plan_request(config: &Config, api: &ApiRequest) -> Option<(MediaType, Api
 pub fn wrap(main: &mut MainTx, media: MediaType) {
     if let MediaType::Plan { json, options, .. } = &media {
         let mut opts = vec![if *json { "FORMAT JSON".to_string() } else { "FORMAT TEXT".to_string() }];
-        opts.extend(options.iter().filter(|o| OPTIONS.contains(&o.as_str())).map(|o| o.to_uppercase()));
+        // PostgREST's `explainF`: the options in its order, as the media type keeps them
+        opts.extend(options.iter().map(|o| o.to_uppercase()));
         main.statement.sql = format!("EXPLAIN ({}) {}", opts.join(", "), main.statement.sql);
         main.explain = None;
     }

@@ -61,10 +61,11 @@ pub struct QueryParams {
 /// Rows asked for by `limit`/`offset` (PostgREST's `Range Integer` built by `restrictRange` and
 /// `rangeGeq`): from `offset`, at most `limit` rows when there is a limit. Values are kept as
 /// given, negative ones included: the caller reports them (PGRST103 for a negative limit).
+/// PostgREST reads them as `Integer`, of any size; i128 here (`range` explains why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
-    pub offset: i64,
-    pub limit: Option<i64>,
+    pub offset: i128,
+    pub limit: Option<i128>,
 }
 
 /// Parses the raw query string (percent-encoded, without the leading `?`) of any request but a
@@ -227,8 +228,8 @@ fn url_encode(bytes: &[u8]) -> String {
 /// As in PostgREST, a value that is not an integer is ignored, except that a level with both
 /// parameters takes a missing or invalid limit as 0 and a missing or invalid offset as 0.
 fn ranges(params: &[(&str, &str)]) -> HashMap<String, Range> {
-    let mut limits: HashMap<String, Option<i64>> = HashMap::new();
-    let mut offsets: HashMap<String, Option<i64>> = HashMap::new();
+    let mut limits: HashMap<String, Option<i128>> = HashMap::new();
+    let mut offsets: HashMap<String, Option<i128>> = HashMap::new();
     for (key, value) in params {
         if ends_with_word(key, &["limit"]) {
             limits.insert(key.to_string(), read_integer(value));
@@ -259,8 +260,9 @@ fn replace_last_word(key: &str, word: &str) -> String {
 }
 
 /// Haskell's `readMaybe :: Maybe Integer` for the forms a client sends: spaces around, an
-/// optional `-`, decimal digits, or `0x`/`0o` literals. Values past i64 saturate.
-fn read_integer(text: &str) -> Option<i64> {
+/// optional `-`, decimal digits, or `0x`/`0o` literals. Values past i128 saturate; anything
+/// past bigint is kept, for PostgreSQL to refuse as it refuses PostgREST's.
+fn read_integer(text: &str) -> Option<i128> {
     let text = text.trim_matches(|c: char| c.is_whitespace());
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest.trim_start_matches(|c: char| c.is_whitespace())),
@@ -275,8 +277,7 @@ fn read_integer(text: &str) -> Option<i64> {
         return None;
     }
     let magnitude = i128::from_str_radix(digits, radix).unwrap_or(i128::MAX);
-    let value = if negative { -magnitude } else { magnitude };
-    Some(value.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 // One parameter ---------------------------------------------------------------------------------

@@ -171,6 +171,9 @@ fn group_by(qi: &QualifiedIdentifier, plan: &ReadPlan, p: &mut Params) -> String
     }
 }
 
+/// PostgREST's `limitOffsetF`. The numbers are parameters whose type PostgreSQL infers
+/// (bigint), as PostgREST's `unknownEncoder` sends them: one too big for a bigint fails in
+/// bigint's input function with PostgREST's error, `value "…" is out of range for type bigint`.
 fn limit_offset(r: &range::NonnegRange, p: &mut Params) -> String {
     if *r == range::ALL {
         return String::new();
@@ -179,7 +182,7 @@ fn limit_offset(r: &range::NonnegRange, p: &mut Params) -> String {
         Some(l) => p.push(l.max(0).to_string()),
         None => "ALL".to_string(),
     };
-    format!(" LIMIT {limit} OFFSET {}", p.push(r.offset.to_string()))
+    format!(" LIMIT {limit} OFFSET {}", p.push(r.lower().to_string()))
 }
 
 /// The count query: FROM and WHERE of the root, with inner-joined children as EXISTS
@@ -263,4 +266,25 @@ pub fn main_read(plan: &ReadPlan, count: bool, count_limit: Option<i64>, max_row
         handler_f(None, handler)
     );
     Statement { sql, params: p.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_and_offset_are_parameters_of_any_size() {
+        let sql = |r: range::NonnegRange| {
+            let mut p = Params::default();
+            (limit_offset(&r, &mut p), p.0)
+        };
+        assert_eq!(sql(range::ALL), (String::new(), vec![]));
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(sql(range::NonnegRange::from_limit_offset(5, Some(10))), (" LIMIT $1 OFFSET $2".into(), vec![some("10"), some("5")]));
+        // past bigint: the numbers as PostgREST's Integer renders them, for PostgreSQL to refuse
+        let huge = range::parse_header("0-99999999999999999999999");
+        assert_eq!(sql(huge), (" LIMIT $1 OFFSET $2".into(), vec![some("100000000000000000000000"), some("0")]));
+        let far = range::NonnegRange::from_limit_offset(99999999999999999999999i128, None::<i128>);
+        assert_eq!(sql(far), (" LIMIT ALL OFFSET $1".into(), vec![some("99999999999999999999999")]));
+    }
 }

@@ -731,7 +731,11 @@ fn limits_and_offsets() {
     assert_eq!(parsed("limit=abc").ranges.get("limit"), Some(&range(0, None)));
     assert_eq!(parsed("limit=0").ranges.get("limit"), Some(&range(0, Some(0))));
     assert_eq!(parsed("limit= 7 ").ranges.get("limit"), Some(&range(0, Some(7))));
-    assert_eq!(parsed("limit=99999999999999999999").ranges.get("limit"), Some(&range(0, Some(i64::MAX))));
+    // PostgREST's Integer: numbers past bigint are kept, for PostgreSQL to refuse
+    assert_eq!(parsed("limit=99999999999999999999").ranges.get("limit"), Some(&range(0, Some(99999999999999999999))));
+    assert_eq!(parsed("offset=-99999999999999999999").ranges.get("limit"), Some(&range(-99999999999999999999, None)));
+    assert_eq!(parsed("limit=0x10").ranges.get("limit"), Some(&range(0, Some(16))));
+    assert_eq!(parsed(&format!("limit={}", "9".repeat(60))).ranges.get("limit"), Some(&range(0, Some(i128::MAX))));
     assert!(parsed("").ranges.is_empty());
     assert_eq!(range_embed_path("clients.projects.limit").ok(), Some(strings(&["clients", "projects"])));
     assert_eq!(range_embed_path("limit").ok(), Some(vec![]));
