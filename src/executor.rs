@@ -21,7 +21,11 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
+/// An executor's entry point, called by PostgreSQL's background-worker startup on the new
+/// process's only thread (registered by the front, `front::start_executor`).
 #[pg_guard]
+// SAFETY: the symbol name is this crate's own (prefixed postgrest_ext_) and defined once; it is
+// the bgw_function_name the front registers, with the signature PostgreSQL calls.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     signals::install();

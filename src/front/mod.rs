@@ -68,8 +68,9 @@ fn limits(config: &Config) -> Limits {
 /// The front's latch, for the I/O threads to wake the main thread.
 static MAIN_LATCH: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(feature = "pg15")]
 extern "C" {
-    /// storage/latch.h (PostgreSQL 15). Declared here without pgrx's guard, which refuses any
+    /// src/include/storage/latch.h (PostgreSQL 15). Declared here without pgrx's guard, which refuses any
     /// thread but the main one: SetLatch takes no lock, allocates nothing and never raises
     /// an error (latch.c: it is called from signal handlers), so any thread may call it.
     #[link_name = "SetLatch"]
@@ -86,7 +87,11 @@ pub fn wake_main() {
     }
 }
 
+/// The front's entry point, called by PostgreSQL's background-worker startup on the new
+/// process's only thread (registered by the launcher).
 #[pg_guard]
+// SAFETY: the symbol name is this crate's own (prefixed postgrest_ext_) and defined once; it is
+// the bgw_function_name the launcher registers, with the signature PostgreSQL calls.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
     signals::install();
@@ -239,8 +244,10 @@ fn start_executor() -> Result<DynamicBackgroundWorker, ()> {
 
 /// An executor connected: its first message names it.
 pub fn accept_executor(shared: &Shared, mut stream: std::os::unix::net::UnixStream) {
+    // an executor says hello at once; one that does not must not hold up the others
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     match pool::read_reply(&mut stream) {
-        Ok(Reply::Hello { pid }) => shared.pool.connected(Executor::new(stream, pid)),
+        Ok(Reply::Hello { pid }) if stream.set_read_timeout(None).is_ok() => shared.pool.connected(Executor::new(stream, pid)),
         _ => shared.pool.start_lost(),
     }
 }

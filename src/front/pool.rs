@@ -94,7 +94,7 @@ impl Pool {
                 if executor.is_alive() {
                     return Ok(Lease { pool: self, executor: Some(executor) });
                 }
-                state.live -= 1;
+                state.live = state.live.saturating_sub(1);
             }
             let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
             if state.live + state.starting < limits.max && !blocked {
@@ -165,7 +165,7 @@ impl Pool {
             match state.idle.first() {
                 Some(e) if e.idle_since.elapsed() > limits.max_idle => {
                     retired.push(state.idle.remove(0).pid);
-                    state.live -= 1;
+                    state.live = state.live.saturating_sub(1);
                 }
                 _ => break,
             }
@@ -173,7 +173,7 @@ impl Pool {
         let before = state.idle.len();
         state.idle.retain(Executor::is_alive);
         let dead = before - state.idle.len();
-        state.live -= dead;
+        state.live = state.live.saturating_sub(dead);
         let short = limits.warm.saturating_sub(state.live + state.starting);
         if short > 0 && state.blocked_until.is_none_or(|t| Instant::now() >= t) {
             state.starting += short;
@@ -193,7 +193,7 @@ impl Pool {
         let mut state = self.lock();
         let n = state.idle.len();
         state.idle.clear();
-        state.live -= n;
+        state.live = state.live.saturating_sub(n);
     }
 
     fn give_back(&self, mut executor: Executor) {
@@ -205,7 +205,7 @@ impl Pool {
 
     fn lost(&self) {
         let mut state = self.lock();
-        state.live -= 1;
+        state.live = state.live.saturating_sub(1);
         self.returned.notify_one();
     }
 }
