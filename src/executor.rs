@@ -186,6 +186,11 @@ fn relevant_schemas() {
 /// Caught errors are not logged by PostgreSQL: server-side failures (5xx) go to the log,
 /// client errors only at DEBUG1 so a busy API does not flood it.
 fn log_failure(activity: &str, e: &Error) {
+    // the request line can be as long as the URL; the log needs its start
+    let activity = match activity.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &activity[..cut]),
+        None => activity.to_string(),
+    };
     if e.status() >= 500 {
         pgrx::log!("postgrest_ext: {activity} failed: {e}");
     } else {
