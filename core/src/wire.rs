@@ -50,19 +50,24 @@ pub const MAX_FRAME: usize = 1 << 30;
 pub fn encode_job(job: &Job) -> Vec<u8> {
     let mut w = Writer::frame();
     match job {
-        Job::Run { generation, check_fresh, activity, job } => {
-            w.u8(1);
-            w.u64(*generation);
-            w.bool(*check_fresh);
-            w.str(activity);
-            tx_job(&mut w, job);
-        }
+        Job::Run { generation, check_fresh, activity, job } => return encode_run(*generation, *check_fresh, activity, job),
         Job::Load { param } => {
             w.u8(2);
             w.str(param);
         }
         Job::Ping => w.u8(3),
     }
+    w.finish()
+}
+
+/// The frame of a [`Job::Run`], from borrowed parts (the job is not copied first).
+pub fn encode_run(generation: u64, check_fresh: bool, activity: &str, job: &TxJob) -> Vec<u8> {
+    let mut w = Writer::frame();
+    w.u8(1);
+    w.u64(generation);
+    w.bool(check_fresh);
+    w.str(activity);
+    tx_job(&mut w, job);
     w.finish()
 }
 

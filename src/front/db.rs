@@ -8,7 +8,7 @@ use postgrest_core::app::{Database, MainTx, Ran};
 use postgrest_core::config::Config;
 use postgrest_core::error::Error;
 use postgrest_core::schema_cache::{catalog_param, SchemaCache};
-use postgrest_core::wire::{Job, Reply};
+use postgrest_core::wire::{self, Job, Reply};
 use std::sync::Arc;
 
 pub struct FrontDb<'a> {
@@ -24,9 +24,10 @@ impl<'a> FrontDb<'a> {
         FrontDb { shared, activity, generation: 0 }
     }
 
-    fn call(&self, job: &Job) -> Result<Reply, Error> {
+    /// Send one job's frame to an idle executor and wait for the reply.
+    fn call(&self, frame: &[u8]) -> Result<Reply, Error> {
         let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main)?;
-        match lease.call(job)? {
+        match lease.call(frame)? {
             Reply::Failed(e) => Err(e),
             reply => Ok(reply),
         }
@@ -52,7 +53,7 @@ impl Database for FrontDb<'_> {
             return Ok(cache);
         }
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-        let Reply::Loaded { generation, document } = self.call(&Job::Load { param })? else {
+        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param }))? else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
         };
         let cache = Arc::new(SchemaCache::from_json(&document).map_err(|e| {
@@ -66,15 +67,14 @@ impl Database for FrontDb<'_> {
     }
 
     fn stale(&mut self) -> Result<bool, Error> {
-        match self.call(&Job::Ping)? {
+        match self.call(&wire::encode_job(&Job::Ping))? {
             Reply::Pong { generation } => Ok(generation != self.generation),
             _ => Err(Error::Internal("unexpected reply to a ping".into())),
         }
     }
 
     fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
-        let job = Job::Run { generation: self.generation, check_fresh, activity: self.activity.clone(), job: main.job() };
-        match self.call(&job)? {
+        match self.call(&wire::encode_run(self.generation, check_fresh, &self.activity, &main.job))? {
             Reply::Done(output) => Ok(Ran::Done(output)),
             Reply::Stale => Ok(Ran::Stale),
             _ => Err(Error::Internal("unexpected reply to a transaction".into())),

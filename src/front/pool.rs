@@ -5,7 +5,7 @@
 //! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
 
 use postgrest_core::error::Error;
-use postgrest_core::wire::{self, Job, Reply};
+use postgrest_core::wire::{self, Reply};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -24,9 +24,9 @@ impl Executor {
         Executor { stream, pid, idle_since: Instant::now() }
     }
 
-    /// Send one job and wait for its reply.
-    pub fn call(&mut self, job: &Job) -> std::io::Result<Reply> {
-        self.stream.write_all(&wire::encode_job(job))?;
+    /// Send one job (its frame) and wait for its reply.
+    pub fn call(&mut self, frame: &[u8]) -> std::io::Result<Reply> {
+        self.stream.write_all(frame)?;
         read_reply(&mut self.stream)
     }
 
@@ -220,9 +220,9 @@ pub struct Lease<'a> {
 impl Lease<'_> {
     /// Send one job and wait for its reply; a broken connection is an error of this request
     /// only (PGRST001), and the executor is forgotten.
-    pub fn call(&mut self, job: &Job) -> Result<Reply, Error> {
+    pub fn call(&mut self, frame: &[u8]) -> Result<Reply, Error> {
         let executor = self.executor.as_mut().ok_or_else(|| Error::Internal("lease used after loss".into()))?;
-        match executor.call(job) {
+        match executor.call(frame) {
             Ok(reply) => Ok(reply),
             Err(e) => {
                 let pid = executor.pid;

@@ -37,10 +37,10 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let singular = matches!(media, MediaType::ObjectJson { .. });
     let shape = Shape::Call(CallShape { media, head, void: routine.returns_void() });
     let mut main = main_tx_for(config, api, read_only, statement, &routine.settings, shape);
-    main.checks = Checks { singular, max_affected: Checks::max_affected(api), put: false };
+    main.job.checks = Checks { singular, max_affected: Checks::max_affected(api), put: false };
     if read_only && !api.read_only() {
         // a POST of a stable or immutable function: read-only, as PostgREST's transaction
-        main.settings.insert(0, ("transaction_read_only".into(), "on".into()));
+        main.job.settings.insert(0, ("transaction_read_only".into(), "on".into()));
     }
     Ok(Planned::Run(Box::new(main)))
 }

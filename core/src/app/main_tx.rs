@@ -12,8 +12,18 @@ use crate::response::{self, ResultSet};
 use crate::sql::{fragment, Statement};
 use serde_json::{Map, Value};
 
+/// A planned request: what the database runs, and how its result becomes the response.
 #[derive(Debug, Clone)]
 pub struct MainTx {
+    pub job: TxJob,
+    /// private: the job's `binary_column` and `spi_read_only` follow it (`set_shape`)
+    shape: Shape,
+}
+
+/// The part of a [`MainTx`] that the database runs: everything but the response's shape.
+/// This is what goes to an executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxJob {
     pub read_only: bool,
     pub role: String,
     /// set with `set_config(name, value, true)` after the role, in this order
@@ -25,22 +35,6 @@ pub struct MainTx {
     /// the checks that abort the transaction after the statement ran
     pub checks: Checks,
     pub rollback: bool,
-    /// how to turn the result into a response
-    pub shape: Shape,
-}
-
-/// The part of a [`MainTx`] that the database runs: everything but the response's shape.
-/// This is what goes to an executor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TxJob {
-    pub read_only: bool,
-    pub role: String,
-    pub settings: Vec<(String, String)>,
-    pub pre_request: Option<Statement>,
-    pub statement: Statement,
-    pub explain: Option<Statement>,
-    pub checks: Checks,
-    pub rollback: bool,
     /// the column of the statement's rows read in binary ([`binary_column`]); with it, the
     /// rows are PostgREST's result row and the checks apply
     pub binary_column: Option<usize>,
@@ -49,20 +43,25 @@ pub struct TxJob {
 }
 
 impl MainTx {
-    /// The transaction as the database runs it.
-    pub fn job(&self) -> TxJob {
-        TxJob {
-            read_only: self.read_only,
-            role: self.role.clone(),
-            settings: self.settings.clone(),
-            pre_request: self.pre_request.clone(),
-            statement: self.statement.clone(),
-            explain: self.explain.clone(),
-            checks: self.checks,
-            rollback: self.rollback,
-            binary_column: binary_column(self),
-            spi_read_only: self.read_only && !matches!(self.shape, Shape::Plan(_)),
-        }
+    pub fn new(job: TxJob, shape: Shape) -> MainTx {
+        let mut main = MainTx { job, shape };
+        main.follow_shape();
+        main
+    }
+
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// Another response for the same transaction (the plan media type).
+    pub fn set_shape(&mut self, shape: Shape) {
+        self.shape = shape;
+        self.follow_shape();
+    }
+
+    fn follow_shape(&mut self) {
+        self.job.binary_column = binary_column(&self.shape);
+        self.job.spi_read_only = self.job.read_only && !matches!(self.shape, Shape::Plan(_));
     }
 }
 
@@ -126,7 +125,7 @@ pub fn main_tx_for(
     shape: Shape,
 ) -> MainTx {
     let role = api.auth.role.clone();
-    MainTx {
+    let job = TxJob {
         read_only,
         settings: settings(config, api, &role, routine_settings),
         role,
@@ -135,8 +134,10 @@ pub fn main_tx_for(
         explain: None,
         checks: Checks::default(),
         rollback: rollback(config, api),
-        shape,
-    }
+        binary_column: None,
+        spi_read_only: read_only,
+    };
+    MainTx::new(job, shape)
 }
 
 /// PostgREST's per-request GUCs, in its order (`Query/PreQuery.hs`): search_path, claims,
@@ -197,8 +198,8 @@ pub fn rollback(config: &Config, api: &ApiRequest) -> bool {
 
 /// The column of the main statement's rows to read in binary (its type's send function):
 /// the body of PostgREST's result row. The document and plans are read as text.
-pub fn binary_column(main: &MainTx) -> Option<usize> {
-    match main.shape {
+pub fn binary_column(shape: &Shape) -> Option<usize> {
+    match shape {
         Shape::Read(_) | Shape::Write(_) | Shape::Call(_) => Some(response::BODY_COLUMN),
         Shape::Plan(_) | Shape::OpenApi(_) => None,
     }

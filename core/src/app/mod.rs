@@ -236,7 +236,7 @@ pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, output: Output)
         rs.table_total = response::counted_total(rs.table_total, explain.as_deref(), api.preferences.count, config.db_max_rows);
         Ok(rs)
     };
-    match &main.shape {
+    match main.shape() {
         Shape::Read(shape) => read::respond(config, shape, api, result_set()?),
         Shape::Write(shape) => write::respond(config, shape, api, result_set()?),
         Shape::Call(shape) => call::respond(config, shape, api, result_set()?),

@@ -33,10 +33,10 @@ pub fn wrap(main: &mut MainTx, media: MediaType) {
         let mut opts = vec![if *json { "FORMAT JSON".to_string() } else { "FORMAT TEXT".to_string() }];
         // PostgREST's `explainF`: the options in its order, as the media type keeps them
         opts.extend(options.iter().map(|o| o.to_uppercase()));
-        main.statement.sql = format!("EXPLAIN ({}) {}", opts.join(", "), main.statement.sql);
-        main.explain = None;
+        main.job.statement.sql = format!("EXPLAIN ({}) {}", opts.join(", "), main.job.statement.sql);
+        main.job.explain = None;
     }
-    main.shape = Shape::Plan(PlanShape { media });
+    main.set_shape(Shape::Plan(PlanShape { media }));
 }
 
 /// The plan: JSON in one row, text one line per row.

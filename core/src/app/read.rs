@@ -31,9 +31,9 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     let singular = matches!(media, MediaType::ObjectJson { .. });
     let shape = Shape::Read(ReadShape { media, table: name.to_string(), head: api.method == Method::Head });
     let mut main = main_tx_for(config, api, true, statement, &[], shape);
-    main.checks = Checks { singular, ..Checks::default() };
+    main.job.checks = Checks { singular, ..Checks::default() };
     if matches!(count, Some(Count::Planned | Count::Estimated)) {
-        main.explain = Some(explain_count(&read));
+        main.job.explain = Some(explain_count(&read));
     }
     Ok(Planned::Run(Box::new(main)))
 }

@@ -99,9 +99,9 @@ fn a_read_runs_one_read_only_transaction_as_the_anonymous_role() {
     assert_eq!(handled.response.headers.get("content-range"), Some("0-0/*"));
     assert_eq!(handled.response.headers.get("vary"), Some("Accept, Prefer, Range"));
     let (main, check_fresh) = &db.ran[0];
-    assert!(main.read_only && *check_fresh);
-    assert_eq!(main.role, "anon");
-    assert_eq!(main.statement.params, vec![Some("1".to_string())], "values are parameters");
+    assert!(main.job.read_only && *check_fresh);
+    assert_eq!(main.job.role, "anon");
+    assert_eq!(main.job.statement.params, vec![Some("1".to_string())], "values are parameters");
     assert!(handled.error.is_none());
 }
 
@@ -128,7 +128,7 @@ fn permission_denied_is_401_for_the_anonymous_role_and_403_with_a_token() {
     let mut db = Fake { answers: vec![Err(permission_denied())], ..Fake::default() };
     let authed = run(&config, &mut db, &request("GET", "/clients", "", &[("Authorization", &bearer)], ""));
     assert_eq!(authed.response.status, 403);
-    assert_eq!(db.ran[0].0.role, "postgrest_test_author");
+    assert_eq!(db.ran[0].0.job.role, "postgrest_test_author");
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn execute_sets_the_role_then_the_gucs_then_runs_and_rolls_back_when_asked() {
     assert_eq!(config.db_tx_end, TxEnd::RollbackAllowOverride);
     let main = planned(&config, &request("DELETE", "/clients", "id=eq.1", &[("Prefer", "tx=rollback")], ""));
     let mut tx = Recorder { rows: result_row(1, "").rows, ..Recorder::default() };
-    let (_, end) = execute(&mut tx, &main.job()).expect("runs");
+    let (_, end) = execute(&mut tx, &main.job).expect("runs");
     assert_eq!(end, End::Rollback);
     assert_eq!(tx.log[0], "role anon");
     assert!(tx.log[1].starts_with("set search_path"));
@@ -245,5 +245,5 @@ fn execute_fails_a_singular_write_that_touched_two_rows_inside_the_transaction()
     let req = request("PATCH", "/clients", "", &[("Accept", "application/vnd.pgrst.object+json")], r#"{"name":"x"}"#);
     let main = planned(&config, &req);
     let mut tx = Recorder { rows: result_row(2, "[]").rows, ..Recorder::default() };
-    assert_eq!(execute(&mut tx, &main.job()).map(|(_, end)| end), Err(Error::Singularity(2)));
+    assert_eq!(execute(&mut tx, &main.job).map(|(_, end)| end), Err(Error::Singularity(2)));
 }

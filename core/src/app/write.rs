@@ -56,7 +56,7 @@ pub fn main_tx(config: &Config, cache: &SchemaCache, api: &ApiRequest, name: &st
     };
     let checks = checks(&shape, api);
     let mut main = main_tx_for(config, api, false, statement, &[], Shape::Write(shape));
-    main.checks = checks;
+    main.job.checks = checks;
     Ok(Planned::Run(Box::new(main)))
 }
 
