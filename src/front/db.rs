@@ -24,10 +24,10 @@ impl<'a> FrontDb<'a> {
         FrontDb { shared, activity, generation: 0 }
     }
 
-    /// Send one job's frame to an idle executor and wait for the reply.
-    fn call(&self, frame: &[u8]) -> Result<Reply, Error> {
-        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main)?;
-        match lease.call(frame)? {
+    /// Send one job's frame to an idle executor and await the reply.
+    async fn call(&self, frame: &[u8]) -> Result<Reply, Error> {
+        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main).await?;
+        match lease.call(frame).await? {
             Reply::Failed(e) => Err(e),
             reply => Ok(reply),
         }
@@ -41,19 +41,19 @@ impl<'a> FrontDb<'a> {
 }
 
 impl Database for FrontDb<'_> {
-    fn schema_cache(&mut self, config: &Config) -> Result<Arc<SchemaCache>, Error> {
+    async fn schema_cache(&mut self, config: &Config) -> Result<Arc<SchemaCache>, Error> {
         if let Some((generation, cache)) = self.current(config, shmem::generation()) {
             self.generation = generation;
             return Ok(cache);
         }
-        let _one_reader = self.shared.loading.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_reader = self.shared.loading.lock().await;
         // another request may have read it while this one waited
         if let Some((generation, cache)) = self.current(config, shmem::generation()) {
             self.generation = generation;
             return Ok(cache);
         }
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param }))? else {
+        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param })).await? else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
         };
         let cache = Arc::new(SchemaCache::from_json(&document).map_err(|e| {
@@ -66,15 +66,15 @@ impl Database for FrontDb<'_> {
         Ok(cache)
     }
 
-    fn stale(&mut self) -> Result<bool, Error> {
-        match self.call(&wire::encode_job(&Job::Ping))? {
+    async fn stale(&mut self) -> Result<bool, Error> {
+        match self.call(&wire::encode_job(&Job::Ping)).await? {
             Reply::Pong { generation } => Ok(generation != self.generation),
             _ => Err(Error::Internal("unexpected reply to a ping".into())),
         }
     }
 
-    fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
-        match self.call(&wire::encode_run(self.generation, check_fresh, &self.activity, &main.job))? {
+    async fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
+        match self.call(&wire::encode_run(self.generation, check_fresh, &self.activity, &main.job)).await? {
             Reply::Done(output) => Ok(Ran::Done(output)),
             Reply::Stale => Ok(Ran::Stale),
             _ => Err(Error::Internal("unexpected reply to a transaction".into())),

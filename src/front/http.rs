@@ -1,9 +1,8 @@
 //! The front's I/O threads: a tokio runtime started with every signal blocked (signals belong
 //! to the main thread, whose pgrx handlers must not run elsewhere), hyper HTTP/1.1
-//! connections, and the executors' socket. Each complete request is handled where it was read,
-//! in `block_in_place` (`core::app::handle` is synchronous and waits for its executor): tokio
-//! hands the thread's other connections to another thread meanwhile, so a slow request holds
-//! one thread and one executor, never a connection or another request.
+//! connections, and the executors' sockets. Each complete request runs `core::app::handle` as a
+//! task of its own, which awaits its executor's reply: a slow request holds one executor and
+//! nothing else, never a thread, a connection or another request.
 
 use super::db::FrontDb;
 use super::Shared;
@@ -75,9 +74,11 @@ pub fn start(shared: Arc<Shared>, http: std::net::TcpListener, executors: UnixLi
         }
     };
     let accepting = shared.clone();
+    let io = runtime.handle().clone();
     // executors connect rarely: a plain blocking accept on a thread of its own
     let spawned = with_signals_blocked(|| {
         std::thread::Builder::new().name("postgrest_ext executors".into()).spawn(move || {
+            let _runtime = io.enter();
             for stream in executors.incoming().flatten() {
                 super::accept_executor(&accepting, stream);
             }
@@ -161,20 +162,23 @@ async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response
         headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
         body: body.into(),
     };
-    // the request waits for its executor on this thread; tokio moves the thread's other
-    // connections to another one meanwhile (cheaper than a hop to the blocking pool)
-    Ok(to_hyper(tokio::task::block_in_place(move || handle(&shared, &request))))
+    // a task of its own: it runs to its end even if the client goes away meanwhile, so an
+    // executor is never left with a reply nobody reads
+    Ok(match tokio::spawn(async move { handle(&shared, &request).await }).await {
+        Ok(response) => to_hyper(response),
+        Err(_) => plain(500, "the request handler failed"),
+    })
 }
 
-/// One request, start to end, on a blocking thread.
-fn handle(shared: &Shared, request: &HttpRequest) -> HttpResponse {
+/// One request, start to end; it awaits its executor without holding a thread.
+async fn handle(shared: &Shared, request: &HttpRequest) -> HttpResponse {
     let config = shared.config();
     let activity = if request.query.is_empty() {
         format!("{} {}", request.method, request.path)
     } else {
         format!("{} {}?{}", request.method, request.path, request.query)
     };
-    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity), request);
+    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity), request).await;
     if let Some(e) = handled.error.as_ref().filter(|e| e.status() >= 500) {
         // executors log their own failures; these are the front's (an executor lost, a panic)
         if !matches!(e, postgrest_core::error::Error::Pg { .. } | postgrest_core::error::Error::Raised(_)) {

@@ -22,7 +22,7 @@ use postgrest_core::schema_cache::SchemaCache;
 use postgrest_core::wire::Reply;
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Where executors reach the front: relative to the data directory, every background
@@ -35,7 +35,7 @@ pub struct Shared {
     pub jwt: JwtCache,
     pub cache: RwLock<Option<Cached>>,
     /// held while the schema cache is read: one read at a time
-    pub loading: Mutex<()>,
+    pub loading: tokio::sync::Mutex<()>,
     pub pool: Pool,
 }
 
@@ -129,7 +129,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         config: RwLock::new(Arc::new(config)),
         jwt: JwtCache::new(),
         cache: RwLock::new(None),
-        loading: Mutex::new(()),
+        loading: tokio::sync::Mutex::new(()),
         pool: Pool::default(),
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {
@@ -242,12 +242,15 @@ fn start_executor() -> Result<DynamicBackgroundWorker, ()> {
         .map_err(|_| ())
 }
 
-/// An executor connected: its first message names it.
+/// An executor connected: its first message names it. Then its socket joins the I/O
+/// runtime (`runtime` entered by the caller).
 pub fn accept_executor(shared: &Shared, mut stream: std::os::unix::net::UnixStream) {
     // an executor says hello at once; one that does not must not hold up the others
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    match pool::read_reply(&mut stream) {
-        Ok(Reply::Hello { pid }) if stream.set_read_timeout(None).is_ok() => shared.pool.connected(Executor::new(stream, pid)),
+    let hello = pool::read_reply(&mut stream);
+    let stream = stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(stream));
+    match (hello, stream) {
+        (Ok(Reply::Hello { pid }), Ok(stream)) => shared.pool.connected(Executor::new(stream, pid)),
         _ => shared.pool.start_lost(),
     }
 }

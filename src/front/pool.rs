@@ -1,16 +1,18 @@
 //! The executor pool, owned by the front: connected executors, idle or leased, and how many
-//! are being started. Request threads lease an idle executor (waiting in line when none is,
-//! up to `db-pool-acquisition-timeout`), and ask the front's main thread to start more up to
+//! are being started. Requests lease an idle executor (waiting in line when none is, up to
+//! `db-pool-acquisition-timeout`), and ask the front's main thread to start more up to
 //! `db-pool`; the main thread starts them and retires the idle ones past
 //! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
 
 use postgrest_core::error::Error;
 use postgrest_core::wire::{self, Reply};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::sync::Notify;
 
 /// One executor's connection.
 pub struct Executor {
@@ -24,10 +26,14 @@ impl Executor {
         Executor { stream, pid, idle_since: Instant::now() }
     }
 
-    /// Send one job (its frame) and wait for its reply.
-    pub fn call(&mut self, frame: &[u8]) -> std::io::Result<Reply> {
-        self.stream.write_all(frame)?;
-        read_reply(&mut self.stream)
+    /// Send one job (its frame) and await its reply.
+    pub async fn call(&mut self, frame: &[u8]) -> std::io::Result<Reply> {
+        self.stream.write_all(frame).await?;
+        let mut header = [0u8; 4];
+        self.stream.read_exact(&mut header).await?;
+        let mut payload = vec![0u8; wire::frame_len(header).map_err(bad_frame)?];
+        self.stream.read_exact(&mut payload).await?;
+        wire::decode_reply(&payload).map_err(bad_frame)
     }
 
     /// An idle executor's socket has nothing to read: readable means it closed (it died).
@@ -39,14 +45,17 @@ impl Executor {
     }
 }
 
-/// Read one reply frame.
-pub fn read_reply(stream: &mut UnixStream) -> std::io::Result<Reply> {
-    let bad = |e: wire::WireError| std::io::Error::new(std::io::ErrorKind::InvalidData, e.0);
+fn bad_frame(e: wire::WireError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.0)
+}
+
+/// Read one reply frame, blocking (an executor's hello, on the accepting thread).
+pub fn read_reply(stream: &mut std::os::unix::net::UnixStream) -> std::io::Result<Reply> {
     let mut header = [0u8; 4];
     stream.read_exact(&mut header)?;
-    let mut payload = vec![0u8; wire::frame_len(header).map_err(bad)?];
+    let mut payload = vec![0u8; wire::frame_len(header).map_err(bad_frame)?];
     stream.read_exact(&mut payload)?;
-    wire::decode_reply(&payload).map_err(bad)
+    wire::decode_reply(&payload).map_err(bad_frame)
 }
 
 #[derive(Default)]
@@ -67,7 +76,8 @@ struct State {
 #[derive(Default)]
 pub struct Pool {
     state: Mutex<State>,
-    returned: Condvar,
+    /// an executor came back or connected, or starting it failed
+    returned: Notify,
 }
 
 /// The bounds of the pool, from the configuration.
@@ -86,27 +96,31 @@ impl Pool {
 
     /// An idle executor, waiting in line for one up to the acquisition timeout. `wake` asks
     /// the main thread to start one.
-    pub fn acquire(&self, limits: Limits, wake: impl Fn()) -> Result<Lease<'_>, Error> {
-        let deadline = Instant::now() + limits.acquisition_timeout;
-        let mut state = self.lock();
+    pub async fn acquire(&self, limits: Limits, wake: impl Fn()) -> Result<Lease<'_>, Error> {
+        let deadline = tokio::time::Instant::now() + limits.acquisition_timeout;
         loop {
-            while let Some(executor) = state.idle.pop() {
-                if executor.is_alive() {
-                    return Ok(Lease { pool: self, executor: Some(executor) });
+            // listen before looking, so that a return between the look and the wait is seen
+            let returned = self.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            {
+                let mut state = self.lock();
+                while let Some(executor) = state.idle.pop() {
+                    if executor.is_alive() {
+                        return Ok(Lease { pool: self, executor: Some(executor), in_flight: false });
+                    }
+                    state.live = state.live.saturating_sub(1);
                 }
-                state.live = state.live.saturating_sub(1);
+                let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
+                if state.live + state.starting < limits.max && !blocked {
+                    state.starting += 1;
+                    state.wanted += 1;
+                    wake();
+                }
             }
-            let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
-            if state.live + state.starting < limits.max && !blocked {
-                state.starting += 1;
-                state.wanted += 1;
-                wake();
-            }
-            let now = Instant::now();
-            if now >= deadline {
+            if tokio::time::timeout_at(deadline, returned).await.is_err() {
                 return Err(Error::PoolTimeout);
             }
-            state = self.returned.wait_timeout(state, deadline - now).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
         }
     }
 
@@ -117,6 +131,7 @@ impl Pool {
         state.live += 1;
         state.greeted.insert(executor.pid);
         state.idle.push(executor);
+        drop(state);
         self.returned.notify_one();
     }
 
@@ -137,7 +152,7 @@ impl Pool {
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
         state.blocked_until = Some(Instant::now() + Duration::from_secs(1));
-        self.returned.notify_all();
+        self.returned.notify_waiters();
     }
 
     /// For the main thread: did the executor with this pid connect (asked once)?
@@ -151,7 +166,7 @@ impl Pool {
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
         state.blocked_until = Some(Instant::now() + Duration::from_secs(5));
-        self.returned.notify_all();
+        self.returned.notify_waiters();
     }
 
     /// For the main thread, each tick: close the executors idle longer than `max_idle`
@@ -198,14 +213,14 @@ impl Pool {
 
     fn give_back(&self, mut executor: Executor) {
         executor.idle_since = Instant::now();
-        let mut state = self.lock();
-        state.idle.push(executor);
+        self.lock().idle.push(executor);
         self.returned.notify_one();
     }
 
     fn lost(&self) {
         let mut state = self.lock();
         state.live = state.live.saturating_sub(1);
+        drop(state);
         self.returned.notify_one();
     }
 }
@@ -215,14 +230,20 @@ impl Pool {
 pub struct Lease<'a> {
     pool: &'a Pool,
     executor: Option<Executor>,
+    in_flight: bool,
 }
 
 impl Lease<'_> {
     /// Send one job and wait for its reply; a broken connection is an error of this request
     /// only (PGRST001), and the executor is forgotten.
-    pub fn call(&mut self, frame: &[u8]) -> Result<Reply, Error> {
+    pub async fn call(&mut self, frame: &[u8]) -> Result<Reply, Error> {
         let executor = self.executor.as_mut().ok_or_else(|| Error::Internal("lease used after loss".into()))?;
-        match executor.call(frame) {
+        // dropped before the reply is read, the lease must not give the executor back: its
+        // reply would answer the next job
+        self.in_flight = true;
+        let outcome = executor.call(frame).await;
+        self.in_flight = false;
+        match outcome {
             Ok(reply) => Ok(reply),
             Err(e) => {
                 let pid = executor.pid;
@@ -236,8 +257,11 @@ impl Lease<'_> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(executor) = self.executor.take() {
-            self.pool.give_back(executor);
+        match self.executor.take() {
+            Some(executor) if !self.in_flight => self.pool.give_back(executor),
+            // closed: the executor exits when it sees it
+            Some(_) => self.pool.lost(),
+            None => {}
         }
     }
 }

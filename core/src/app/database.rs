@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::response::ResultSet;
 use crate::schema_cache::SchemaCache;
 use crate::sql::Statement;
+use std::future::Future;
 use std::sync::Arc;
 
 /// Rows of columns as bytes (None = NULL): text output, except the binary column's.
@@ -41,19 +42,21 @@ pub enum End {
     Rollback,
 }
 
+/// Asynchronous: the front awaits its executors on its I/O threads (no thread is blocked
+/// while a transaction runs); core itself needs no runtime (its tests poll the futures once).
 pub trait Database {
     /// The schema cache for `config`'s schemas, as of the newest catalog change this
     /// database has seen (rebuilt first if it is older).
-    fn schema_cache(&mut self, config: &Config) -> Result<Arc<SchemaCache>, Error>;
+    fn schema_cache(&mut self, config: &Config) -> impl Future<Output = Result<Arc<SchemaCache>, Error>>;
 
     /// Has a catalog change arrived since `schema_cache` last answered? Asked before an
     /// answer that needs no transaction (an error, OPTIONS), so that a relation created just
     /// before the request is never reported missing.
-    fn stale(&mut self) -> Result<bool, Error>;
+    fn stale(&mut self) -> impl Future<Output = Result<bool, Error>>;
 
     /// Run `main` as one transaction with [`execute`]. With `check_fresh`, answer
     /// [`Ran::Stale`] instead when the catalogs changed since `schema_cache` answered.
-    fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error>;
+    fn run(&mut self, main: &MainTx, check_fresh: bool) -> impl Future<Output = Result<Ran, Error>>;
 }
 
 pub trait Transaction {

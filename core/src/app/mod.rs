@@ -25,6 +25,9 @@ use crate::request::{self, ApiRequest, Method, Resource};
 use crate::response::timing::ServerTiming;
 use crate::response::{self, ResultSet};
 use crate::schema_cache::{FuncVolatility, QualifiedIdentifier, SchemaCache};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// The response to one request, and the error behind it when it failed (for the log).
@@ -34,8 +37,8 @@ pub struct Handled {
 }
 
 /// Handle one request completely. Never panics: a panic becomes a 500.
-pub fn handle(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Handled {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond_to(config, jwt, db, request)));
+pub async fn handle(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Handled {
+    let outcome = CatchUnwind(Box::pin(respond_to(config, jwt, db, request))).await;
     let (response, error) = match outcome {
         Ok(Ok(response)) => (response, None),
         Ok(Err(e)) => (error_response(config, &e), Some(e)),
@@ -47,7 +50,22 @@ pub fn handle(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: 
     Handled { response: finish(config, request, response), error }
 }
 
-fn respond_to(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Result<HttpResponse, Error> {
+/// A future whose panics are caught, each poll under `catch_unwind` (boxed: pinned, and Unpin).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+async fn respond_to(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: &HttpRequest) -> Result<HttpResponse, Error> {
     if config.testing_panic_path.as_deref() == Some(request.path.as_str()) {
         panic!("testing_panic_path requested");
     }
@@ -59,7 +77,7 @@ fn respond_to(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: 
     laps.lap(|t| &mut t.jwt);
     let api = parse_request(config, request, auth?)?;
     laps.lap(|t| &mut t.parse);
-    let response = run(config, db, &api, &mut laps).map_err(|mut e| {
+    let response = run(config, db, &api, &mut laps).await.map_err(|mut e| {
         // 42501 is a 401 for the anonymous role and a 403 for an authenticated one
         if let Error::Pg { authenticated, .. } = &mut e {
             *authenticated |= api.auth.authenticated;
@@ -75,14 +93,14 @@ fn respond_to(config: &Config, jwt: &JwtCache, db: &mut impl Database, request: 
 }
 
 /// Plan and run, planning once more when the schema cache turned out to be stale.
-fn run(config: &Config, db: &mut impl Database, api: &ApiRequest, laps: &mut Laps) -> Result<HttpResponse, Error> {
+async fn run(config: &Config, db: &mut impl Database, api: &ApiRequest, laps: &mut Laps) -> Result<HttpResponse, Error> {
     let mut rechecked = false;
     loop {
-        let cache = db.schema_cache(config)?;
+        let cache = db.schema_cache(config).await?;
         let planned = main_tx(config, &cache, api);
         laps.lap(|t| &mut t.plan);
         match planned {
-            Ok(Planned::Run(main)) => match db.run(&main, !rechecked)? {
+            Ok(Planned::Run(main)) => match db.run(&main, !rechecked).await? {
                 Ran::Stale if !rechecked => rechecked = true,
                 Ran::Stale => return Err(Error::NoSchemaCache),
                 Ran::Done(output) => {
@@ -91,7 +109,7 @@ fn run(config: &Config, db: &mut impl Database, api: &ApiRequest, laps: &mut Lap
                 }
             },
             // an answer from the cache alone: make sure the cache was not stale
-            answer if !rechecked && db.stale()? => {
+            answer if !rechecked && db.stale().await? => {
                 drop(answer);
                 rechecked = true;
             }

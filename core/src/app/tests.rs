@@ -7,6 +7,7 @@ use crate::config::TxEnd;
 use crate::error::PgError;
 use crate::sql::Statement;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 const SECRET: &str = "reallyreallyreallyreallyverysafe";
@@ -36,16 +37,16 @@ struct Fake {
 }
 
 impl Database for Fake {
-    fn schema_cache(&mut self, _config: &Config) -> Result<Arc<SchemaCache>, Error> {
+    async fn schema_cache(&mut self, _config: &Config) -> Result<Arc<SchemaCache>, Error> {
         self.cache_reads += 1;
         Ok(fixture())
     }
 
-    fn stale(&mut self) -> Result<bool, Error> {
+    async fn stale(&mut self) -> Result<bool, Error> {
         Ok(if self.stale_answers.is_empty() { false } else { self.stale_answers.remove(0) })
     }
 
-    fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
+    async fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
         self.ran.push((main.clone(), check_fresh));
         if self.answers.is_empty() {
             return Ok(Ran::Done(result_row(0, "[]")));
@@ -75,7 +76,18 @@ fn get(path: &str, query: &str) -> HttpRequest {
 }
 
 fn run(config: &Config, db: &mut Fake, req: &HttpRequest) -> Handled {
-    handle(config, &JwtCache::new(), db, req)
+    block_on(handle(config, &JwtCache::new(), db, req))
+}
+
+/// The fake answers at once: its futures are ready on the first poll.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
 }
 
 fn permission_denied() -> Error {
