@@ -83,10 +83,12 @@ fn executors_grow_under_load_and_retire_when_idle() {
 #[test]
 fn past_db_pool_requests_get_504_after_the_acquisition_timeout() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    set(&[("db_pool", "2"), ("db_pool_acquisition_timeout", "1")]);
+    set(&[("db_pool", "2"), ("db_pool_acquisition_timeout", "1"), ("db_pool_max_idletime", "1")]);
+    // executors left over from earlier tests retire first: exactly two remain
+    eventually("the pool back to two executors", Duration::from_secs(8), || executors() == 2);
     let start = Instant::now();
     let outcomes: Vec<Response> = naps(4, 1.8).into_iter().map(|h| h.join().unwrap().expect("an answer")).collect();
-    reset(&["db_pool", "db_pool_acquisition_timeout"]);
+    reset(&["db_pool", "db_pool_acquisition_timeout", "db_pool_max_idletime"]);
     let refused: Vec<&Response> = outcomes.iter().filter(|r| r.status == 504).collect();
     assert_eq!(outcomes.iter().filter(|r| r.status == 200).count(), 2, "two executors, two naps served");
     assert_eq!(refused.len(), 2, "{:?}", outcomes.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
