@@ -17,7 +17,7 @@ use postgrest_core::schema_cache::CATALOG_QUERY;
 use postgrest_core::sql::Statement;
 use postgrest_core::wire::{self, Job, Reply};
 use std::ffi::CString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
@@ -120,10 +120,7 @@ fn next_job(front: &mut UnixStream, waiter: &Waiter) -> Option<Job> {
             break;
         }
     }
-    let mut header = [0u8; 4];
-    front.read_exact(&mut header).ok()?;
-    let mut payload = vec![0u8; wire::frame_len(header).ok()?];
-    front.read_exact(&mut payload).ok()?;
+    let payload = wire::read_frame(front).ok()?;
     match wire::decode_job(&payload) {
         Ok(job) => Some(job),
         Err(e) => {

@@ -126,6 +126,17 @@ pub fn decode_reply(payload: &[u8]) -> Result<Reply, WireError> {
     r.end(reply)
 }
 
+/// Read one frame's payload from a blocking stream (its async twin is the front's
+/// `Executor::call`, on tokio's streams). A bad length is `InvalidData`.
+pub fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut header = [0u8; 4];
+    r.read_exact(&mut header)?;
+    let n = frame_len(header).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.0))?;
+    let mut payload = vec![0u8; n];
+    r.read_exact(&mut payload)?;
+    Ok(payload)
+}
+
 /// The payload length a frame header announces.
 pub fn frame_len(header: [u8; 4]) -> Result<usize, WireError> {
     let n = u32::from_le_bytes(header) as usize;
@@ -491,6 +502,18 @@ mod tests {
         ] {
             assert_eq!(decode_reply(payload(&encode_reply(&r))), Ok(r));
         }
+    }
+
+    #[test]
+    fn frames_are_read_whole() {
+        let frame = encode_job(&Job::Ping);
+        let mut two = frame.clone();
+        two.extend_from_slice(&frame);
+        let mut r = two.as_slice();
+        assert_eq!(decode_job(&read_frame(&mut r).unwrap()), Ok(Job::Ping));
+        assert_eq!(decode_job(&read_frame(&mut r).unwrap()), Ok(Job::Ping));
+        assert!(read_frame(&mut r).is_err(), "nothing left");
+        assert_eq!(read_frame(&mut &frame[..3]).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
     }
 
     #[test]

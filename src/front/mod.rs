@@ -157,7 +157,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
             }
         }
         shared.pool.maintain(shared.limits());
-        wait_latch(Duration::from_secs(1));
+        signals::wait_latch(1000);
         if signals::shutdown_requested() {
             break;
         }
@@ -178,20 +178,6 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
     // nothing is
     // SAFETY: main thread; proc_exit runs PostgreSQL's exit callbacks and does not return
     unsafe { pg_sys::proc_exit(1) }
-}
-
-/// Sleep until the latch is set (a signal, or `wake_main`) or `timeout` passes.
-fn wait_latch(timeout: Duration) {
-    // SAFETY: main thread; MyLatch is this process's latch
-    unsafe {
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            timeout.as_millis() as _,
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
-    }
 }
 
 /// An executor asked for that has not said hello yet. Until it does it counts as starting

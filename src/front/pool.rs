@@ -6,7 +6,6 @@
 
 use postgrest_core::error::Error;
 use postgrest_core::wire::{self, Reply};
-use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -51,11 +50,7 @@ fn bad_frame(e: wire::WireError) -> std::io::Error {
 
 /// Read one reply frame, blocking (an executor's hello, on the accepting thread).
 pub fn read_reply(stream: &mut std::os::unix::net::UnixStream) -> std::io::Result<Reply> {
-    let mut header = [0u8; 4];
-    stream.read_exact(&mut header)?;
-    let mut payload = vec![0u8; wire::frame_len(header).map_err(bad_frame)?];
-    stream.read_exact(&mut payload)?;
-    wire::decode_reply(&payload).map_err(bad_frame)
+    wire::decode_reply(&wire::read_frame(stream)?).map_err(bad_frame)
 }
 
 #[derive(Default)]

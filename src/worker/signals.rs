@@ -64,6 +64,13 @@ pub fn reload_if_sighup() -> bool {
 
 /// Sleep on the latch (woken by signals), then handle SIGTERM.
 pub fn sleep_ms(ms: i64) {
+    wait_latch(ms);
+    exit_if_shutdown();
+}
+
+/// Sleep until the latch is set (a signal, or another thread's `SetLatch`) or `ms` pass; the
+/// caller looks at what happened.
+pub fn wait_latch(ms: i64) {
     // SAFETY: on the worker's main thread; MyLatch is this process's latch, set up at process
     // start and owned by it; the wait flags and event are PostgreSQL's own constants.
     unsafe {
@@ -75,7 +82,6 @@ pub fn sleep_ms(ms: i64) {
         );
         pg_sys::ResetLatch(pg_sys::MyLatch);
     }
-    exit_if_shutdown();
 }
 
 /// Serve nothing, but stay a well-behaved worker until shutdown (a misconfiguration must

@@ -15,7 +15,7 @@ pub mod write;
 mod tests;
 
 pub use database::{execute, Database, End, Output, Ran, Rows, Transaction};
-pub use main_tx::{binary_column, main_tx_for, Checks, MainTx, Planned, Shape, TxJob};
+pub use main_tx::{main_tx_for, Checks, MainTx, Planned, Shape, TxJob};
 
 use crate::auth::{Auth, JwtCache};
 use crate::config::{Config, OpenApiMode};
