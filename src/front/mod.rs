@@ -149,7 +149,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
                     if !logged_cap {
                         pgrx::log!(
                         "postgrest_ext: cannot start another executor ({} running): raise max_worker_processes, or lower postgrest.db_pool",
-                        shared.pool.sizes().0
+                        shared.pool.live()
                     );
                         logged_cap = true;
                     }

@@ -166,15 +166,14 @@ impl Pool {
 
     /// For the main thread, each tick: close the executors idle longer than `max_idle`
     /// beyond the warm ones (they exit when their socket closes), and ask for new ones when
-    /// fewer than the warm ones are left (one was terminated). Returns the pids retired.
-    pub fn maintain(&self, limits: Limits) -> Vec<i32> {
+    /// fewer than the warm ones are left (one was terminated).
+    pub fn maintain(&self, limits: Limits) {
         let mut state = self.lock();
-        let mut retired = vec![];
         // the longest idle are at the front: the pool pushes and pops at the back
         while state.live > limits.warm {
             match state.idle.first() {
                 Some(e) if e.idle_since.elapsed() > limits.max_idle => {
-                    retired.push(state.idle.remove(0).pid);
+                    state.idle.remove(0);
                     state.live = state.live.saturating_sub(1);
                 }
                 _ => break,
@@ -189,13 +188,11 @@ impl Pool {
             state.starting += short;
             state.wanted += short;
         }
-        retired
     }
 
-    /// Connected executors (idle or leased), and how many are idle.
-    pub fn sizes(&self) -> (usize, usize) {
-        let state = self.lock();
-        (state.live, state.idle.len())
+    /// Connected executors, idle or leased.
+    pub fn live(&self) -> usize {
+        self.lock().live
     }
 
     /// Close every idle executor (shutdown).
