@@ -134,3 +134,11 @@ GRANT EXECUTE ON FUNCTION api.uses_prepared_statements(), api.kept_plans_naming(
 -- concurrency (pgrx-tests/tests/concurrency.rs): a call that takes as long as asked
 CREATE FUNCTION api.nap(seconds float8) RETURNS text LANGUAGE sql STABLE AS $$ SELECT pg_sleep(seconds)::text $$;
 GRANT EXECUTE ON FUNCTION api.nap(float8) TO web_anon;
+
+-- memory bounds (pgrx-tests/tests/memory.rs): large bodies stored and read back, and a call
+-- that holds its body for a while
+CREATE TABLE api.blobs (id int PRIMARY KEY, body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON api.blobs TO web_anon;
+CREATE FUNCTION api.hold(payload text, seconds float8) RETURNS int LANGUAGE sql VOLATILE
+  AS $$ SELECT pg_sleep(seconds); SELECT length(payload) $$;
+GRANT EXECUTE ON FUNCTION api.hold(text, float8) TO web_anon;

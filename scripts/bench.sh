@@ -3,10 +3,32 @@
 # preloaded, CREATE EXTENSION in database "bench", then run.sh with the project as a target.
 # The installed library's checksum is part of the settings, so that setup.sh restarts a running
 # bench cluster after a new build (a running postmaster keeps the library it loaded).
+#
+# Scenarios of our own (scripts/bench/), not in ../shared/bench: memory. `--scenarios` takes
+# both kinds; without it, every scenario runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$here/../../shared/bench"
 port="${BENCH_HTTP_PORT:-3099}"
+ours_all="memory"
+
+shared=() ours="" picked=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scenarios) picked="$2"; shift 2 ;;
+    *) shared+=("$1"); shift ;;
+  esac
+done
+theirs=""
+if [ -z "$picked" ]; then
+  ours="$ours_all"
+else
+  for s in ${picked//,/ }; do
+    if [[ ",$ours_all," == *",$s,"* ]]; then ours="$ours,$s"; else theirs="$theirs,$s"; fi
+  done
+  ours="${ours#,}" theirs="${theirs#,}"
+fi
+
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 BENCH_EXTRA_CONF="shared_preload_libraries = 'postgrest_ext'
 postgrest.db_name = '${BENCH_DB:-bench}'
@@ -20,4 +42,12 @@ postgrest.server_port = $port
 . "$bench/lib.sh"
 bpsql -d "$BENCH_DB" -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
 python3 "$here/wait_http.py" "http://127.0.0.1:$port/" 30
-"$bench/run.sh" --target project "http://127.0.0.1:$port" "$@"
+if [ -z "$picked" ] || [ -n "$theirs" ]; then
+  "$bench/run.sh" --target project "http://127.0.0.1:$port" ${theirs:+--scenarios "$theirs"} "${shared[@]}"
+fi
+for s in ${ours//,/ }; do
+  echo "## $s"
+  case "$s" in
+    memory) python3 "$here/bench/memory.py" "http://127.0.0.1:$port" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK_DIR" -p "$BENCH_PORT" -U postgres -d "$BENCH_DB" ;;
+  esac
+done

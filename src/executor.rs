@@ -17,7 +17,6 @@ use postgrest_core::schema_cache::CATALOG_QUERY;
 use postgrest_core::sql::Statement;
 use postgrest_core::wire::{self, Job, Reply};
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
@@ -45,7 +44,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     };
     // SAFETY: MyProcPid is set before any worker code runs
     let pid = unsafe { pg_sys::MyProcPid };
-    if front.write_all(&wire::encode_reply(&Reply::Hello { pid })).is_err() {
+    if wire::encode_reply(&Reply::Hello { pid }).write_to(&mut front).is_err() {
         return;
     }
     let waiter = Waiter::new(&front);
@@ -60,7 +59,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
             .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
         report_idle();
-        if front.write_all(&wire::encode_reply(&reply)).is_err() {
+        if wire::encode_reply(&reply).write_to(&mut front).is_err() {
             break;
         }
         if signals::shutdown_requested() {
@@ -156,7 +155,7 @@ fn run(job: Job) -> Reply {
                 // read after the transaction took in pending invalidations: a change arriving
                 // during the read leaves the result stale
                 let generation = shmem::generation();
-                let rows = exec::query(tx, CATALOG_QUERY, &[Some(param)], true)?;
+                let rows = exec::query(tx, CATALOG_QUERY, &[Some(param.into())], true)?;
                 let document = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).ok_or(Error::NoSchemaCache)?;
                 Ok((Reply::Loaded { generation, document }, End::Commit))
             });

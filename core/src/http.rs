@@ -1,8 +1,10 @@
 //! HTTP requests and responses as plain data: the boundary between the code that moves bytes
 //! (hyper, in the extension) and the API logic (everything else in core). A leaf module: it
 //! depends on nothing else of the crate, so request parsing, responses and the pipeline can all
-//! use it without depending on one another.
+//! use it without depending on one another (and on the leaf `text`).
 
+use crate::text::Text;
+use bytes::Bytes;
 use std::ops::Deref;
 
 /// Header fields in arrival order. Names compare case-insensitively (RFC 9110 §5.1); a name
@@ -105,19 +107,21 @@ pub struct HttpRequest {
     /// raw query string, without '?'
     pub query: String,
     pub headers: Headers,
-    pub body: Vec<u8>,
+    /// read with room for a NUL, so that it reaches PostgreSQL without a copy
+    pub body: Text,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Headers,
-    pub body: Vec<u8>,
+    /// often a slice of the executor's reply, sent without a copy
+    pub body: Bytes,
 }
 
 impl HttpResponse {
-    pub fn new(status: u16, headers: impl Into<Headers>, body: Vec<u8>) -> HttpResponse {
-        HttpResponse { status, headers: headers.into(), body }
+    pub fn new(status: u16, headers: impl Into<Headers>, body: impl Into<Bytes>) -> HttpResponse {
+        HttpResponse { status, headers: headers.into(), body: body.into() }
     }
 }
 

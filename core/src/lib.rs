@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -16,4 +17,5 @@ pub mod request;
 pub mod response;
 pub mod schema_cache;
 pub mod sql;
+pub mod text;
 pub mod wire;

@@ -5,10 +5,16 @@
 //! inferred at prepare time (`setup_parse_variable_parameters`) and each text value goes
 //! through its type's input function. Prepared plans are kept (`SPI_keepplan`) and cached by
 //! SQL text: planning is the biggest cost of a short request, and core's SQL is deterministic.
+//!
+//! A parameter arrives NUL-terminated (`core::text::Text`): the input functions of the types a
+//! body is bound as read it in place, so a large body is not copied before PostgreSQL's own copy.
 
 use super::Tx;
+use bytes::Bytes;
 use pgrx::pg_sys;
+use postgrest_core::app::Rows;
 use postgrest_core::error::Error;
+use postgrest_core::text::Text;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr, CString};
@@ -24,8 +30,23 @@ extern "C-unwind" {
 /// A kept plan and how to turn each text parameter into a Datum of its inferred type.
 struct Prepared {
     plan: pg_sys::SPIPlanPtr,
-    /// (input function, typioparam) per parameter
-    inputs: Vec<(pg_sys::Oid, pg_sys::Oid)>,
+    inputs: Vec<Input>,
+}
+
+/// How one parameter's text becomes a Datum.
+#[derive(Clone, Copy)]
+struct Input {
+    func: pg_sys::Oid,
+    ioparam: pg_sys::Oid,
+    /// the input function only reads its C string: the parameter's buffer can be handed to it
+    /// as is (array_in, for one, writes into its input)
+    reads_only: bool,
+}
+
+/// Types whose input function is known not to write into its argument: the types request
+/// bodies are bound as (a domain over one runs domain_in, which is not in this list).
+fn reads_only(typ: pg_sys::Oid) -> bool {
+    [pg_sys::JSONOID, pg_sys::JSONBOID, pg_sys::TEXTOID, pg_sys::BYTEAOID].contains(&typ)
 }
 
 /// The parser hook's state: the parameter types inferred so far (palloc'd by the parser).
@@ -73,20 +94,16 @@ pub fn forget_plans() {
     });
 }
 
-/// Rows of columns as bytes (None = NULL).
-pub type ByteRows = Vec<Vec<Option<Vec<u8>>>>;
-
 /// Run `sql` with text parameters (None = NULL) and return every row as text columns.
-pub fn query(tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
+pub fn query(tx: &Tx, sql: &str, params: &[Option<Text>], read_only: bool) -> Result<Vec<Vec<Option<String>>>, Error> {
     let rows = query_bytes(tx, sql, params, read_only, None)?;
-    let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(rows.into_iter().map(|row| row.into_iter().map(|c| c.map(text)).collect()).collect())
+    Ok(rows.into_iter().map(|row| row.into_iter().map(|c| c.map(|v| String::from_utf8_lossy(&v).into_owned())).collect()).collect())
 }
 
 /// Run `sql` like [`query`], with the column at index `binary` (0-based) read through its
 /// type's binary send function instead of its text output: how PostgREST reads the body,
 /// so that a bytea body is its raw bytes and a jsonb body jsonb's binary form.
-pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bool, binary: Option<usize>) -> Result<ByteRows, Error> {
+pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<Text>], read_only: bool, binary: Option<usize>) -> Result<Rows, Error> {
     // SAFETY: inside a transaction (a &Tx exists), on the backend's main thread. Paired with the
     // SPI_finish below, or popped by the transaction abort (AtEOXact_SPI) after an ERROR.
     unsafe {
@@ -103,7 +120,7 @@ pub fn query_bytes(_tx: &Tx, sql: &str, params: &[Option<String>], read_only: bo
     result
 }
 
-fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: Option<usize>) -> Result<ByteRows, Error> {
+fn run_prepared(sql: &str, params: &[Option<Text>], read_only: bool, binary: Option<usize>) -> Result<Rows, Error> {
     let (plan, inputs) = PLANS.with(|p| -> Result<_, Error> {
         if let Some(prep) = p.borrow().get(sql) {
             return Ok((prep.plan, prep.inputs.clone()));
@@ -127,20 +144,27 @@ fn run_prepared(sql: &str, params: &[Option<String>], read_only: bool, binary: O
 
     let mut values = Vec::with_capacity(params.len());
     let mut nulls = Vec::with_capacity(params.len());
-    for (value, (func, ioparam)) in params.iter().zip(&inputs) {
+    for (value, input) in params.iter().zip(&inputs) {
         match value {
             None => {
                 values.push(pg_sys::Datum::from(0));
                 nulls.push(b'n' as std::ffi::c_char);
             }
             Some(text) => {
-                let c = CString::new(text.as_str()).map_err(|_| Error::InvalidBody("a value contains a NUL character".into()))?;
+                if text.has_nul() {
+                    return Err(Error::InvalidBody("a value contains a NUL character".into()));
+                }
+                // a copy for an input function that may write into it
+                let copy = (!input.reads_only).then(|| text.with_nul().to_vec());
+                let cstr = copy.as_deref().unwrap_or(text.with_nul()).as_ptr() as *mut std::ffi::c_char;
                 // SAFETY: connected to SPI inside the request's transaction; `func`/`ioparam` are
-                // getTypeInputInfo's answer for this parameter's type; `c` is NUL-terminated and
-                // outlives the call (input functions read their cstring, they do not keep it). A
-                // bad value raises an ERROR that the transaction guard catches. The Datum lives in
-                // SPI's procedure context, i.e. until SPI_finish, after SPI_execute_plan below.
-                let datum = unsafe { pg_sys::OidInputFunctionCall(*func, c.as_ptr() as *mut _, *ioparam, -1) };
+                // getTypeInputInfo's answer for this parameter's type; `cstr` is NUL-terminated
+                // (Text's invariant, no NUL before: checked above) and outlives the call (input
+                // functions read their cstring, they do not keep it), and it is written to only
+                // if it is our own copy (`reads_only`). A bad value raises an ERROR that the
+                // transaction guard catches. The Datum lives in SPI's procedure context, i.e.
+                // until SPI_finish, after SPI_execute_plan below.
+                let datum = unsafe { pg_sys::OidInputFunctionCall(input.func, cstr, input.ioparam, -1) };
                 values.push(datum);
                 nulls.push(b' ' as std::ffi::c_char);
             }
@@ -228,7 +252,7 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
             .map(|typ| {
                 let (mut func, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
                 pg_sys::getTypeInputInfo(*typ, &mut func, &mut ioparam);
-                (func, ioparam)
+                Input { func, ioparam, reads_only: reads_only(*typ) }
             })
             .collect();
         pg_sys::SPI_keepplan(plan);
@@ -242,7 +266,7 @@ fn prepare(sql: &str) -> Result<Prepared, Error> {
 ///
 /// Call on the backend's thread, connected to SPI, after a successful SPI_execute_plan and
 /// before SPI_finish (SPI_tuptable and SPI_processed then describe that statement).
-unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
+unsafe fn read_rows(binary: Option<usize>) -> Result<Rows, Error> {
     // SAFETY: a plain global of this backend; per the contract above it is null or the last
     // statement's tuple table, valid until SPI_finish
     let table = unsafe { pg_sys::SPI_tuptable };
@@ -271,7 +295,7 @@ unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
         for col in 1..=natts {
             row.push(match send {
                 // SAFETY: `tuple` is a row of the table `tupdesc` describes, `col` is in 1..=natts,
-                // `func` is that column's send function (send_function above); SPI memory is
+                // `func` is how to read that column (send_function above); SPI memory is
                 // alive until SPI_finish, after this function returns
                 Some((bin, func)) if bin == col => unsafe { binary_value(tuple, tupdesc, col, func) },
                 // SAFETY: as above, for the column's text output
@@ -289,7 +313,7 @@ unsafe fn read_rows(binary: Option<usize>) -> Result<ByteRows, Error> {
 ///
 /// `tuple` must be a live row described by `tupdesc` and `col` one of its columns (1-based), on
 /// the backend's thread, connected to SPI.
-unsafe fn text_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int) -> Option<Vec<u8>> {
+unsafe fn text_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int) -> Option<Bytes> {
     // SAFETY: per this function's contract; SPI_getvalue returns NULL for a NULL column, else a
     // fresh palloc'd NUL-terminated string
     let v = unsafe { pg_sys::SPI_getvalue(tuple, tupdesc, col) };
@@ -303,24 +327,40 @@ unsafe fn text_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: 
         pg_sys::pfree(v as *mut c_void);
         bytes
     };
-    Some(bytes)
+    Some(Bytes::from(bytes))
 }
 
-/// The binary send function of the column's type. A type without one raises a PostgreSQL
-/// ERROR, which the transaction guard catches (every builtin and domain type has one).
+/// How the body column becomes bytes.
+#[derive(Clone, Copy)]
+enum BinaryOut {
+    /// the varlena's own bytes: what the send function of bytea, and of text and json when no
+    /// encoding conversion applies, would copy out (one copy of a large body fewer)
+    Raw,
+    /// the type's binary send function
+    Send(pg_sys::Oid),
+}
+
+/// How to read the column in binary (see [`BinaryOut`]). A type without a send function raises
+/// a PostgreSQL ERROR, which the transaction guard catches (every builtin and domain type has one).
 ///
 /// # Safety
 ///
 /// `tupdesc` must be a valid descriptor and `col` one of its columns (1-based), on the backend's
 /// thread inside a transaction (the lookup reads the catalogs).
-unsafe fn send_function(tupdesc: pg_sys::TupleDesc, col: c_int) -> pg_sys::Oid {
+unsafe fn send_function(tupdesc: pg_sys::TupleDesc, col: c_int) -> BinaryOut {
     let (mut func, mut is_varlena) = (pg_sys::InvalidOid, false);
-    // SAFETY: per this function's contract; the two out-pointers are live locals
-    unsafe {
+    // SAFETY: per this function's contract; the two out-pointers are live locals. The
+    // encoding functions read two integers of this backend.
+    let (typid, same_encoding) = unsafe {
         let typid = pg_sys::SPI_gettypeid(tupdesc, col);
         pg_sys::getTypeBinaryOutputInfo(typid, &mut func, &mut is_varlena);
+        (typid, pg_sys::pg_get_client_encoding() == pg_sys::GetDatabaseEncoding())
+    };
+    match typid {
+        pg_sys::BYTEAOID => BinaryOut::Raw,
+        pg_sys::TEXTOID | pg_sys::JSONOID if same_encoding => BinaryOut::Raw,
+        _ => BinaryOut::Send(func),
     }
-    func
 }
 
 /// The column in its type's binary form (what PostgreSQL sends a client asking for binary
@@ -329,8 +369,8 @@ unsafe fn send_function(tupdesc: pg_sys::TupleDesc, col: c_int) -> pg_sys::Oid {
 /// # Safety
 ///
 /// `tuple` must be a live row described by `tupdesc`, `col` one of its columns (1-based) and
-/// `send` the binary send function of its type, on the backend's thread inside a transaction.
-unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int, send: pg_sys::Oid) -> Option<Vec<u8>> {
+/// `out` what [`send_function`] answered for it, on the backend's thread inside a transaction.
+unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col: c_int, out: BinaryOut) -> Option<Bytes> {
     let mut is_null = false;
     // SAFETY: per this function's contract; `is_null` is a live local. The Datum points into
     // the tuple (or is by-value), valid as long as the tuple
@@ -338,6 +378,23 @@ unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col
     if is_null {
         return None;
     }
+    let send = match out {
+        BinaryOut::Send(send) => send,
+        BinaryOut::Raw => {
+            // SAFETY: a non-NULL value of a varlena type (bytea, text or json); detoasting
+            // returns it as is or a palloc'd copy, which is ours to free once
+            let bytes = unsafe {
+                let value = datum.cast_mut_ptr::<pg_sys::varlena>();
+                let plain = pg_sys::pg_detoast_datum_packed(value);
+                let bytes = pgrx::varlena::varlena_to_byte_slice(plain).to_vec();
+                if plain != value {
+                    pg_sys::pfree(plain as *mut c_void);
+                }
+                bytes
+            };
+            return Some(Bytes::from(bytes));
+        }
+    };
     // a fresh palloc'd bytea with a 4-byte header (pq_endtypsend)
     // SAFETY: `send` is the send function of the column's type and `datum` a non-NULL value of
     // it; an ERROR raised by it is caught by the transaction guard
@@ -352,5 +409,5 @@ unsafe fn binary_value(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc, col
         pg_sys::pfree(sent as *mut c_void);
         bytes
     };
-    Some(bytes)
+    Some(Bytes::from(bytes))
 }

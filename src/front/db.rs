@@ -25,7 +25,7 @@ impl<'a> FrontDb<'a> {
     }
 
     /// Send one job's frame to an idle executor and await the reply.
-    async fn call(&self, frame: &[u8]) -> Result<Reply, Error> {
+    async fn call(&self, frame: &wire::Frame) -> Result<Reply, Error> {
         let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main).await?;
         match lease.call(frame).await? {
             Reply::Failed(e) => Err(e),

@@ -7,15 +7,18 @@
 use super::db::FrontDb;
 use super::Shared;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use postgrest_core::app;
+use postgrest_core::budget::{Refused, Reservation};
 use postgrest_core::config::Config;
+use postgrest_core::error::Error;
 use postgrest_core::http::{HttpRequest, HttpResponse};
+use postgrest_core::text::Text;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::os::unix::net::UnixListener;
@@ -144,30 +147,85 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
 
 async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    // Bodies are read whole before execution: bound them, since an allocation failure
-    // aborts the process and that restarts the whole cluster.
-    if hyper::body::Body::size_hint(&body).lower() > MAX_BODY_BYTES as u64 {
-        // a Content-Length over the limit is refused before anything is read
-        return Ok(plain(413, "request body too large"));
-    }
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Ok(plain(413, "request body too large")),
-        Err(_) => return Ok(plain(400, "could not read the request body")),
+    // a task of its own: it runs to its end even if the client goes away meanwhile, so an
+    // executor is never left with a reply nobody reads
+    Ok(match tokio::spawn(async move { read_and_handle(&shared, parts, body).await }).await {
+        Ok(response) => response,
+        Err(_) => plain(500, "the request handler failed"),
+    })
+}
+
+async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, body: Incoming) -> Response<Full<Bytes>> {
+    let config = shared.config();
+    // held until the response is made: the body counts while it is read, queued and run
+    let mut reservation = shared.budget.none();
+    let body = match read_body(body, &mut reservation, config.db_pool_acquisition_timeout).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return plain(413, "request body too large"),
+        Err(BodyError::Spent) => {
+            let mb = shared.budget.size_bytes() >> 20;
+            return to_hyper(app::error_response(&config, &Error::BodyBudget(mb)));
+        }
+        Err(BodyError::Unreadable) => return plain(400, "could not read the request body"),
     };
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),
         headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
-        body: body.into(),
+        body,
     };
-    // a task of its own: it runs to its end even if the client goes away meanwhile, so an
-    // executor is never left with a reply nobody reads
-    Ok(match tokio::spawn(async move { handle(&shared, &request).await }).await {
-        Ok(response) => to_hyper(response),
-        Err(_) => plain(500, "the request handler failed"),
-    })
+    let response = to_hyper(handle(shared, &request).await);
+    drop(reservation);
+    response
+}
+
+enum BodyError {
+    TooLarge,
+    Spent,
+    Unreadable,
+}
+
+/// Read the body into one buffer with room for its NUL (the one copy of it on this side),
+/// reserving its size from the budget first: the Content-Length, or chunk by chunk.
+async fn read_body(mut body: Incoming, reservation: &mut Reservation<'_>, wait: Duration) -> Result<Text, BodyError> {
+    let announced = hyper::body::Body::size_hint(&body).lower();
+    // Bodies are read whole before execution: bound them, since an allocation failure
+    // aborts the process and that restarts the whole cluster.
+    if announced > MAX_BODY_BYTES as u64 {
+        // a Content-Length over the limit is refused before anything is read
+        return Err(BodyError::TooLarge);
+    }
+    let refused = |r: Refused| match r {
+        Refused::TooLarge => BodyError::TooLarge,
+        Refused::Timeout => BodyError::Spent,
+    };
+    if let Err(r) = reservation.grow_to(announced, wait).await {
+        drain(body).await;
+        return Err(refused(r));
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(announced as usize + 1);
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(BodyError::Unreadable) };
+        let Ok(chunk) = frame.into_data() else { continue };
+        let len = buf.len() + chunk.len();
+        if len > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        if let Err(r) = reservation.grow_to(len as u64, wait).await {
+            drop(buf);
+            drain(body).await;
+            return Err(refused(r));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Text::from(buf))
+}
+
+/// Read the rest of a refused body without keeping it, so that the client, still sending,
+/// gets its answer (a connection closed with unread data is reset, and the answer lost).
+async fn drain(mut body: Incoming) {
+    while let Some(Ok(_)) = body.frame().await {}
 }
 
 /// One request, start to end; it awaits its executor without holding a thread.
@@ -193,7 +251,7 @@ fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
     for (k, v) in &r.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| plain(500, "invalid response header"))
+    builder.body(Full::new(r.body)).unwrap_or_else(|_| plain(500, "invalid response header"))
 }
 
 fn plain(status: u16, msg: &str) -> Response<Full<Bytes>> {

@@ -17,6 +17,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use pool::{Executor, Limits, Pool};
 use postgrest_core::auth::JwtCache;
+use postgrest_core::budget::{self, Budget};
 use postgrest_core::config::Config;
 use postgrest_core::schema_cache::SchemaCache;
 use postgrest_core::wire::Reply;
@@ -37,6 +38,8 @@ pub struct Shared {
     /// held while the schema cache is read: one read at a time
     pub loading: tokio::sync::Mutex<()>,
     pub pool: Pool,
+    /// the bytes of request bodies in flight
+    pub budget: Budget,
 }
 
 /// The schema cache and the catalog generation and schemas it was read for.
@@ -63,6 +66,11 @@ fn limits(config: &Config) -> Limits {
         acquisition_timeout: config.db_pool_acquisition_timeout,
         max_idle: config.db_pool_max_idletime,
     }
+}
+
+/// The in-flight body budget `config` asks for, in bytes.
+fn config_budget(config: &Config) -> u64 {
+    config.server_inflight_body.unwrap_or_else(budget::auto_size)
 }
 
 /// The front's latch, for the I/O threads to wake the main thread.
@@ -125,12 +133,14 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
     let http = http::bind_until_bound(&config);
     // SAFETY: main thread; MyLatch is set for every background worker
     MAIN_LATCH.store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);
+    let budget = Budget::new(config_budget(&config));
     let shared = Arc::new(Shared {
         config: RwLock::new(Arc::new(config)),
         jwt: JwtCache::new(),
         cache: RwLock::new(None),
         loading: tokio::sync::Mutex::new(()),
         pool: Pool::default(),
+        budget,
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {
         signals::idle_until_shutdown();
@@ -163,7 +173,10 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         }
         if signals::reload_if_sighup() {
             match guc::config() {
-                Ok(c) => *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c),
+                Ok(c) => {
+                    shared.budget.resize(config_budget(&c));
+                    *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
+                }
                 Err(e) => pgrx::log!("postgrest_ext: invalid configuration after reload, keeping the old one: {e}"),
             }
             // PostgREST reloads its schema cache with its configuration

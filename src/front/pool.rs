@@ -4,8 +4,9 @@
 //! `db-pool`; the main thread starts them and retires the idle ones past
 //! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
 
+use bytes::Bytes;
 use postgrest_core::error::Error;
-use postgrest_core::wire::{self, Reply};
+use postgrest_core::wire::{self, Frame, Reply};
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -25,14 +26,25 @@ impl Executor {
         Executor { stream, pid, idle_since: Instant::now() }
     }
 
-    /// Send one job (its frame) and await its reply.
-    pub async fn call(&mut self, frame: &[u8]) -> std::io::Result<Reply> {
-        self.stream.write_all(frame).await?;
+    /// Send one job (its frame, in one vectored write when the socket takes it) and await its
+    /// reply, read into one buffer that the reply's columns are slices of.
+    pub async fn call(&mut self, frame: &Frame) -> std::io::Result<Reply> {
+        let mut written = 0;
+        loop {
+            let slices = frame.slices_from(written);
+            if slices.is_empty() {
+                break;
+            }
+            match self.stream.write_vectored(&slices).await? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => written += n,
+            }
+        }
         let mut header = [0u8; 4];
         self.stream.read_exact(&mut header).await?;
         let mut payload = vec![0u8; wire::frame_len(header).map_err(bad_frame)?];
         self.stream.read_exact(&mut payload).await?;
-        wire::decode_reply(&payload).map_err(bad_frame)
+        wire::decode_reply(&Bytes::from(payload)).map_err(bad_frame)
     }
 
     /// An idle executor's socket has nothing to read: readable means it closed (it died).
@@ -228,7 +240,7 @@ pub struct Lease<'a> {
 impl Lease<'_> {
     /// Send one job and wait for its reply; a broken connection is an error of this request
     /// only (PGRST001), and the executor is forgotten.
-    pub async fn call(&mut self, frame: &[u8]) -> Result<Reply, Error> {
+    pub async fn call(&mut self, frame: &Frame) -> Result<Reply, Error> {
         let executor = self.executor.as_mut().ok_or_else(|| Error::Internal("lease used after loss".into()))?;
         // dropped before the reply is read, the lease must not give the executor back: its
         // reply would answer the next job

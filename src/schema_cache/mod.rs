@@ -148,7 +148,7 @@ pub fn relevant_namespaces() -> Vec<pg_sys::Oid> {
 pub fn remember_exposed(tx: &Tx) -> Result<(), postgrest_core::error::Error> {
     let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
     let sql = "SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY(string_to_array($1, ',')::oid[])";
-    for row in exec::query(tx, sql, &[Some(namespaces.join(","))], true)? {
+    for row in exec::query(tx, sql, &[Some(namespaces.join(",").into())], true)? {
         if let Some(Ok(oid)) = row.into_iter().next().flatten().map(|o| o.parse::<u32>()) {
             shmem::remember_exposed(oid);
         }

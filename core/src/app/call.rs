@@ -17,6 +17,7 @@ use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::{QualifiedIdentifier, SchemaCache};
 use crate::sql::call::main_call;
+use bytes::Bytes;
 
 #[derive(Debug, Clone)]
 pub struct CallShape {
@@ -50,7 +51,7 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: Res
     let (status, content_range) = range::status_and_content_range(&api.top_range, rs.page_total, rs.table_total);
     let body = if status == 416 {
         let e = Error::InvalidRange(RangeError::OutOfBounds(api.top_range.offset, rs.table_total.unwrap_or(0)));
-        serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default()
+        serde_json::to_vec(&e.body(config.client_error_verbose)).unwrap_or_default().into()
     } else {
         std::mem::take(&mut rs.body)
     };
@@ -61,10 +62,10 @@ pub fn respond(config: &Config, shape: &CallShape, api: &ApiRequest, mut rs: Res
         headers.push(("Preference-Applied".to_string(), applied));
     }
     let (status, headers, body) = if shape.void {
-        (204, headers, vec![])
+        (204, headers, Bytes::new())
     } else {
         headers.push(("Content-Type".to_string(), shape.media.content_type()));
-        (status, headers, if shape.head { vec![] } else { body })
+        (status, headers, if shape.head { Bytes::new() } else { body })
     };
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
     Ok(HttpResponse::new(status, headers, body))

@@ -12,11 +12,12 @@ use crate::error::Error;
 use crate::response::ResultSet;
 use crate::schema_cache::SchemaCache;
 use crate::sql::Statement;
+use bytes::Bytes;
 use std::future::Future;
 use std::sync::Arc;
 
 /// Rows of columns as bytes (None = NULL): text output, except the binary column's.
-pub type Rows = Vec<Vec<Option<Vec<u8>>>>;
+pub type Rows = Vec<Vec<Option<Bytes>>>;
 
 /// What a transaction returns to the response phase.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,7 +88,7 @@ pub fn execute(tx: &mut impl Transaction, main: &TxJob) -> Result<(Output, End),
     }
     let rows = tx.query(&main.statement, main.spi_read_only, main.binary_column)?;
     let explain = match &main.explain {
-        Some(e) => tx.query(e, false, None)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()).map(text),
+        Some(e) => tx.query(e, false, None)?.into_iter().next().and_then(|r| r.into_iter().next().flatten()).map(|b| text(&b)),
         None => None,
     };
     if main.binary_column.is_some() {
@@ -102,6 +103,6 @@ pub fn execute(tx: &mut impl Transaction, main: &TxJob) -> Result<(Output, End),
 }
 
 /// A text column's bytes as a string (its output function's UTF-8).
-pub fn text(v: Vec<u8>) -> String {
-    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+pub fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
 }

@@ -266,7 +266,7 @@ pub fn respond(config: &Config, main: &MainTx, api: &ApiRequest, output: Output)
 
 /// Rows of text columns (their output functions' UTF-8 text).
 fn text_rows(rows: Rows) -> Vec<Vec<Option<String>>> {
-    rows.into_iter().map(|row| row.into_iter().map(|c| c.map(database::text)).collect()).collect()
+    rows.into_iter().map(|row| row.into_iter().map(|c| c.as_deref().map(database::text)).collect()).collect()
 }
 
 pub fn error_response(config: &Config, e: &Error) -> HttpResponse {

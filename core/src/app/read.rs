@@ -13,6 +13,7 @@ use crate::request::{range, ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::SchemaCache;
 use crate::sql::read::{explain_count, main_read};
+use bytes::Bytes;
 
 #[derive(Debug, Clone)]
 pub struct ReadShape {
@@ -58,6 +59,6 @@ pub fn respond(config: &Config, shape: &ReadShape, api: &ApiRequest, rs: ResultS
         headers.push(("Preference-Applied".to_string(), applied));
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-    let body = if shape.head { vec![] } else { rs.body };
+    let body = if shape.head { Bytes::new() } else { rs.body };
     Ok(HttpResponse::new(status, headers, body))
 }

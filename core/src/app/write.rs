@@ -19,6 +19,7 @@ use crate::request::{ApiRequest, Method};
 use crate::response::{self, ResultSet};
 use crate::schema_cache::{QualifiedIdentifier, SchemaCache};
 use crate::sql::mutate::{main_write, WriteOptions};
+use bytes::Bytes;
 
 /// What the response of a write needs besides the result row.
 #[derive(Debug, Clone)]
@@ -106,7 +107,7 @@ pub fn respond(_config: &Config, shape: &WriteShape, api: &ApiRequest, rs: Resul
         headers.push(("Content-Type".into(), shape.media.content_type()));
     }
     let (status, headers) = response::override_status_headers(&rs, status, headers)?;
-    let body = if full { rs.body } else { vec![] };
+    let body = if full { rs.body } else { Bytes::new() };
     Ok(HttpResponse::new(status, headers, body))
 }
 

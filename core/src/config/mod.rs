@@ -75,6 +75,12 @@ pub const SETTINGS: &[Setting] = &[
     setting("openapi_server_proxy_uri", "", Reload, "host, base path and scheme in the document"),
     setting("server_cors_allowed_origins", "", Reload, "origins allowed by CORS (empty: all)"),
     setting("server_timing_enabled", "false", Reload, "Server-Timing header"),
+    setting(
+        "server_inflight_body_mb",
+        "auto",
+        Reload,
+        "MB of request bodies read or run at once (auto: a sixteenth of the memory); beyond it requests wait, then 503 PGRST004",
+    ),
     setting("server_trace_header", "", Reload, "request header echoed in the response"),
     setting("client_error_verbosity", "verbose", Reload, "minimal drops details and hint from errors"),
     setting("url_use_legacy_target_names", "true", Reload, "accepted for compatibility"),
@@ -154,6 +160,8 @@ pub struct Config {
     pub jwt_cache_max_entries: usize,
     pub client_error_verbose: bool,
     pub server_timing_enabled: bool,
+    /// `server-inflight-body-mb` in bytes; None = auto (the front sizes it from the memory)
+    pub server_inflight_body: Option<u64>,
     pub server_cors_allowed_origins: Vec<String>,
     /// a request header echoed in the response (e.g. X-Request-Id)
     pub server_trace_header: Option<String>,
@@ -237,6 +245,16 @@ impl Config {
             jwt_cache_max_entries: number("jwt_cache_max_entries")?.max(0) as usize,
             client_error_verbose: verbosity,
             server_timing_enabled: boolean("server_timing_enabled")?,
+            server_inflight_body: match get("server_inflight_body_mb").as_str() {
+                "auto" | "" => None,
+                mb => Some(
+                    mb.parse::<u64>()
+                        .ok()
+                        .filter(|mb| *mb > 0)
+                        .ok_or_else(|| format!("postgrest.server_inflight_body_mb: expected auto or a number of MB, got '{mb}'"))?
+                        .saturating_mul(1 << 20),
+                ),
+            },
             server_cors_allowed_origins: split_list(&get("server_cors_allowed_origins")),
             server_trace_header: opt("server_trace_header"),
             url_use_legacy_target_names: boolean("url_use_legacy_target_names")?,

@@ -52,7 +52,7 @@ pub struct Access {
 /// The statement for `schema`: accessible objects and comment, or the comment alone.
 pub fn statement(mode: OpenApiMode, schema: &str) -> Statement {
     let sql = if mode == OpenApiMode::FollowPrivileges { ACCESS_QUERY } else { DESCRIPTION_QUERY };
-    Statement { sql: sql.to_string(), params: vec![Some(schema.to_string())] }
+    Statement { sql: sql.to_string(), params: vec![Some(schema.into())] }
 }
 
 #[derive(Deserialize)]

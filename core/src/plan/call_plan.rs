@@ -19,6 +19,7 @@ use crate::request::payload::Payload;
 use crate::request::preferences::Handling;
 use crate::request::{ApiRequest, Method};
 use crate::schema_cache::{Cardinality, FuncVolatility, QualifiedIdentifier, Relationship, Routine, RoutineParam, SchemaCache};
+use crate::text::Text;
 
 /// How the function is called (PostgREST's `CallPlan`).
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +48,7 @@ pub enum CallArgs {
     /// from the query string or a form: name → value
     Direct(BTreeMap<String, RpcParamValue>),
     /// the raw body: JSON, or text/xml/bytes for a single unnamed parameter
-    Json(Option<Vec<u8>>),
+    Json(Option<Text>),
 }
 
 /// `?v=1` or, for a variadic parameter, `?v=1&v=2`.
@@ -83,8 +84,7 @@ pub fn call_read_plan(config: &Config, cache: &SchemaCache, api: &ApiRequest, na
     let args = match payload {
         None => CallArgs::Direct(to_rpc_params(&routine, &api.query.params)),
         Some(Payload::ProcessedUrlEncoded { params, .. }) => CallArgs::Direct(to_rpc_params(&routine, params)),
-        Some(Payload::ProcessedJson { raw, .. } | Payload::RawJson(raw)) => CallArgs::Json(Some(raw.clone().into_bytes())),
-        Some(Payload::Raw(raw)) => CallArgs::Json(Some(raw.clone())),
+        Some(Payload::ProcessedJson { raw, .. } | Payload::RawJson(raw) | Payload::Raw(raw)) => CallArgs::Json(Some(raw.clone())),
     };
     let read_only = !is_post || routine.volatility != FuncVolatility::Volatile;
     let call = call_plan(&routine, &param_keys, args, &read);

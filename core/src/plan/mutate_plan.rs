@@ -13,6 +13,7 @@ use crate::request::preferences::{Missing, Representation, Resolution};
 use crate::request::types::{Filter, LogicTree, OpExpr, Operation, QuantOperator};
 use crate::request::ApiRequest;
 use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship, SchemaCache, Table};
+use crate::text::Text;
 use std::collections::BTreeSet;
 
 /// The four writes on a relation (PostgREST's `Mutation`).
@@ -34,7 +35,7 @@ pub enum MutatePlan {
         into: QualifiedIdentifier,
         columns: Vec<CoercibleField>,
         /// the JSON text of the body
-        body: String,
+        body: Text,
         /// `resolution=` with the conflict columns (`on_conflict=` or the primary key)
         on_conflict: Option<(Resolution, Vec<String>)>,
         /// PUT only: the URL's primary key filters, checked against the body's row
@@ -46,7 +47,7 @@ pub enum MutatePlan {
     Update {
         table: QualifiedIdentifier,
         columns: Vec<CoercibleField>,
-        body: String,
+        body: Text,
         where_: Vec<CoercibleLogicTree>,
         returning: Vec<String>,
         apply_defaults: bool,
@@ -85,7 +86,7 @@ pub fn mutate_plan(mutation: Mutation, table: &Table, api: &ApiRequest, cache: &
     let mut where_: Vec<CoercibleLogicTree> = q.filters_root.iter().map(|f| CoercibleLogicTree::Stmnt(filter(&resolver, f))).collect();
     where_.extend(q.logic.iter().filter(|(path, _)| path.is_empty()).map(|(_, t)| logic(&resolver, t)));
     let apply_defaults = prefs.missing == Some(Missing::ApplyDefaults);
-    let body = || api.payload.as_ref().map(|p| p.json_text()).unwrap_or_else(|| "[]".into());
+    let body = || api.payload.as_ref().map(|p| p.json_text()).unwrap_or_else(|| Text::from("[]"));
     let columns = || -> Result<Vec<CoercibleField>, Error> { api.columns.iter().map(|c| input_field(cache, table, c)).collect() };
     match mutation {
         Mutation::Create => {

@@ -48,7 +48,6 @@ pub struct ApiRequest {
     pub cookies: Vec<(String, String)>,
     pub path: String,
     pub raw_method: String,
-    pub body: Vec<u8>,
     /// the parsed body of a write or RPC call (PostgREST's `iPayload`)
     pub payload: Option<Payload>,
     /// the columns named by `?columns=` or the payload's keys, sorted (`iColumns`)
@@ -133,7 +132,6 @@ pub fn parse(config: &Config, req: &HttpRequest) -> Result<ApiRequest, Error> {
         cookies,
         path: req.path.clone(),
         raw_method: req.method.clone(),
-        body: req.body.clone(),
         payload,
         columns: columns.into_iter().collect(),
         auth: Default::default(),

@@ -7,6 +7,7 @@ pub mod timing;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::HttpResponse;
+use bytes::Bytes;
 
 /// The first row of the main statement, by column. Every main statement returns
 /// `(total_result_set, page_total, body, response_headers, response_status[, location,
@@ -19,7 +20,7 @@ use crate::http::HttpResponse;
 pub struct ResultSet {
     pub table_total: Option<i64>,
     pub page_total: i64,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub guc_headers: Option<String>,
     pub guc_status: Option<String>,
     /// the inserted row's primary key as `key=eq.value` pairs (a JSON array of strings), for Location
@@ -32,7 +33,7 @@ pub struct ResultSet {
 pub const BODY_COLUMN: usize = 2;
 
 impl ResultSet {
-    pub fn from_row(row: &[Option<Vec<u8>>]) -> Result<ResultSet, Error> {
+    pub fn from_row(row: &[Option<Bytes>]) -> Result<ResultSet, Error> {
         let col = |i: usize| row.get(i).and_then(|v| v.as_deref()).map(|v| String::from_utf8_lossy(v).into_owned());
         let int = |i: usize| col(i).and_then(|v| v.parse::<i64>().ok());
         Ok(ResultSet {

@@ -15,6 +15,7 @@ use crate::plan::call_plan::{CallArgs, CallParams, CallPlan, RpcParamValue};
 use crate::plan::read_plan::ReadPlan;
 use crate::request::range;
 use crate::schema_cache::{MediaHandler, Routine, RoutineParam};
+use crate::text::Text;
 
 /// `SELECT ... FROM "schema"."function"(...) pgrst_call` (PostgREST's `callPlanToQuery`).
 pub fn call_plan_query(plan: &CallPlan, p: &mut Params) -> String {
@@ -41,7 +42,7 @@ pub fn call_plan_query(plan: &CallPlan, p: &mut Params) -> String {
                 .iter()
                 .map(|prm| format!("{}{} := pgrst_body.{}", variadic(prm), frag::ident(&prm.name), frag::ident(&prm.name)))
                 .collect();
-            format!("{}, LATERAL {}", from_json_body(body.as_deref(), prms, p), call_it(plan, &args.join(", ")))
+            format!("{}, LATERAL {}", from_json_body(body.as_ref(), prms, p), call_it(plan, &args.join(", ")))
         }
     };
     format!("SELECT {columns} {from}")
@@ -66,7 +67,7 @@ fn call_it(plan: &CallPlan, args: &str) -> String {
 /// The argument of a single unnamed parameter: the raw body, or the query string arguments
 /// as a JSON object (PostgREST's `singleParameter`).
 fn single_parameter(args: &CallArgs, prm: &RoutineParam, p: &mut Params) -> String {
-    let body: Option<Vec<u8>> = match args {
+    let body: Option<Text> = match args {
         CallArgs::Json(body) => body.clone(),
         CallArgs::Direct(map) => {
             let obj: serde_json::Map<String, serde_json::Value> = map
@@ -79,14 +80,14 @@ fn single_parameter(args: &CallArgs, prm: &RoutineParam, p: &mut Params) -> Stri
                     (k.clone(), v)
                 })
                 .collect();
-            Some(serde_json::Value::Object(obj).to_string().into_bytes())
+            Some(Text::from(serde_json::Value::Object(obj).to_string()))
         }
     };
     let placeholder = match body {
         None => push_null(p),
         // bytes travel as bytea's hex text form, so any byte (NUL included) gets through
-        Some(b) if prm.type_name == "bytea" => p.push(format!("\\x{}", hex(&b))),
-        Some(b) => p.push(String::from_utf8_lossy(&b).into_owned()),
+        Some(b) if prm.type_name == "bytea" => p.push(format!("\\x{}", hex(b.as_bytes()))),
+        Some(b) => p.push(b.into_utf8_lossy()),
     };
     format!("{placeholder}::{}", prm.type_name)
 }
@@ -103,12 +104,12 @@ fn hex(bytes: &[u8]) -> String {
 /// `FROM (SELECT $1::json AS json_data) pgrst_payload, LATERAL (SELECT "a", "b" FROM
 /// json_to_record(pgrst_payload.json_data) AS _("a" integer, "b" text) LIMIT 1) pgrst_body`
 /// (PostgREST's `fromJsonBodyF` for a call): only the first object of an array counts.
-fn from_json_body(body: Option<&[u8]>, prms: &[RoutineParam], p: &mut Params) -> String {
+fn from_json_body(body: Option<&Text>, prms: &[RoutineParam], p: &mut Params) -> String {
     let placeholder = match body {
-        Some(b) => p.push(String::from_utf8_lossy(b).into_owned()),
+        Some(b) => p.push(b.clone().into_utf8_lossy()),
         None => push_null(p),
     };
-    let is_object = body.unwrap_or_default().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+    let is_object = body.map(Text::as_bytes).unwrap_or_default().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
     let to_record = if is_object { "json_to_record" } else { "json_to_recordset" };
     let names: Vec<String> = prms.iter().map(|prm| frag::ident(&prm.name)).collect();
     let typed: Vec<String> = prms.iter().map(|prm| format!("{} {}", frag::ident(&prm.name), prm.type_max_length)).collect();
@@ -198,13 +199,13 @@ mod tests {
             sql,
             "SELECT pgrst_call.pgrst_scalar FROM (SELECT \"test\".\"f\"(\"a\" := $1::integer, \"b\" := NULL::text) pgrst_scalar) pgrst_call"
         );
-        assert_eq!(p.0, vec![Some("1".to_string())]);
+        assert_eq!(p.0, vec![Some(Text::from("1"))]);
     }
 
     #[test]
     fn json_body_goes_through_json_to_record() {
         let mut p = Params::default();
-        let body = br#"{"a": 1}"#.to_vec();
+        let body = Text::from(r#"{"a": 1}"#);
         let sql = call_plan_query(&plan(CallParams::Key(vec![prm("a", "integer")]), CallArgs::Json(Some(body)), false), &mut p);
         assert_eq!(
             sql,
@@ -216,8 +217,9 @@ mod tests {
     #[test]
     fn bytea_body_is_hex() {
         let mut p = Params::default();
-        let sql = call_plan_query(&plan(CallParams::OnePos(prm("", "bytea")), CallArgs::Json(Some(vec![0, 255])), true), &mut p);
+        let sql =
+            call_plan_query(&plan(CallParams::OnePos(prm("", "bytea")), CallArgs::Json(Some(Text::from(vec![0, 255]))), true), &mut p);
         assert!(sql.contains("\"test\".\"f\"($1::bytea)"));
-        assert_eq!(p.0, vec![Some("\\x00ff".to_string())]);
+        assert_eq!(p.0, vec![Some(Text::from("\\x00ff"))]);
     }
 }

@@ -10,13 +10,14 @@ use crate::request::types::{
     OrderNulls, QuantOperator, SimpleOperator,
 };
 use crate::schema_cache::QualifiedIdentifier;
+use crate::text::Text;
 
 /// The parameters of one statement; `push` returns the placeholder.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Params(pub Vec<Option<String>>);
+pub struct Params(pub Vec<Option<Text>>);
 
 impl Params {
-    pub fn push(&mut self, value: impl Into<String>) -> String {
+    pub fn push(&mut self, value: impl Into<Text>) -> String {
         self.0.push(Some(value.into()));
         format!("${}", self.0.len())
     }
@@ -287,6 +288,6 @@ mod tests {
         };
         let mut p = Params::default();
         assert_eq!(filter(&t, &f, &mut p), "NOT \"test\".\"items\".\"id\" like $1");
-        assert_eq!(p.0, vec![Some("a%".to_string())]);
+        assert_eq!(p.0, vec![Some(Text::from("a%"))]);
     }
 }

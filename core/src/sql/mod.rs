@@ -7,9 +7,12 @@ pub mod handler;
 pub mod mutate;
 pub mod read;
 
-/// One statement to run: SQL text and its text parameters (None = NULL).
+use crate::text::Text;
+
+/// One statement to run: SQL text and its text parameters (None = NULL). A parameter made
+/// from the request body shares its buffer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub sql: String,
-    pub params: Vec<Option<String>>,
+    pub params: Vec<Option<Text>>,
 }

@@ -15,6 +15,7 @@ use crate::plan::mutate_plan::MutatePlan;
 use crate::plan::read_plan::{CoercibleField, ReadPlan};
 use crate::request::preferences::Resolution;
 use crate::schema_cache::{MediaHandler, QualifiedIdentifier};
+use crate::text::Text;
 
 /// What `mainWrite` needs besides the two plans.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,11 +155,11 @@ fn inserted_counter(add: bool) -> String {
 
 /// PostgREST's `fromJsonBodyF`: the body as typed rows named `pgrst_body`, with the column
 /// defaults merged under the body's keys when `missing=default`.
-fn from_json_body(body: &str, fields: &[CoercibleField], include_select: bool, include_defaults: bool, p: &mut Params) -> String {
+fn from_json_body(body: &Text, fields: &[CoercibleField], include_select: bool, include_defaults: bool, p: &mut Params) -> String {
     // light check: PostgreSQL validates the JSON; only object vs array matters here
-    let is_object = body.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{');
+    let is_object = body.as_bytes().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
     let cast = if include_defaults { "jsonb" } else { "json" };
-    let placeholder = format!("{}::{cast}", p.push(body));
+    let placeholder = format!("{}::{cast}", p.push(body.clone()));
     let select = if include_select {
         let body_qi = QualifiedIdentifier { schema: String::new(), name: "pgrst_body".into() };
         format!("SELECT {} ", fields.iter().map(|f| frag::column(&body_qi, &f.name)).collect::<Vec<_>>().join(", "))
@@ -238,7 +239,7 @@ mod tests {
             "INSERT INTO \"test\".\"items\"(\"id\") SELECT \"pgrst_body\".\"id\" FROM (SELECT $1::json AS json_data) pgrst_payload, \
              LATERAL (SELECT \"id\" FROM json_to_recordset(pgrst_payload.json_data) AS _(\"id\" integer) ) pgrst_body  RETURNING 1"
         );
-        assert_eq!(p.0, vec![Some(r#"[{"id":1}]"#.to_string())]);
+        assert_eq!(p.0, vec![Some(Text::from(r#"[{"id":1}]"#))]);
     }
 
     #[test]

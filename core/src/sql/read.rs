@@ -279,7 +279,7 @@ mod tests {
             (limit_offset(&r, &mut p), p.0)
         };
         assert_eq!(sql(range::ALL), (String::new(), vec![]));
-        let some = |s: &str| Some(s.to_string());
+        let some = |s: &str| Some(crate::text::Text::from(s));
         assert_eq!(sql(range::NonnegRange::from_limit_offset(5, Some(10))), (" LIMIT $1 OFFSET $2".into(), vec![some("10"), some("5")]));
         // past bigint: the numbers as PostgREST's Integer renders them, for PostgreSQL to refuse
         let huge = range::parse_header("0-99999999999999999999999");

@@ -1,0 +1,106 @@
+//! Memory bounds (ARCHITECTURE.md, "How a request flows"): a body is read into one buffer and
+//! reaches PostgreSQL without further copies, a large one is stored and read back intact, and
+//! the bodies in flight are bounded by `postgrest.server_inflight_body_mb`: beyond it requests
+//! wait, then get 503 PGRST004, and the server stays up.
+
+use postgrest_ext_e2e::*;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The budget test changes settings: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// `n` bytes of printable ASCII that vary, so that a lost or moved chunk is seen.
+fn varied(n: usize) -> String {
+    let mut x: u32 = 12345;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b'a' + ((x >> 16) % 26) as u8) as char
+        })
+        .collect()
+}
+
+fn set(settings: &[(&str, &str)]) {
+    for (k, v) in settings {
+        psql(&format!("alter system set postgrest.{k} = '{v}'"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+fn reset(keys: &[&str]) {
+    for k in keys {
+        psql(&format!("alter system reset postgrest.{k}"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+#[test]
+fn a_50_mb_body_is_stored_and_read_back_intact() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // the cluster's 2 s statement_timeout is for the timeout tests; a 50 MB write may need more
+    psql("alter system set statement_timeout = '30s'");
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+    let text = varied(50 * 1000 * 1000);
+    let body = format!(r#"{{"id": 50, "body": "{text}"}}"#);
+    let r = request_with_body("POST", "/blobs", &[("Content-Type", "application/json"), ("Prefer", "return=minimal")], Some(&body))
+        .expect("POST answered");
+    assert_eq!(r.status, 201, "{}", &r.body[..r.body.len().min(300)]);
+    assert_eq!(psql("select length(body) from api.blobs where id = 50"), "50000000");
+    let r = get("/blobs?id=eq.50&select=body");
+    assert_eq!(r.status, 200);
+    let rows = r.json();
+    assert!(rows[0]["body"].as_str() == Some(text.as_str()), "the body read back differs from the one stored");
+    // and as a PATCH of the same row, through ?columns=
+    let patched = varied(20 * 1000 * 1000 + 1).to_uppercase();
+    let body = format!(r#"{{"body": "{patched}"}}"#);
+    let r = request_with_body("PATCH", "/blobs?id=eq.50&columns=body", &[("Content-Type", "application/json")], Some(&body))
+        .expect("PATCH answered");
+    assert_eq!(r.status, 204, "{}", &r.body[..r.body.len().min(300)]);
+    let r = get("/blobs?id=eq.50&select=body");
+    assert!(r.json()[0]["body"].as_str() == Some(patched.as_str()), "the patched body read back differs");
+    psql("delete from api.blobs where id = 50");
+    psql("alter system reset statement_timeout");
+    psql("select pg_reload_conf()");
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn bodies_beyond_the_budget_wait_then_get_503() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // 20 MB in flight; each call holds an 8 MB body for 1.5 s, and a request waits 1 s at most
+    set(&[("server_inflight_body_mb", "20"), ("db_pool_acquisition_timeout", "1")]);
+    let payload = "x".repeat(8 * 1000 * 1000);
+    let body = format!(r#"{{"payload": "{payload}", "seconds": 1.5}}"#);
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let body = body.clone();
+            std::thread::spawn(move || request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body)))
+        })
+        .collect();
+    let answers: Vec<Response> = calls.into_iter().map(|c| c.join().unwrap().expect("every call is answered")).collect();
+    let served = answers.iter().filter(|r| r.status == 200).count();
+    let refused: Vec<&Response> = answers.iter().filter(|r| r.status == 503).collect();
+    assert_eq!(served + refused.len(), 6, "only 200 or 503: {:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(served >= 2, "two bodies fit in the budget at once");
+    assert!(!refused.is_empty(), "six 8 MB bodies do not fit in 20 MB within 1 s");
+    for r in &refused {
+        assert_eq!(r.json()["code"], "PGRST004", "{}", r.body);
+    }
+    for r in answers.iter().filter(|r| r.status == 200) {
+        assert_eq!(r.body, "8000000");
+    }
+    // a body larger than the whole budget can never be served
+    let huge = format!(r#"{{"payload": "{}", "seconds": 0}}"#, "y".repeat(21 * 1000 * 1000));
+    let r = request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&huge)).expect("answered");
+    assert_eq!(r.status, 413);
+    // the budget is back once they are done
+    let r = request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body)).expect("answered");
+    assert_eq!(r.status, 200, "{}", r.body);
+    reset(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
