@@ -4,13 +4,14 @@
 # The installed library's checksum is part of the settings, so that setup.sh restarts a running
 # bench cluster after a new build (a running postmaster keeps the library it loaded).
 #
-# Scenarios of our own (scripts/bench/), not in ../shared/bench: memory. `--scenarios` takes
+# Scenarios of our own (scripts/bench/), not in ../shared/bench: memory, latency, conns,
+# overload. `--scenarios` takes
 # both kinds; without it, every scenario runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$here/../../shared/bench"
 port="${BENCH_HTTP_PORT:-3099}"
-ours_all="memory"
+ours_all="memory,latency,conns,overload"
 
 shared=() ours="" picked=""
 while [ $# -gt 0 ]; do
@@ -38,6 +39,8 @@ postgrest.db_authenticator_role = 'authenticator'
 postgrest.jwt_secret = 'reallyreallyreallyreallyverysafe'
 postgrest.server_host = '127.0.0.1'
 postgrest.server_port = $port
+# room for postgrest.db_pool executors (the overload scenario sets 16)
+max_worker_processes = 32
 # library $(sha256sum "$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/postgrest_ext.so" 2>/dev/null | cut -c1-16)" "$bench/setup.sh"
 . "$bench/lib.sh"
 bpsql -d "$BENCH_DB" -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
@@ -45,9 +48,11 @@ python3 "$here/wait_http.py" "http://127.0.0.1:$port/" 30
 if [ -z "$picked" ] || [ -n "$theirs" ]; then
   "$bench/run.sh" --target project "http://127.0.0.1:$port" ${theirs:+--scenarios "$theirs"} "${shared[@]}"
 fi
+psql_cmd=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK_DIR" -p "$BENCH_PORT" -U postgres -d "$BENCH_DB")
 for s in ${ours//,/ }; do
   echo "## $s"
   case "$s" in
-    memory) python3 "$here/bench/memory.py" "http://127.0.0.1:$port" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK_DIR" -p "$BENCH_PORT" -U postgres -d "$BENCH_DB" ;;
+    memory) python3 "$here/bench/memory.py" "http://127.0.0.1:$port" "${psql_cmd[@]}" ;;
+    *) PGBENCH="$PG_BIN/pgbench" BENCH_PORT="$BENCH_PORT" python3 "$here/bench/dispatch.py" "$s" "http://127.0.0.1:$port" "$bench" "${psql_cmd[@]}" ;;
   esac
 done

@@ -1,19 +1,22 @@
-//! The in-flight body budget: how many bytes of request bodies are being read, waiting for an
-//! executor or run at once. A request reserves its body's size before reading it (its
-//! Content-Length, or chunk by chunk) and holds the reservation until its response is made;
-//! when the budget is spent it waits, up to the acquisition timeout, then gets 503 PGRST004.
-//! A body larger than the whole budget could never be served: 413 at once. So many large
-//! bodies at once make requests wait instead of the front running out of memory, which, in a
-//! PostgreSQL backend, would restart the cluster. The front owns one (src/front/http.rs).
+//! A budget: a size that requests hold parts of, waiting (up to a timeout) when it is spent,
+//! and that a reload may resize. The front has two:
+//! - the in-flight body budget, in bytes: how much of request bodies is being read, waiting
+//!   for an executor or run at once. A request reserves its body's size before reading it (its
+//!   Content-Length, or chunk by chunk) and holds it until its response is made; when the
+//!   budget is spent it waits, up to the acquisition timeout, then gets 503 PGRST004. A body
+//!   larger than the whole budget could never be served: 413 at once. So many large bodies at
+//!   once make requests wait instead of the front running out of memory, which, in a
+//!   PostgreSQL backend, would restart the cluster (src/front/http.rs);
+//! - the executors that slow endpoints may hold together (src/front/pool.rs).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// The budget counts kibibytes: a semaphore's permits are a u32 per acquisition.
-const UNIT: u64 = 1024;
-
 pub struct Budget {
+    /// what one permit stands for: 1024 for a budget of bytes (a semaphore's permits are a
+    /// u32 per acquisition), 1 for a count
+    unit: u64,
     units: Semaphore,
     /// the budget's size, in units
     size: AtomicU32,
@@ -30,23 +33,29 @@ pub enum Refused {
     Timeout,
 }
 
-/// Bytes held until dropped.
+/// A part of a budget, held until dropped.
 pub struct Reservation<'a> {
     budget: &'a Budget,
     permit: Option<SemaphorePermit<'a>>,
-    bytes: u64,
+    amount: u64,
 }
 
 impl Budget {
-    pub fn new(bytes: u64) -> Budget {
-        let size = units(bytes);
-        Budget { units: Semaphore::new(size as usize), size: AtomicU32::new(size), owed: AtomicU32::new(0) }
+    /// A budget of `size` bytes, counted in kibibytes.
+    pub fn new(size: u64) -> Budget {
+        Budget::counting(size, 1024)
+    }
+
+    /// A budget of `size`, counted in `unit`s (a reservation rounds up to whole units).
+    pub fn counting(size: u64, unit: u64) -> Budget {
+        let n = units(size, unit);
+        Budget { unit, units: Semaphore::new(n as usize), size: AtomicU32::new(n), owed: AtomicU32::new(0) }
     }
 
     /// A new size (after a reload). Shrinking takes effect as reservations end: free units are
     /// taken away now, held ones when a later reservation finds them back.
-    pub fn resize(&self, bytes: u64) {
-        let new = units(bytes);
+    pub fn resize(&self, size: u64) {
+        let new = units(size, self.unit);
         let old = self.size.swap(new, Ordering::AcqRel);
         if new > old {
             let grow = new - old;
@@ -68,29 +77,30 @@ impl Budget {
         }
     }
 
-    pub fn size_bytes(&self) -> u64 {
-        u64::from(self.size.load(Ordering::Acquire)) * UNIT
+    pub fn size(&self) -> u64 {
+        u64::from(self.size.load(Ordering::Acquire)) * self.unit
     }
 
     /// Nothing reserved yet: a request without a body, or before it knows its size.
     pub fn none(&self) -> Reservation<'_> {
-        Reservation { budget: self, permit: None, bytes: 0 }
+        Reservation { budget: self, permit: None, amount: 0 }
     }
 }
 
 impl<'a> Reservation<'a> {
-    /// Hold at least `bytes` in all, waiting up to `timeout` for the budget to free up.
-    pub async fn grow_to(&mut self, bytes: u64, timeout: Duration) -> Result<(), Refused> {
-        if bytes <= self.bytes {
+    /// Hold at least `amount` in all, waiting up to `timeout` for the budget to free up.
+    pub async fn grow_to(&mut self, amount: u64, timeout: Duration) -> Result<(), Refused> {
+        if amount <= self.amount {
             return Ok(());
         }
         let budget = self.budget;
-        if units(bytes) > budget.size.load(Ordering::Acquire) {
+        let wanted = units(amount, budget.unit);
+        if wanted > budget.size.load(Ordering::Acquire) {
             return Err(Refused::TooLarge);
         }
         budget.settle();
         let held = self.permit.as_ref().map_or(0, SemaphorePermit::num_permits) as u32;
-        let more = units(bytes) - held;
+        let more = wanted - held;
         let permit = match tokio::time::timeout(timeout, budget.units.acquire_many(more)).await {
             Ok(Ok(p)) => p,
             // a closed semaphore (never closed here) counts as spent
@@ -100,14 +110,14 @@ impl<'a> Reservation<'a> {
             Some(p) => p.merge(permit),
             None => self.permit = Some(permit),
         }
-        self.bytes = u64::from(units(bytes)) * UNIT;
+        self.amount = u64::from(wanted) * budget.unit;
         Ok(())
     }
 }
 
-/// Bytes in budget units, rounded up (a body of 1 byte holds one unit).
-fn units(bytes: u64) -> u32 {
-    bytes.div_ceil(UNIT).min(u64::from(u32::MAX >> 3)) as u32
+/// An amount in units, rounded up (a body of 1 byte holds one kibibyte).
+fn units(amount: u64, unit: u64) -> u32 {
+    amount.div_ceil(unit.max(1)).min(u64::from(u32::MAX >> 3)) as u32
 }
 
 /// The default budget: a sixteenth of the memory this process may use (the machine's, or its
@@ -128,6 +138,8 @@ pub fn auto_size() -> u64 {
 mod tests {
     use super::*;
 
+    const UNIT: u64 = 1024;
+
     fn run<T>(f: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
     }
@@ -145,10 +157,10 @@ mod tests {
             drop(a);
             b.grow_to(10 * UNIT, Duration::ZERO).await.unwrap();
             budget.resize(20 * UNIT);
-            assert_eq!(budget.size_bytes(), 20 * UNIT);
+            assert_eq!(budget.size(), 20 * UNIT);
             let mut c = budget.none();
             c.grow_to(1, Duration::ZERO).await.unwrap();
-            assert_eq!(c.bytes, UNIT);
+            assert_eq!(c.amount, UNIT);
             // shrunk while b holds 10: the 10 come back owed, and only 5 remain in all
             budget.resize(5 * UNIT);
             drop(b);

@@ -116,3 +116,29 @@ fn a_terminated_executor_loses_only_its_own_request() {
     assert_eq!(get("/products?select=id&id=eq.1").status, 200);
     assert_cluster_never_restarted();
 }
+
+#[test]
+fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "4")]);
+    // the pool learns that /rpc/nap is slow (a job of 100 ms or more)
+    assert_eq!(get("/rpc/nap?seconds=0.3").status, 200);
+    // six naps want the whole pool; three of its four executors is all they may hold
+    let slow = naps(6, 1.2);
+    eventually("three naps running", Duration::from_secs(3), || {
+        psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/nap%' and state = 'active'")
+            == "3"
+    });
+    let start = Instant::now();
+    let fast = get("/products?select=id&id=eq.1");
+    let took = start.elapsed();
+    assert_eq!(fast.status, 200, "{}", fast.body);
+    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
+    let running = psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/nap%' and state = 'active'");
+    assert!(running.parse::<i32>().unwrap_or(9) <= 3, "{running} naps at once");
+    for s in slow {
+        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
+    }
+    reset(&["db_pool", "db_pool_acquisition_timeout"]);
+    assert_cluster_never_restarted();
+}

@@ -15,19 +15,28 @@ pub struct FrontDb<'a> {
     pub shared: &'a Shared,
     /// the request line, shown in pg_stat_activity while the executor runs it
     pub activity: String,
+    /// method and path: the endpoint whose job times the pool learns (slow ones share a part)
+    endpoint: String,
     /// the generation of the cache `schema_cache` last answered with
     generation: u64,
 }
 
 impl<'a> FrontDb<'a> {
-    pub fn new(shared: &'a Shared, activity: String) -> FrontDb<'a> {
-        FrontDb { shared, activity, generation: 0 }
+    pub fn new(shared: &'a Shared, activity: String, endpoint: String) -> FrontDb<'a> {
+        FrontDb { shared, activity, endpoint, generation: 0 }
     }
 
-    /// Send one job's frame to an idle executor and await the reply.
-    async fn call(&self, frame: &wire::Frame) -> Result<Reply, Error> {
-        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main).await?;
-        match lease.call(frame).await? {
+    /// Send one job's frame to an idle executor and await the reply. The request's own
+    /// transaction (`of_endpoint`) counts toward its endpoint's job time.
+    async fn call(&self, frame: &wire::Frame, of_endpoint: bool) -> Result<Reply, Error> {
+        let endpoint = of_endpoint.then_some(self.endpoint.as_str());
+        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main, endpoint).await?;
+        let started = std::time::Instant::now();
+        let reply = lease.call(frame).await;
+        if let Some(endpoint) = endpoint {
+            self.shared.pool.observe(endpoint, started.elapsed());
+        }
+        match reply? {
             Reply::Failed(e) => Err(e),
             reply => Ok(reply),
         }
@@ -53,7 +62,7 @@ impl Database for FrontDb<'_> {
             return Ok(cache);
         }
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param })).await? else {
+        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param }), false).await? else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
         };
         let cache = Arc::new(SchemaCache::from_json(&document).map_err(|e| {
@@ -67,14 +76,14 @@ impl Database for FrontDb<'_> {
     }
 
     async fn stale(&mut self) -> Result<bool, Error> {
-        match self.call(&wire::encode_job(&Job::Ping)).await? {
+        match self.call(&wire::encode_job(&Job::Ping), false).await? {
             Reply::Pong { generation } => Ok(generation != self.generation),
             _ => Err(Error::Internal("unexpected reply to a ping".into())),
         }
     }
 
     async fn run(&mut self, main: &MainTx, check_fresh: bool) -> Result<Ran, Error> {
-        match self.call(&wire::encode_run(self.generation, check_fresh, &self.activity, &main.job)).await? {
+        match self.call(&wire::encode_run(self.generation, check_fresh, &self.activity, &main.job), true).await? {
             Reply::Done(output) => Ok(Ran::Done(output)),
             Reply::Stale => Ok(Ran::Stale),
             _ => Err(Error::Internal("unexpected reply to a transaction".into())),

@@ -163,7 +163,7 @@ async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, bo
         Ok(body) => body,
         Err(BodyError::TooLarge) => return plain(413, "request body too large"),
         Err(BodyError::Spent) => {
-            let mb = shared.budget.size_bytes() >> 20;
+            let mb = shared.budget.size() >> 20;
             return to_hyper(app::error_response(&config, &Error::BodyBudget(mb)));
         }
         Err(BodyError::Unreadable) => return plain(400, "could not read the request body"),
@@ -236,7 +236,8 @@ async fn handle(shared: &Shared, request: &HttpRequest) -> HttpResponse {
     } else {
         format!("{} {}?{}", request.method, request.path, request.query)
     };
-    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity), request).await;
+    let endpoint = format!("{} {}", request.method, request.path);
+    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity, endpoint), request).await;
     if let Some(e) = handled.error.as_ref().filter(|e| e.status() >= 500) {
         // executors log their own failures; these are the front's (an executor lost, a panic)
         if !matches!(e, postgrest_core::error::Error::Pg { .. } | postgrest_core::error::Error::Raised(_)) {

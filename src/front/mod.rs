@@ -153,7 +153,13 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         pending.retain_mut(|p| p.still_pending(&shared.pool));
         for _ in 0..shared.pool.take_wanted() {
             match start_executor() {
-                Ok(handle) => pending.push(Pending { handle, pid: None, since: std::time::Instant::now() }),
+                Ok(handle) => {
+                    // its pid at once (the postmaster forks it within milliseconds): one that
+                    // connects and dies before a later look would otherwise be taken for one
+                    // that never started, and pause the starts
+                    let pid = handle.wait_for_startup().ok();
+                    pending.push(Pending { handle, pid, since: std::time::Instant::now() });
+                }
                 Err(()) => {
                     shared.pool.start_failed();
                     if !logged_cap {
@@ -237,6 +243,9 @@ fn start_executor() -> Result<DynamicBackgroundWorker, ()> {
         .enable_spi_access()
         .set_start_time(pgrx::bgworkers::BgWorkerStartTime::ConsistentState)
         .set_restart_time(None)
+        // SAFETY: MyProcPid is set before any worker code runs; the postmaster signals this
+        // process when the executor starts or stops (wait_for_startup waits for that)
+        .set_notify_pid(unsafe { pg_sys::MyProcPid })
         .load_dynamic()
         .map_err(|_| ())
 }

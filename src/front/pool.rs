@@ -3,10 +3,16 @@
 //! `db-pool-acquisition-timeout`), and ask the front's main thread to start more up to
 //! `db-pool`; the main thread starts them and retires the idle ones past
 //! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
+//!
+//! Slow endpoints (jobs that averaged [`SLOW`] or more) may hold at most three quarters of
+//! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
+//! fast requests keep flowing while it lasts. A pool smaller than four has no such reserve.
 
 use bytes::Bytes;
+use postgrest_core::budget::{Budget, Reservation};
 use postgrest_core::error::Error;
 use postgrest_core::wire::{self, Frame, Reply};
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -80,11 +86,26 @@ struct State {
     greeted: std::collections::HashSet<i32>,
 }
 
-#[derive(Default)]
+/// An endpoint whose jobs average this long holds executors from the slow share.
+pub const SLOW: Duration = Duration::from_millis(100);
+
+/// Endpoints remembered (their mean job time); past this many the memory starts over.
+const MAX_ENDPOINTS: usize = 4096;
+
 pub struct Pool {
     state: Mutex<State>,
     /// an executor came back or connected, or starting it failed
     returned: Notify,
+    /// executors that slow endpoints may hold at once
+    slow_share: Budget,
+    /// mean job time per endpoint (method and path), in seconds, decaying
+    endpoints: Mutex<HashMap<String, f64>>,
+}
+
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool { state: Mutex::default(), returned: Notify::new(), slow_share: Budget::counting(0, 1), endpoints: Mutex::new(HashMap::new()) }
+    }
 }
 
 /// The bounds of the pool, from the configuration.
@@ -102,10 +123,26 @@ impl Pool {
     }
 
     /// An idle executor, waiting in line for one up to the acquisition timeout. `wake` asks
-    /// the main thread to start one.
-    pub async fn acquire(&self, limits: Limits, wake: impl Fn()) -> Result<Lease<'_>, Error> {
+    /// the main thread to start one. A job of a slow `endpoint` first waits for room in the
+    /// slow share.
+    pub async fn acquire(&self, limits: Limits, wake: impl Fn(), endpoint: Option<&str>) -> Result<Lease<'_>, Error> {
         let deadline = tokio::time::Instant::now() + limits.acquisition_timeout;
+        let share = limits.max - limits.max / 4;
+        if self.slow_share.size() != share as u64 {
+            self.slow_share.resize(share as u64);
+        }
+        let mut slow = None;
         loop {
+            // checked again on each turn: the endpoint may be found slow while this job waits
+            if slow.is_none() && limits.max >= 4 && endpoint.is_some_and(|e| self.is_slow(e)) {
+                // the wake-up that brought this job here may have been for an executor it must
+                // now leave to others: pass it on (a spurious one costs a look, a lost one a wait)
+                self.returned.notify_one();
+                let mut held = self.slow_share.none();
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                held.grow_to(1, left).await.map_err(|_| Error::PoolTimeout)?;
+                slow = Some(held);
+            }
             // listen before looking, so that a return between the look and the wait is seen
             let returned = self.returned.notified();
             tokio::pin!(returned);
@@ -114,7 +151,7 @@ impl Pool {
                 let mut state = self.lock();
                 while let Some(executor) = state.idle.pop() {
                     if executor.is_alive() {
-                        return Ok(Lease { pool: self, executor: Some(executor), in_flight: false });
+                        return Ok(Lease { pool: self, executor: Some(executor), in_flight: false, _slow: slow.take() });
                     }
                     state.live = state.live.saturating_sub(1);
                 }
@@ -129,6 +166,25 @@ impl Pool {
                 return Err(Error::PoolTimeout);
             }
         }
+    }
+
+    fn is_slow(&self, endpoint: &str) -> bool {
+        let endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        endpoints.get(endpoint).is_some_and(|mean| *mean >= SLOW.as_secs_f64())
+    }
+
+    /// A job of `endpoint` held its executor for `took`.
+    pub fn observe(&self, endpoint: &str, took: Duration) {
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mean) = endpoints.get_mut(endpoint) {
+            // recent jobs weigh most: a few fast ones make a slow endpoint fast again
+            *mean = 0.7 * *mean + 0.3 * took.as_secs_f64();
+            return;
+        }
+        if endpoints.len() >= MAX_ENDPOINTS {
+            endpoints.clear();
+        }
+        endpoints.insert(endpoint.to_string(), took.as_secs_f64());
     }
 
     /// A newly started executor connected.
@@ -235,6 +291,8 @@ pub struct Lease<'a> {
     pool: &'a Pool,
     executor: Option<Executor>,
     in_flight: bool,
+    /// a slow endpoint's room in the slow share, given back with the executor
+    _slow: Option<Reservation<'a>>,
 }
 
 impl Lease<'_> {
