@@ -5,13 +5,13 @@
 # bench cluster after a new build (a running postmaster keeps the library it loaded).
 #
 # Scenarios of our own (scripts/bench/), not in ../shared/bench: memory, latency, conns,
-# overload. `--scenarios` takes
+# overload, schema. `--scenarios` takes
 # both kinds; without it, every scenario runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$here/../../shared/bench"
 port="${BENCH_HTTP_PORT:-3099}"
-ours_all="memory,latency,conns,overload"
+ours_all="memory,latency,conns,overload,schema"
 
 shared=() ours="" picked=""
 while [ $# -gt 0 ]; do
@@ -43,7 +43,8 @@ postgrest.server_port = $port
 max_worker_processes = 32
 # library $(sha256sum "$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/postgrest_ext.so" 2>/dev/null | cut -c1-16)" "$bench/setup.sh"
 . "$bench/lib.sh"
-bpsql -d "$BENCH_DB" -c "CREATE EXTENSION IF NOT EXISTS postgrest_ext"
+# created afresh: the extension's SQL may have changed without a new version
+bpsql -d "$BENCH_DB" -c "DROP EXTENSION IF EXISTS postgrest_ext" -c "CREATE EXTENSION postgrest_ext"
 python3 "$here/wait_http.py" "http://127.0.0.1:$port/" 30
 if [ -z "$picked" ] || [ -n "$theirs" ]; then
   "$bench/run.sh" --target project "http://127.0.0.1:$port" ${theirs:+--scenarios "$theirs"} "${shared[@]}"
@@ -53,6 +54,7 @@ for s in ${ours//,/ }; do
   echo "## $s"
   case "$s" in
     memory) python3 "$here/bench/memory.py" "http://127.0.0.1:$port" "${psql_cmd[@]}" ;;
+    schema) python3 "$here/bench/schema.py" "http://127.0.0.1:$port" "$here/bench/schema" "${psql_cmd[@]}" ;;
     *) PGBENCH="$PG_BIN/pgbench" BENCH_PORT="$BENCH_PORT" python3 "$here/bench/dispatch.py" "$s" "http://127.0.0.1:$port" "$bench" "${psql_cmd[@]}" ;;
   esac
 done

@@ -2,12 +2,19 @@
 --
 -- One statement that reads everything PostgREST's schema cache needs from the system
 -- catalogs and returns ONE row with ONE text column: a JSON document
---   {"schemas": [...], "tables": [...], "m2o_rels": [...], "view_key_deps": [...], "routines": [...],
---    "computed_rels": [...], "representations": [...], "media_handlers": [...]}
+--   {"schemas": [...], "tables": [...], "internal_pks": [...], "m2o_rels": [...],
+--    "view_key_deps": [...], "routines": [...], "computed_rels": [...],
+--    "representations": [...], "media_handlers": [...]}
 -- Each part is a port of one of PostgREST's queries in src/library/PostgREST/SchemaCache.hs
 -- (tablesSqlQuery, allM2OandO2ORels, allViewsKeyDependencies, funcsSqlQuery,
--- allComputedRels, dataRepresentations, mediaHandlers); the rows are raw, the Rust side
--- (postgrest_core::schema_cache) derives the inverse/M2M/view relationships like PostgREST.
+-- allComputedRels, dataRepresentations, mediaHandlers) with the same rows, reshaped to stay
+-- fast on big schemas (issue #19; scripts/bench/schema: 10,000 tables, or 281 nested views):
+-- columns are read for the exposed schemas only, base types are resolved for domains only,
+-- view definitions are split with plain string functions instead of being converted to JSON,
+-- names are looked up once per key rather than once per use, and rows become JSON through
+-- row_to_json of a record (json_build_object costs about twice as much per row).
+-- The rows are raw; the Rust side (postgrest_core::schema_cache) derives the inverse/M2M/view
+-- relationships like PostgREST.
 --
 -- $1 (text) is JSON, either
 --   ["test", "v1"]                                   -- the exposed schemas (db-schemas)
@@ -22,6 +29,11 @@
 -- subquery becomes an InitPlan that the executor evaluates lazily, i.e. after set_config ran.
 -- The caller's search_path is restored afterwards (array elements are evaluated in order).
 -- Works for a non-superuser in a read-only transaction (set_config is not a write).
+--
+-- Keep the planner's total cost estimate (EXPLAIN) low: above jit_above_cost (100000 by
+-- default) PostgreSQL JIT-compiles the statement, which alone took 0.3-8 s (apflora, 10,000
+-- tables). Correlated subqueries and unnest() are costed per row (10 rows per unnest), so
+-- they are avoided on per-column/per-constraint paths.
 SELECT (ARRAY[
   CASE WHEN set_config('search_path', '', true) IS NOT NULL THEN (
   WITH RECURSIVE
@@ -29,11 +41,22 @@ SELECT (ARRAY[
     SELECT $1::json AS j
   ),
   exposed AS (
-    SELECT n.oid AS nsp_oid
+    SELECT n.oid AS nsp_oid, pg_is_other_temp_schema(n.oid) AS other_temp
     FROM pg_namespace n
     WHERE n.nspname IN (
       SELECT json_array_elements_text(CASE json_typeof(j) WHEN 'array' THEN j ELSE j->'schemas' END)
       FROM params)
+  ),
+  -- as arrays, for `x = ANY ((SELECT ...)::oid[])`: a filter at the scan, where `IN (SELECT ...)`
+  -- may become a semi-join after all other joins
+  exposed_arr AS (
+    SELECT array_agg(nsp_oid) AS oids,
+      -- PostgREST reads no columns in other sessions' temporary schemas
+      array_agg(nsp_oid) FILTER (WHERE NOT other_temp) AS column_oids
+    FROM exposed
+  ),
+  other_temp_schemas AS (
+    SELECT oid FROM pg_namespace WHERE pg_is_other_temp_schema(oid)
   ),
   extra_search AS (
     SELECT n.oid AS nsp_oid
@@ -41,6 +64,9 @@ SELECT (ARRAY[
     WHERE n.nspname IN (
       SELECT json_array_elements_text(CASE json_typeof(j) WHEN 'object' THEN j->'extra_search_path' END)
       FROM params)
+  ),
+  view_schemas_arr AS (
+    SELECT array_agg(nsp_oid) AS oids FROM (SELECT nsp_oid FROM exposed UNION SELECT nsp_oid FROM extra_search) _
   ),
   hoisted AS (
     SELECT json_array_elements_text(
@@ -50,93 +76,123 @@ SELECT (ARRAY[
       END) AS pat
     FROM params
   ),
-  -- baseTypesCte (PostgreSQL < 17 variant, which also works on 17+)
-  base_types_rec AS (
-    SELECT oid, typbasetype, typnamespace AS base_namespace,
-      COALESCE(NULLIF(typbasetype, 0), oid) AS base_type
+  -- baseTypesCte (PostgreSQL < 17 variant), recursing from the domains only: any other type is
+  -- its own base type, so `LEFT JOIN domain_base db ON db.oid = t.oid` and
+  -- COALESCE(db.x, <t's own value>) give PostgREST's base_types row for any type t.
+  domain_rec AS (
+    SELECT oid, typbasetype, typnamespace AS base_namespace, typbasetype AS base_type
     FROM pg_type
+    WHERE typtype = 'd'
     UNION
-    SELECT t.oid, b.typbasetype, b.typnamespace AS base_namespace,
-      COALESCE(NULLIF(b.typbasetype, 0), b.oid) AS base_type
-    FROM base_types_rec t
+    SELECT t.oid, b.typbasetype, b.typnamespace, COALESCE(NULLIF(b.typbasetype, 0), b.oid)
+    FROM domain_rec t
     JOIN pg_type b ON t.typbasetype = b.oid
   ),
-  base_types AS (
-    SELECT oid, base_namespace, base_type FROM base_types_rec WHERE typbasetype = 0
+  domain_base AS (
+    SELECT oid, base_namespace, base_type FROM domain_rec WHERE typbasetype = 0
   ),
   ---------------------------------------------------------------- tablesSqlQuery
-  columns AS (
-      SELECT
-          c.oid AS relid,
-          a.attname::name AS column_name,
-          d.description AS description,
-          -- typbasetype and typdefaultbin handles `CREATE DOMAIN .. DEFAULT val`,  attidentity/attgenerated handles generated columns, pg_get_expr gets the default of a column
-          CASE
-            WHEN (t.typbasetype != 0) AND (ad.adbin IS NULL) THEN pg_get_expr(t.typdefaultbin, 0)
-            WHEN a.attidentity  = 'd' THEN format('nextval(%L)', seq.objid::regclass)
-            WHEN a.attgenerated = 's' THEN null
-            ELSE pg_get_expr(ad.adbin, ad.adrelid)::text
-          END AS column_default,
-          not (a.attnotnull OR t.typtype = 'd' AND t.typnotnull) AS is_nullable,
-          CASE
-              WHEN t.typtype = 'd' THEN
-              CASE
-                  WHEN bt.base_namespace = 'pg_catalog'::regnamespace THEN format_type(bt.base_type, NULL::integer)
-                  ELSE format_type(a.atttypid, a.atttypmod)
-              END
-              ELSE
-              CASE
-                  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN format_type(a.atttypid, NULL::integer)
-                  ELSE format_type(a.atttypid, a.atttypmod)
-              END
-          END::text AS data_type,
-          format_type(a.atttypid, a.atttypmod)::text AS nominal_data_type,
-          information_schema._pg_char_max_length(
-              information_schema._pg_truetypid(a.*, t.*),
-              information_schema._pg_truetypmod(a.*, t.*)
-          )::integer AS character_maximum_length,
-          bt.base_type,
-          a.attnum::integer AS position
-      FROM pg_attribute a
-          LEFT JOIN pg_description AS d
-              ON d.objoid = a.attrelid and d.objsubid = a.attnum and d.classoid = 'pg_class'::regclass
-          LEFT JOIN pg_attrdef ad
-              ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-          JOIN pg_class c
-              ON a.attrelid = c.oid
-          JOIN pg_type t
-              ON a.atttypid = t.oid
-          LEFT JOIN base_types bt
-              ON t.oid = bt.oid
-          LEFT JOIN pg_depend seq
-              ON seq.refobjid = a.attrelid and seq.refobjsubid = a.attnum and seq.deptype = 'i'
-      WHERE
-          NOT pg_is_other_temp_schema(c.relnamespace)
-          AND a.attnum > 0
-          AND NOT a.attisdropped
-          AND c.relkind in ('r', 'v', 'f', 'm', 'p')
-          AND c.relnamespace IN (SELECT nsp_oid FROM exposed)
+  -- PostgREST reads the tables of every schema and drops the non-exposed ones later
+  -- (removeInternal); only exposed ones can end up in the cache, so filter first.
+  -- NOT MATERIALIZED: joined as pg_class, with its statistics, instead of as
+  -- an opaque CTE whose joins the planner overestimates by orders of magnitude (JIT).
+  rels AS NOT MATERIALIZED (
+    SELECT c.oid, c.relname, c.relnamespace, c.relkind
+    FROM pg_class c
+    WHERE c.relkind IN ('v','r','m','f','p')
+      AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+      AND c.relnamespace = ANY ((SELECT oids FROM exposed_arr)::oid[])
+      AND NOT c.relispartition
+  ),
+  enums AS (
+    SELECT enumtypid, json_agg(enumlabel ORDER BY enumsortorder) AS labels
+    FROM pg_enum
+    GROUP BY enumtypid
+  ),
+  -- the sequences of identity columns (PostgREST left-joins every internal dependency on a
+  -- column; only an identity's sequence is one, and only identity columns use it)
+  identity_seqs AS (
+    SELECT d.refobjid, d.refobjsubid, d.objid
+    FROM pg_sequence s
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.objsubid = 0
+    WHERE d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
   ),
   columns_agg AS (
     SELECT
-      relid,
-      json_agg(json_build_object(
-        'name', column_name,
-        'description', description,
-        'nullable', is_nullable::boolean,
-        'data_type', data_type,
-        'nominal_type', nominal_data_type,
-        'max_len', character_maximum_length,
-        'default', column_default,
-        'enum_values', coalesce(
-          (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = base_type),
-          '[]'::json
-        )
-      ) order by position) as columns
-    FROM columns
-    GROUP BY relid
+      a.attrelid AS relid,
+      json_agg(row_to_json(x) ORDER BY a.attnum) AS columns,
+      -- tbl_pk_cols for the exposed tables, in the same pass over their columns
+      json_agg(a.attname ORDER BY a.attname) FILTER (WHERE a.attnum = ANY (pk.conkey)) AS pk_cols
+    FROM rels c
+    JOIN pg_attribute a ON a.attrelid = c.oid
+    LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' AND c.relkind IN ('r', 'p')
+    -- the column's type, resolved once per distinct (type, typmod): OFFSET 0 keeps the lookups
+    -- and format_type() below the Memoize node that caches this subquery's row
+    CROSS JOIN LATERAL (
+      SELECT t.oid, t.typtype, t.typnamespace, t.typnotnull, t.typbasetype, t.typtypmod,
+        -- the default of a domain
+        pg_get_expr(t.typdefaultbin, 0) AS domain_default,
+        format_type(t.oid, NULL::integer) AS plain_name,
+        format_type(t.oid, a.atttypmod)::text AS nominal_name,
+        CASE WHEN t.typtype = 'd' AND db.base_namespace = 'pg_catalog'::regnamespace
+          THEN format_type(db.base_type, NULL::integer) END AS domain_base_name,
+        coalesce(e.labels, '[]'::json) AS enum_values
+      FROM pg_type t
+      LEFT JOIN domain_base db ON db.oid = t.oid
+      LEFT JOIN enums e ON e.enumtypid = COALESCE(db.base_type, t.oid)
+      WHERE t.oid = a.atttypid
+      OFFSET 0) t
+    LEFT JOIN pg_description AS d
+      ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = 'pg_class'::regclass
+    LEFT JOIN pg_attrdef ad
+      ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    LEFT JOIN identity_seqs seq
+      ON seq.refobjid = a.attrelid AND seq.refobjsubid = a.attnum
+    CROSS JOIN LATERAL (SELECT
+      CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS typid,
+      CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod) tt
+    CROSS JOIN LATERAL (SELECT
+      a.attname AS name,
+      d.description AS description,
+      not (a.attnotnull OR t.typtype = 'd' AND t.typnotnull) AS nullable,
+      CASE
+        WHEN t.typtype = 'd' THEN
+        CASE
+          WHEN t.domain_base_name IS NOT NULL THEN t.domain_base_name -- base type in pg_catalog
+          ELSE t.nominal_name -- format_type(a.atttypid, a.atttypmod)
+        END
+        ELSE
+        CASE
+          WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN t.plain_name -- format_type(a.atttypid, NULL)
+          ELSE t.nominal_name
+        END
+      END::text AS data_type,
+      t.nominal_name AS nominal_type,
+      -- information_schema._pg_char_max_length(_pg_truetypid(a, t), _pg_truetypmod(a, t)),
+      -- inlined: the SQL functions take whole rows and are not inlined by the planner
+      CASE
+        WHEN tt.typmod = -1 THEN NULL
+        WHEN tt.typid IN ('bpchar'::regtype, 'varchar'::regtype) THEN tt.typmod - 4
+        WHEN tt.typid IN ('bit'::regtype, 'varbit'::regtype) THEN tt.typmod
+      END::integer AS max_len,
+      -- typbasetype and typdefaultbin handles `CREATE DOMAIN .. DEFAULT val`,  attidentity/attgenerated handles generated columns, pg_get_expr gets the default of a column
+      CASE
+        WHEN (t.typbasetype != 0) AND (ad.adbin IS NULL) THEN t.domain_default
+        WHEN a.attidentity  = 'd' THEN format('nextval(%L)', seq.objid::regclass)
+        WHEN a.attgenerated = 's' THEN null
+        -- a plain default cannot refer to columns: deparsed without the relation, which
+        -- pg_get_expr would open (a lock and a relcache lookup per default)
+        ELSE pg_get_expr(ad.adbin, 0)::text
+      END AS "default",
+      t.enum_values) x
+    WHERE
+      c.relnamespace = ANY ((SELECT column_oids FROM exposed_arr)::oid[])
+      AND a.attnum > 0
+      AND NOT a.attisdropped
+    GROUP BY a.attrelid
   ),
-  tbl_pk_cols AS (
+  -- tbl_pk_cols for the tables of the other schemas (the exposed ones are in columns_agg)
+  internal_pk_cols AS (
     SELECT
       r.oid AS relid,
       json_agg(a.attname ORDER BY a.attname) AS pk_cols
@@ -149,68 +205,78 @@ SELECT (ARRAY[
       c.contype in ('p')
       AND r.relkind IN ('r', 'p')
       AND r.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
-      AND NOT pg_is_other_temp_schema(r.relnamespace)
+      AND r.relnamespace <> ALL ((SELECT oids FROM exposed_arr)::oid[])
+      AND r.relnamespace NOT IN (SELECT oid FROM other_temp_schemas)
+      AND r.oid IN (SELECT conrelid FROM relevant_fks)
       AND NOT a.attisdropped
     GROUP BY r.oid
   ),
-  -- PostgREST reads the tables of every schema and drops the non-exposed ones later
-  -- (removeInternal); only exposed ones can end up in the cache, so filter here.
   tables AS (
     SELECT
-      n.nspname AS table_schema,
-      c.relname AS table_name,
-      d.description AS table_description,
-      c.relkind IN ('v','m') as is_view,
-      (
-        c.relkind IN ('r','p')
-        OR (
-          c.relkind in ('v','f')
-          -- The function `pg_relation_is_updateable` returns a bitmask where 8
-          -- corresponds to `1 << CMD_INSERT` in the PostgreSQL source code, i.e.
-          -- it's possible to insert into the relation.
-          AND (pg_relation_is_updatable(c.oid::regclass, TRUE) & 8) = 8
-        )
-      ) AS insertable,
-      (
-        c.relkind IN ('r','p')
-        OR (
-          c.relkind in ('v','f')
-          -- CMD_UPDATE
-          AND (pg_relation_is_updatable(c.oid::regclass, TRUE) & 4) = 4
-        )
-      ) AS updatable,
-      (
-        c.relkind IN ('r','p')
-        OR (
-          c.relkind in ('v','f')
-          -- CMD_DELETE
-          AND (pg_relation_is_updatable(c.oid::regclass, TRUE) & 16) = 16
-        )
-      ) AS deletable,
-      coalesce(tpks.pk_cols, '[]'::json) as pk_cols,
-      coalesce(cols_agg.columns, '[]'::json) as columns
-    FROM pg_class c
+      n.nspname AS schema,
+      c.relname AS name,
+      d.description AS description,
+      c.relkind IN ('v','m') AS is_view,
+      -- The function `pg_relation_is_updateable` returns a bitmask where 8
+      -- corresponds to `1 << CMD_INSERT` in the PostgreSQL source code, i.e.
+      -- it's possible to insert into the relation; 4 is CMD_UPDATE, 16 CMD_DELETE.
+      (upd.mask & 8) = 8 AS insertable,
+      (upd.mask & 4) = 4 AS updatable,
+      (upd.mask & 16) = 16 AS deletable,
+      coalesce(cols_agg.pk_cols, '[]'::json) AS pk_cols,
+      coalesce(cols_agg.columns, '[]'::json) AS columns
+    FROM rels c
     JOIN pg_namespace n ON n.oid = c.relnamespace
+    -- OFFSET 0: evaluated once per relation, not once per flag
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN c.relkind IN ('r','p') THEN 8 | 4 | 16
+        WHEN c.relkind IN ('v','f') THEN pg_relation_is_updatable(c.oid::regclass, TRUE)
+        ELSE 0
+      END AS mask OFFSET 0) upd
     LEFT JOIN pg_description d on d.objoid = c.oid and d.objsubid = 0 and d.classoid = 'pg_class'::regclass
-    LEFT JOIN tbl_pk_cols tpks ON c.oid = tpks.relid
     LEFT JOIN columns_agg cols_agg ON c.oid = cols_agg.relid
-    WHERE c.relkind IN ('v','r','m','f','p')
-    AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
-    AND c.relnamespace IN (SELECT nsp_oid FROM exposed)
-    AND not c.relispartition
   ),
   ---------------------------------------------------------------- allM2OandO2ORels
-  -- We use jsonb_agg for comparing the uniques/pks instead of array_agg to avoid the ERROR:  cannot accumulate arrays of different dimensionality
-  pks_uniques_cols AS (
-    SELECT
-      conrelid,
-      array_agg(key order by key) as cols
-    FROM pg_constraint,
-    LATERAL unnest(conkey) AS _(key)
-    WHERE
-      contype IN ('p', 'u')
-      AND connamespace <> 'pg_catalog'::regnamespace
-    GROUP BY oid, conrelid
+  -- [[column, referenced column], ...] of each FK. Single-column FKs (nearly all) take two
+  -- index lookups; unnest() would make the planner expect 10 columns per FK, and with that
+  -- hash all of pg_attribute or cost the lookups above jit_above_cost.
+  fk_cols AS (
+    SELECT f.oid, to_json(ARRAY[ARRAY[cols.attname, refs.attname]]) AS cols_and_fcols
+    FROM pg_constraint f
+    JOIN pg_attribute cols ON cols.attrelid = f.conrelid AND cols.attnum = f.conkey[1]
+    JOIN pg_attribute refs ON refs.attrelid = f.confrelid AND refs.attnum = f.confkey[1]
+    WHERE f.contype = 'f' AND f.conparentid = 0 AND cardinality(f.conkey) = 1 AND f.oid IN (SELECT oid FROM relevant_fks)
+    UNION ALL
+    SELECT f.oid, to_json(array_agg(ARRAY[cols.attname, refs.attname] ORDER BY k.ord))
+    FROM pg_constraint f
+    CROSS JOIN LATERAL unnest(f.conkey, f.confkey) WITH ORDINALITY AS k(col, ref, ord)
+    JOIN pg_attribute cols ON cols.attrelid = f.conrelid AND cols.attnum = k.col
+    JOIN pg_attribute refs ON refs.attrelid = f.confrelid AND refs.attnum = k.ref
+    WHERE f.contype = 'f' AND f.conparentid = 0 AND cardinality(f.conkey) > 1 AND f.oid IN (SELECT oid FROM relevant_fks)
+    GROUP BY f.oid
+  ),
+  -- FKs whose columns are also a PK or unique key of their table (keys never repeat a column,
+  -- so set equality is PostgREST's comparison of the sorted arrays)
+  o2o_fks AS (
+    SELECT f.oid
+    FROM pg_constraint f
+    JOIN pg_constraint u ON u.conrelid = f.conrelid
+    WHERE f.contype = 'f' AND u.contype IN ('p', 'u') AND u.connamespace <> 'pg_catalog'::regnamespace
+      AND u.conkey @> f.conkey AND u.conkey <@ f.conkey
+  ),
+  -- PostgREST reads every FK of the database and keeps, after deriving, the relationships
+  -- whose both ends are exposed tables or views (removeInternal). An FK can end up in one
+  -- only if one of its tables is exposed or read by a view of the exposed (or extra search
+  -- path) schemas: the others are left out here, so that a big schema elsewhere in the
+  -- database costs nothing. The same holds for the keys of junction candidates.
+  relevant_rels AS (
+    SELECT oid FROM rels UNION SELECT relid FROM key_tables
+  ),
+  relevant_fks AS (
+    SELECT f.oid, f.conrelid
+    FROM pg_constraint f
+    WHERE f.contype = 'f'
+      AND (f.conrelid IN (SELECT oid FROM relevant_rels) OR f.confrelid IN (SELECT oid FROM relevant_rels))
   ),
   m2o_rels AS (
     SELECT
@@ -220,70 +286,87 @@ SELECT (ARRAY[
       other.relname AS foreign_table_name,
       traint.conrelid = traint.confrelid AS is_self,
       traint.conname  AS constraint_name,
-      column_info.cols_and_fcols,
-      (column_info.cols IN (SELECT cols FROM pks_uniques_cols WHERE conrelid = traint.conrelid)) AS one_to_one,
+      fk.cols_and_fcols,
+      traint.oid IN (SELECT oid FROM o2o_fks) AS one_to_one,
       traint.conrelid AS ord1
     FROM pg_constraint traint
-    JOIN LATERAL (
-      SELECT
-        json_agg(json_build_array(cols.attname, refs.attname) order by ord) AS cols_and_fcols,
-        array_agg(cols.attnum order by cols.attnum) AS cols
-      FROM unnest(traint.conkey, traint.confkey) WITH ORDINALITY AS _(col, ref, ord)
-      JOIN pg_attribute cols ON cols.attrelid = traint.conrelid AND cols.attnum = col
-      JOIN pg_attribute refs ON refs.attrelid = traint.confrelid AND refs.attnum = ref
-    ) AS column_info ON TRUE
+    JOIN relevant_fks USING (oid)
+    JOIN fk_cols fk ON fk.oid = traint.oid
     JOIN pg_namespace ns1 ON ns1.oid = traint.connamespace
     JOIN pg_class tab ON tab.oid = traint.conrelid
     JOIN pg_class other ON other.oid = traint.confrelid
     JOIN pg_namespace ns2 ON ns2.oid = other.relnamespace
-    WHERE traint.contype = 'f'
-    AND traint.conparentid = 0
   ),
   ---------------------------------------------------------------- allViewsKeyDependencies
   -- query explanation at:
   --  * rationale: https://gist.github.com/wolfgangwalther/5425d64e7b0d20aad71f6f68474d9f19
   --  * json transformation: https://gist.github.com/wolfgangwalther/3a8939da680c24ad767e93ad2c183089
-  pks_fks as (
-    -- pk + fk referencing col
-    select
-      contype::text as contype,
-      conname,
-      array_length(conkey, 1) as ncol,
-      conrelid as resorigtbl,
-      col as resorigcol,
-      ord
-    from pg_constraint
-    left join lateral unnest(conkey) with ordinality as _(col, ord) on true
-    where contype IN ('p', 'f')
-    union
-    -- fk referenced col
-    select
-      concat(contype, '_ref') as contype,
-      conname,
-      array_length(confkey, 1) as ncol,
-      confrelid,
-      col,
-      ord
-    from pg_constraint
-    left join lateral unnest(confkey) with ordinality as _(col, ord) on true
-    where contype='f'
-  ),
   views as (
     select
       c.oid          as view_id,
       c.relnamespace as view_schema_id,
       n.nspname      as view_schema,
       c.relname      as view_name,
-      r.ev_action    as view_definition
+      r.oid          as rule_id,
+      r.ev_type      as ev_type
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     join pg_rewrite r on r.ev_class = c.oid
     where c.relkind in ('v', 'm')
-      and (c.relnamespace IN (SELECT nsp_oid FROM exposed) OR c.relnamespace IN (SELECT nsp_oid FROM extra_search))
+      and c.relnamespace = ANY ((SELECT oids FROM view_schemas_arr)::oid[])
   ),
+  -- PostgREST converts each rule's pg_node_tree to JSON (18 replace()s and a regexp over the
+  -- whole text: 0.3 s for apflora's 10 MB) and reads `->0->'targetList'`: resno, resorigtbl and
+  -- resorigcol of the first Query's target entries. For ON SELECT rules (a view's _RETURN
+  -- rule: exactly one Query) the same entries are found by splitting the text:
+  --  * at every " :targetList (" and then ") :override " (the field after targetList): a
+  --    Query's target list "span" opens and closes; `level` is the number of spans open at a
+  --    segment's start, so the text directly inside a top-level span has level 1;
+  --  * a Query's text starts with "{QUERY " and its last field is " :stmt_len ": counting them
+  --    in all later segments gives `depth`, the number of Queries open at a segment's start.
+  -- The outermost Query's span is the top-level one closed where depth is 1 (the other
+  -- top-level spans belong to subqueries in its FROM, WHERE or HAVING: depth >= 2), and its
+  -- target entries are the " :resno " fields in that span's level-1 segments (the ones in
+  -- nested spans belong to sublinks). A view with no columns has no span at all.
+  -- Names in the tree escape spaces and brackets with a backslash, so the markers cannot
+  -- occur inside a name. Other rules (INSTEAD rules on a view) still take PostgREST's path.
+  -- unnest(string_to_array()) rather than string_to_table(): the planner expects 10 rows
+  -- from it, not 1000.
+  tl_pieces AS (
+    SELECT v.rule_id, p.o, p.piece
+    FROM views v
+    JOIN pg_rewrite r ON r.oid = v.rule_id
+    CROSS JOIN LATERAL unnest(string_to_array(r.ev_action::text, ' :targetList (')) WITH ORDINALITY AS p(piece, o)
+    WHERE v.ev_type = '1'
+  ),
+  tl_segments AS (
+    SELECT
+      p.rule_id, p.o, s.c, s.seg,
+      (p.o - 1) - sum((s.c > 1)::int) OVER (PARTITION BY p.rule_id ORDER BY p.o, s.c) AS level,
+      sum((octet_length(s.seg) - octet_length(replace(s.seg, ' :stmt_len ', ''))) / 11
+        - (octet_length(s.seg) - octet_length(replace(s.seg, '{QUERY ', ''))) / 7)
+        OVER (PARTITION BY p.rule_id ORDER BY p.o DESC, s.c DESC) AS depth
+    FROM tl_pieces p
+    CROSS JOIN LATERAL unnest(string_to_array(p.piece, ') :override ')) WITH ORDINALITY AS s(seg, c)
+    WHERE p.o > 1 -- the text before the first span (most of it: the range table) has neither
+  ),
+  tl_spans AS (
+    SELECT *, count(*) FILTER (WHERE c = 1 AND level = 1) OVER (PARTITION BY rule_id ORDER BY o, c) AS span
+    FROM tl_segments
+  ),
+  tl_top AS (
+    SELECT rule_id, seg
+    FROM (
+      SELECT rule_id, seg, level, span,
+        max(span) FILTER (WHERE c > 1 AND level = 0 AND depth = 1) OVER (PARTITION BY rule_id) AS top_span
+      FROM tl_spans
+    ) s
+    WHERE level = 1 AND span = top_span
+  ),
+  -- PostgREST's path, for the rules that are not ON SELECT
   transform_json as (
     select
-      view_id, view_schema_id, view_schema, view_name,
+      v.rule_id,
       -- the following formatting is without indentation on purpose
       -- to allow simple diffs, with less whitespace noise
       replace(
@@ -305,7 +388,7 @@ SELECT (ARRAY[
         replace(
         replace(
         replace(
-          view_definition::text,
+          r.ev_action::text,
         -- This conversion to json is heavily optimized for performance.
         -- The general idea is to use as few regexp_replace() calls as possible.
         -- Simple replace() is a lot faster, so we jump through some hoops
@@ -359,21 +442,31 @@ SELECT (ARRAY[
         -- pg_node_tree has ` ` between list items, but JSON uses `,`
         ), ' '             , ','
       )::json as view_definition
-    from views
+    from views v
+    join pg_rewrite r on r.oid = v.rule_id
+    where v.ev_type <> '1'
   ),
-  target_entries as(
-    select
-      view_id, view_schema_id, view_schema, view_name,
-      json_array_elements(view_definition->0->'targetList') as entry
-    from transform_json
+  target_entries AS (
+    -- ON SELECT rules: the text after each " :resno " of the outermost target list starts with
+    -- "N :resname NAME :ressortgroupref N :resorigtbl N :resorigcol N" (NAME, escaped, has at
+    -- most 126 characters)
+    SELECT t.rule_id, h.head AS tle, NULL::json AS entry
+    FROM tl_top t
+    CROSS JOIN LATERAL unnest(string_to_array(t.seg, ' :resno ')) WITH ORDINALITY AS e(tle, k)
+    CROSS JOIN LATERAL (SELECT left(e.tle, 600) AS head) h
+    WHERE e.k > 1
+    UNION ALL
+    SELECT rule_id, NULL, json_array_elements(view_definition->0->'targetList')
+    FROM transform_json
   ),
   results as(
     select
-      view_id, view_schema_id, view_schema, view_name,
-      (entry->>'resno')::int as view_column,
-      (entry->>'resorigtbl')::oid as resorigtbl,
-      (entry->>'resorigcol')::int as resorigcol
-    from target_entries
+      v.view_id, v.view_schema_id, v.view_schema, v.view_name,
+      coalesce(split_part(e.tle, ' ', 1), e.entry->>'resno')::int as view_column,
+      coalesce(split_part(split_part(e.tle, ' :resorigtbl ', 2), ' ', 1), e.entry->>'resorigtbl')::oid as resorigtbl,
+      coalesce(split_part(split_part(e.tle, ' :resorigcol ', 2), ' ', 1), e.entry->>'resorigcol')::int as resorigcol
+    from target_entries e
+    join views v on v.rule_id = e.rule_id
   ),
   -- CYCLE detection according to PG docs: https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-CYCLE
   -- Can be replaced with CYCLE clause once PG v13 is EOL.
@@ -410,7 +503,10 @@ SELECT (ARRAY[
       -- and the cached document are deterministic
       array_agg(attname order by view_column) as view_columns
     from recursion
-    join pg_attribute vcol on vcol.attrelid = view_id and vcol.attnum = view_column
+    -- an index lookup per row (OFFSET 0), where a join hashes all of pg_attribute
+    cross join lateral (
+      select vcol.attname from pg_attribute vcol
+      where vcol.attrelid = view_id and vcol.attnum = view_column offset 0) vcol
     group by
       view_id,
       view_schema,
@@ -418,21 +514,57 @@ SELECT (ARRAY[
       resorigtbl,
       resorigcol
   ),
+  -- the keys of the tables the views reference (PostgREST reads all of pg_constraint)
+  key_tables AS (
+    SELECT DISTINCT resorigtbl AS relid FROM repeated_references
+  ),
+  pks_fks as (
+    -- pk + fk referencing col
+    select
+      contype::text as contype,
+      conname,
+      array_length(conkey, 1) as ncol,
+      conrelid as resorigtbl,
+      col as resorigcol,
+      ord
+    from pg_constraint
+    left join lateral unnest(conkey) with ordinality as _(col, ord) on true
+    where contype IN ('p', 'f') AND conrelid IN (SELECT relid FROM key_tables)
+    union
+    -- fk referenced col
+    select
+      concat(contype, '_ref') as contype,
+      conname,
+      array_length(confkey, 1) as ncol,
+      confrelid,
+      col,
+      ord
+    from pg_constraint
+    left join lateral unnest(confkey) with ordinality as _(col, ord) on true
+    where contype='f' AND confrelid IN (SELECT relid FROM key_tables)
+  ),
+  -- the names, looked up once per key column rather than per view using it
+  key_columns AS (
+    select pks_fks.*, sch.nspname as table_schema, tbl.relname as table_name, col.attname as column_name
+    from pks_fks
+    join pg_class tbl on tbl.oid = pks_fks.resorigtbl
+    join pg_attribute col on col.attrelid = tbl.oid and col.attnum = pks_fks.resorigcol
+    join pg_namespace sch on sch.oid = tbl.relnamespace
+  ),
   view_key_deps AS (
     select
-      sch.nspname as table_schema,
-      tbl.relname as table_name,
+      k.table_schema,
+      k.table_name,
       rep.view_schema,
       rep.view_name,
-      pks_fks.conname as constraint_name,
-      pks_fks.contype as constraint_type,
-      json_agg(json_build_array(col.attname, to_json(view_columns)) order by pks_fks.ord) as column_dependencies
+      k.conname as constraint_name,
+      k.contype as constraint_type,
+      json_agg(json_build_array(k.column_name, to_json(view_columns)) order by k.ord) as column_dependencies
     from repeated_references rep
-    join pks_fks using (resorigtbl, resorigcol)
-    join pg_class tbl on tbl.oid = rep.resorigtbl
-    join pg_attribute col on col.attrelid = tbl.oid and col.attnum = rep.resorigcol
-    join pg_namespace sch on sch.oid = tbl.relnamespace
-    group by sch.nspname, tbl.relname, rep.view_schema, rep.view_name, pks_fks.conname, pks_fks.contype, pks_fks.ncol
+    join key_columns k using (resorigtbl, resorigcol)
+    -- PostgREST groups by the names; the oids identify the same groups and sort faster
+    group by rep.view_id, k.resorigtbl, k.conname, k.contype, k.ncol,
+      k.table_schema, k.table_name, rep.view_schema, rep.view_name
     -- make sure we only return key for which all columns are referenced in the view - no partial PKs or FKs
     having ncol = count(*)
   ),
@@ -463,11 +595,26 @@ SELECT (ARRAY[
          unnest(proargnames, proargtypes, proargmodes)
            WITH ORDINALITY AS _ (name, type, mode, idx)
     WHERE type IS NOT NULL -- only input arguments
-      AND pronamespace IN (SELECT nsp_oid FROM exposed)
+      AND pronamespace = ANY ((SELECT oids FROM exposed_arr)::oid[])
     GROUP BY oid
+  ),
+  -- the proconfig settings matching db-hoisted-tx-settings (a join: as a correlated
+  -- subquery its estimated cost alone crossed jit_above_cost on big schemas)
+  func_settings AS (
+    SELECT
+      p.oid,
+      json_agg(json_build_array(
+        substr(setting, 1, strpos(setting, '=') - 1),
+        substr(setting, strpos(setting, '=') + 1)
+      ) ORDER BY ord) as kvs
+    FROM pg_proc p, unnest(p.proconfig) WITH ORDINALITY AS _(setting, ord)
+    WHERE p.proconfig IS NOT NULL AND p.pronamespace = ANY ((SELECT oids FROM exposed_arr)::oid[])
+      AND EXISTS (SELECT 1 FROM hoisted h WHERE setting ~ h.pat)
+    GROUP BY p.oid
   ),
   routines AS (
     SELECT
+      p.oid,
       pn.nspname AS proc_schema,
       p.proname AS proc_name,
       d.description AS proc_description,
@@ -479,7 +626,7 @@ SELECT (ARRAY[
        -- if any TABLE, INOUT or OUT arguments present, treat as composite
        or COALESCE(proargmodes::text[] && '{t,b,o}', false)
       ) AS rettype_is_composite,
-      bt.oid <> bt.base_type as rettype_is_composite_alias,
+      t.oid <> rt.oid as rettype_is_composite_alias,
       p.provolatile::text AS volatility,
       p.provariadic > 0 as has_variadic,
       (regexp_split_to_array((regexp_split_to_array(iso_config, '='))[2], ','))[1] AS transaction_isolation_level,
@@ -487,31 +634,21 @@ SELECT (ARRAY[
     FROM pg_proc p
     LEFT JOIN arguments a ON a.oid = p.oid
     JOIN pg_namespace pn ON pn.oid = p.pronamespace
-    JOIN base_types bt ON bt.oid = p.prorettype
-    JOIN pg_type t ON t.oid = bt.base_type
+    JOIN pg_type rt ON rt.oid = p.prorettype
+    LEFT JOIN domain_base bt ON bt.oid = rt.oid
+    JOIN pg_type t ON t.oid = COALESCE(bt.base_type, rt.oid)
     JOIN pg_namespace tn ON tn.oid = t.typnamespace
     LEFT JOIN pg_class comp ON comp.oid = t.typrelid
     LEFT JOIN pg_description as d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
     LEFT JOIN LATERAL unnest(proconfig) iso_config ON iso_config LIKE 'default_transaction_isolation%'
-    LEFT JOIN LATERAL (
-      SELECT
-        json_agg(json_build_array(
-          substr(setting, 1, strpos(setting, '=') - 1),
-          substr(setting, strpos(setting, '=') + 1)
-        )) as kvs
-      FROM unnest(proconfig) setting
-      WHERE EXISTS (SELECT 1 FROM hoisted h WHERE setting ~ h.pat)
-    ) func_settings ON TRUE
+    LEFT JOIN func_settings ON func_settings.oid = p.oid
     WHERE t.oid <> 'trigger'::regtype AND COALESCE(a.callable, true)
     AND prokind = 'f'
-    AND p.pronamespace IN (SELECT nsp_oid FROM exposed)
+    AND p.pronamespace = ANY ((SELECT oids FROM exposed_arr)::oid[])
   ),
   ---------------------------------------------------------------- allComputedRels
-  all_relations as (
-    select reltype
-    from pg_class
-    where relkind in ('v','r','m','f','p')
-  ),
+  -- PostgREST tests `type IN (SELECT reltype FROM pg_class WHERE relkind IN (...))`, which
+  -- hashes every relation; the row type's own pg_class row (typrelid) answers the same.
   computed_rels as (
     select
       (parse_ident(p.pronamespace::regnamespace::text))[1] as function_schema,
@@ -523,13 +660,15 @@ SELECT (ARRAY[
       not p.proretset or p.prorows = 1 as single_row
     from pg_proc p
       join pg_type      arg_name   on arg_name.oid = p.proargtypes[0]
+      join pg_class     arg_rel    on arg_rel.oid = arg_name.typrelid and arg_rel.reltype = arg_name.oid
       join pg_namespace arg_schema on arg_schema.oid = arg_name.typnamespace
       join pg_type      ret_name   on ret_name.oid = p.prorettype
+      join pg_class     ret_rel    on ret_rel.oid = ret_name.typrelid and ret_rel.reltype = ret_name.oid
       join pg_namespace ret_schema on ret_schema.oid = ret_name.typnamespace
     where
       p.pronargs = 1
-      and p.proargtypes[0] in (select reltype from all_relations)
-      and p.prorettype in (select reltype from all_relations)
+      and arg_rel.relkind in ('v','r','m','f','p')
+      and ret_rel.relkind in ('v','r','m','f','p')
   ),
   ---------------------------------------------------------------- dataRepresentations
   -- Selects all potential data representation transformations. To qualify the cast must be
@@ -555,15 +694,6 @@ SELECT (ARRAY[
        OR (dst_t.typtype = 'd' AND c.castsource IN ('json'::regtype::oid , 'text'::regtype::oid)))
   ),
   ---------------------------------------------------------------- mediaHandlers
-  all_relations_any as (
-    select reltype
-    from pg_class
-    where relkind in ('v','r','m','f','p')
-    union
-    select oid
-    from pg_type
-    where typname = 'anyelement'
-  ),
   media_types as (
       SELECT
         t.oid,
@@ -594,9 +724,13 @@ SELECT (ARRAY[
       join pg_type      arg_name     on arg_name.oid = proc.proargtypes[0]
       join pg_namespace arg_schema   on arg_schema.oid = arg_name.typnamespace
     where
-      proc.pronamespace IN (SELECT nsp_oid FROM exposed) and
+      proc.pronamespace = ANY ((SELECT oids FROM exposed_arr)::oid[]) and
       proc.pronargs = 1 and
-      arg_name.oid in (select reltype from all_relations_any)
+      -- a relation's row type (see computed_rels) or anyelement
+      (arg_name.typname = 'anyelement' or exists (
+        select from pg_class arg_rel
+        where arg_rel.oid = arg_name.typrelid and arg_rel.reltype = arg_name.oid
+          and arg_rel.relkind in ('v','r','m','f','p')))
     union
     select
         typ_sch.nspname as handler_schema,
@@ -610,62 +744,40 @@ SELECT (ARRAY[
       join media_types mtype on proc.prorettype = mtype.oid
       join pg_namespace typ_sch     on typ_sch.oid = mtype.typnamespace
     where
-      proc.pronamespace IN (SELECT nsp_oid FROM exposed) and NOT proretset
+      proc.pronamespace = ANY ((SELECT oids FROM exposed_arr)::oid[]) and NOT proretset
       and prokind = 'f'
   )
+  -- Each list aggregates row_to_json(x) of a record x whose columns are the document's keys
+  -- (sorting json text is cheaper than sorting records).
   SELECT json_build_object(
     -- the exposed schemas as given (in order), for the Rust side's removeInternal
     'schemas', (SELECT coalesce(json_agg(s ORDER BY ord), '[]'::json)
       FROM params, json_array_elements_text(CASE json_typeof(j) WHEN 'array' THEN j ELSE j->'schemas' END)
         WITH ORDINALITY AS _(s, ord)),
-    'tables', (SELECT coalesce(json_agg(json_build_object(
-        'schema', table_schema, 'name', table_name, 'description', table_description,
-        'is_view', is_view, 'insertable', insertable, 'updatable', updatable, 'deletable', deletable,
-        'pk_cols', pk_cols, 'columns', columns
-      ) ORDER BY table_schema, table_name), '[]'::json) FROM tables),
+    'tables', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json) FROM tables x),
     -- primary keys of tables outside the exposed schemas: a junction there still makes a
     -- many-to-many (PostgREST reads all tables and drops the internal ones afterwards)
-    'internal_pks', (SELECT coalesce(json_agg(json_build_object(
-        'schema', n.nspname, 'name', c.relname, 'pk_cols', tpks.pk_cols
-      ) ORDER BY n.nspname, c.relname), '[]'::json)
-      FROM tbl_pk_cols tpks JOIN pg_class c ON c.oid = tpks.relid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relnamespace NOT IN (SELECT nsp_oid FROM exposed)),
-    'm2o_rels', (SELECT coalesce(json_agg(json_build_object(
-        'table_schema', table_schema, 'table_name', table_name,
-        'foreign_table_schema', foreign_table_schema, 'foreign_table_name', foreign_table_name,
-        'is_self', is_self, 'constraint_name', constraint_name,
-        'cols_and_fcols', cols_and_fcols, 'one_to_one', one_to_one
-      ) ORDER BY ord1, constraint_name), '[]'::json) FROM m2o_rels),
-    'view_key_deps', (SELECT coalesce(json_agg(json_build_object(
-        'table_schema', table_schema, 'table_name', table_name,
-        'view_schema', view_schema, 'view_name', view_name,
-        'constraint_name', constraint_name, 'constraint_type', constraint_type,
-        'column_dependencies', column_dependencies
-      ) ORDER BY view_schema, view_name, constraint_name, constraint_type, table_schema, table_name), '[]'::json) FROM view_key_deps),
-    'routines', (SELECT coalesce(json_agg(json_build_object(
-        'schema', proc_schema, 'name', proc_name, 'description', proc_description,
-        'params', args,
-        'rettype_schema', rettype_schema, 'rettype_name', rettype_name,
-        'rettype_is_setof', rettype_is_setof, 'rettype_is_composite', rettype_is_composite,
-        'rettype_is_composite_alias', rettype_is_composite_alias,
-        'volatility', volatility, 'has_variadic', has_variadic,
-        'isolation_level', transaction_isolation_level, 'settings', settings
-      ) ORDER BY proc_schema, proc_name), '[]'::json) FROM routines),
-    'computed_rels', (SELECT coalesce(json_agg(json_build_object(
-        'function_schema', function_schema, 'function_name', function_name,
-        'table_schema', table_schema, 'table_name', table_name,
-        'foreign_table_schema', foreign_table_schema, 'foreign_table_name', foreign_table_name,
-        'single_row', single_row,
-        'is_self', row(table_schema, table_name) = row(foreign_table_schema, foreign_table_name)
-      ) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json) FROM computed_rels),
-    'representations', (SELECT coalesce(json_agg(json_build_object(
-        'source_type', source_type, 'target_type', target_type, 'function', function
-      ) ORDER BY source_type, target_type), '[]'::json) FROM representations),
-    'media_handlers', (SELECT coalesce(json_agg(json_build_object(
-        'handler_schema', handler_schema, 'handler_name', handler_name,
-        'target_schema', target_schema, 'target_name', target_name,
-        'media_type', media_type, 'resolved_media_type', resolved_media_type
-      ) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json) FROM media_handlers)
+    'internal_pks', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json)
+      FROM internal_pk_cols tpks JOIN pg_class c ON c.oid = tpks.relid JOIN pg_namespace n ON n.oid = c.relnamespace,
+        LATERAL (SELECT n.nspname AS schema, c.relname AS name, tpks.pk_cols) x),
+    'm2o_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.ord1, r.constraint_name), '[]'::json)
+      FROM m2o_rels r, LATERAL (SELECT r.table_schema, r.table_name, r.foreign_table_schema,
+        r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x),
+    'view_key_deps', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY view_schema, view_name, constraint_name, constraint_type, table_schema, table_name), '[]'::json)
+      FROM view_key_deps x),
+    -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
+    'routines', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
+      FROM routines r, LATERAL (SELECT r.proc_schema AS schema, r.proc_name AS name,
+        r.proc_description AS description, r.args AS params, r.rettype_schema, r.rettype_name,
+        r.rettype_is_setof, r.rettype_is_composite, r.rettype_is_composite_alias, r.volatility,
+        r.has_variadic, r.transaction_isolation_level AS isolation_level, r.settings) x),
+    'computed_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json)
+      FROM (SELECT *, row(table_schema, table_name) = row(foreign_table_schema, foreign_table_name) AS is_self
+        FROM computed_rels) x),
+    'representations', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY source_type, target_type), '[]'::json)
+      FROM representations x),
+    'media_handlers', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json)
+      FROM media_handlers x)
   )::text
   ) END,
   set_config('search_path', saved.search_path, true)
