@@ -134,7 +134,7 @@ fn run(job: Job) -> Reply {
         Job::Run { generation, check_fresh, activity, job } => {
             report_activity(&activity);
             let outcome = transaction(job.read_only, |tx| {
-                schema_cache::settle();
+                schema_cache::settle(tx);
                 if check_fresh && shmem::generation() != generation {
                     return Ok((Reply::Stale, End::Rollback));
                 }
@@ -148,7 +148,7 @@ fn run(job: Job) -> Reply {
         }
         Job::Load { param } => {
             let loaded = transaction(true, |tx| {
-                schema_cache::settle();
+                schema_cache::settle(tx);
                 shmem::count_build();
                 // before the catalog read: a relation it sees is in the filter when it is dropped
                 schema_cache::remember_exposed(tx)?;
@@ -167,8 +167,8 @@ fn run(job: Job) -> Reply {
                 Reply::Failed(e)
             })
         }
-        Job::Ping => transaction(true, |_| {
-            schema_cache::settle();
+        Job::Ping => transaction(true, |tx| {
+            schema_cache::settle(tx);
             Ok((Reply::Pong { generation: shmem::generation() }, End::Commit))
         })
         .unwrap_or_else(Reply::Failed),

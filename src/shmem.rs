@@ -19,6 +19,9 @@ const FILTER_WORDS: usize = 8192;
 static EXPOSED_RELATIONS: PgAtomic<[AtomicU64; FILTER_WORDS]> = unsafe { PgAtomic::new(c"postgrest_ext exposed relations") };
 // SAFETY: as for GENERATION
 static BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache builds") };
+/// The catalog fingerprint (`schema_cache::settle`) the generation was last bumped for.
+// SAFETY: as for GENERATION
+static FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext catalog fingerprint") };
 
 /// Request the memory; only while `shared_preload_libraries` is being processed.
 // the macro tests pgrx's feature names for every PostgreSQL version in this crate
@@ -26,6 +29,7 @@ static BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext sche
 pub fn init() {
     pg_shmem_init!(GENERATION = AtomicU64::new(1));
     pg_shmem_init!(BUILDS = AtomicU64::new(0));
+    pg_shmem_init!(FINGERPRINT = AtomicU64::new(0));
     pg_shmem_init!(EXPOSED_RELATIONS = [const { AtomicU64::new(0) }; FILTER_WORDS]);
 }
 
@@ -68,4 +72,12 @@ fn schema_cache_builds() -> i64 {
 /// A catalog change that may change the API arrived.
 pub fn bump() {
     GENERATION.get().fetch_add(1, Ordering::SeqCst);
+}
+
+/// Bump the generation for the catalogs as `fingerprint` describes them, unless it was
+/// bumped for exactly that already (by another executor that saw the same change).
+pub fn bump_for(fingerprint: u64) {
+    if FINGERPRINT.get().swap(fingerprint, Ordering::SeqCst) != fingerprint {
+        bump();
+    }
 }

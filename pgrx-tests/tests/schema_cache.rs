@@ -102,3 +102,37 @@ fn a_comment_reaches_the_openapi_document_on_the_next_request() {
     assert_eq!(doc["definitions"]["products"]["description"], json!("Things we sell"), "{}", doc["definitions"]["products"]);
     psql("comment on table api.products is null");
 }
+
+#[test]
+fn statistics_of_exposed_tables_cause_no_rebuild() {
+    let _one = serial();
+    // ANALYZE and VACUUM write pg_class in place: no new row version, the same fingerprint
+    assert_eq!(builds_caused_by("analyze api.products"), 0);
+    assert_eq!(builds_caused_by("vacuum api.products"), 0);
+    // a change of the table right after still is one
+    assert_eq!(builds_caused_by("alter table api.products add column pgrst_scratch int"), 1);
+    assert_eq!(builds_caused_by("alter table api.products drop column pgrst_scratch"), 1);
+}
+
+#[test]
+fn one_change_is_one_build_however_many_executors_see_it() {
+    let _one = serial();
+    // five executors at least, each of which receives the invalidation
+    let naps: Vec<_> = (0..5).map(|_| std::thread::spawn(|| request("GET", "/rpc/nap?seconds=0.5", &[]))).collect();
+    for n in naps {
+        assert_eq!(n.join().unwrap().map(|r| r.status).ok(), Some(200));
+    }
+    psql("drop table if exists api.counted_once");
+    let _ = get("/products?select=id&id=eq.1");
+    let before = builds();
+    psql("create table api.counted_once (id int primary key); grant select on api.counted_once to web_anon");
+    // bursts of requests at once, so that every executor runs a transaction after the change
+    for _ in 0..4 {
+        let burst: Vec<_> = (0..5).map(|_| std::thread::spawn(|| get("/counted_once").status)).collect();
+        for b in burst {
+            assert_eq!(b.join().unwrap(), 200);
+        }
+    }
+    assert_eq!(builds() - before, 1, "one change, one build");
+    psql("drop table api.counted_once");
+}

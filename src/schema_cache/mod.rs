@@ -9,11 +9,18 @@
 //! neither exposed nor on `db-extra-search-path` (a temp table in another session, ANALYZE of
 //! an unrelated table), relations dropped that were never read into the schema cache, and
 //! roles and types (the schema cache holds no role; a type's change that matters reaches a
-//! table or a function), and namespaces other than the exposed ones. Functions always count.
+//! table or a function), and namespaces other than the exposed ones.
+//!
+//! What is left is checked against a fingerprint of the catalog rows the schema cache is read
+//! from (`FINGERPRINT_SQL`: their oids and row versions): every executor receives every
+//! invalidation, and only the first to see a new catalog state bumps the generation, so one
+//! change costs one build for the whole server. Statistics (ANALYZE, autovacuum) are written
+//! in place, without a new row version: they leave the fingerprint as it was.
 
 use crate::exec::{self, Tx};
 use crate::shmem;
 use pgrx::pg_sys;
+use postgrest_core::error::Error;
 use std::cell::RefCell;
 use std::ffi::CString;
 
@@ -94,22 +101,31 @@ pub fn watch_catalogs() {
 
 /// Sort the changes recorded since the last call: bump the generation if one may change the
 /// API. First thing in every transaction (its start took the invalidations in).
-pub fn settle() {
+pub fn settle(tx: &Tx) {
+    if may_change_the_api() {
+        match fingerprint(tx) {
+            Ok(f) => shmem::bump_for(f),
+            // cannot tell: a build too many is better than a change missed
+            Err(_) => shmem::bump(),
+        }
+    }
+}
+
+/// The cheap filter: could one of the recorded changes reach the schema cache?
+fn may_change_the_api() -> bool {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if pending.everything || pending.functions {
-        shmem::bump();
-        return;
+        return true;
     }
     if pending.relations.is_empty() && !pending.namespaces {
-        return;
+        return false;
     }
     let relevant = relevant_namespaces();
     // a namespace changed: it matters if an exposed schema appeared, went or was renamed (a
     // temporary namespace made for a session does not)
     let before = RELEVANT_OIDS.with(|r| r.borrow_mut().replace(relevant.clone()));
     if pending.namespaces && before.is_some_and(|b| b != relevant) {
-        shmem::bump();
-        return;
+        return true;
     }
     let matters = |relid: pg_sys::Oid| {
         // pg_description: a COMMENT ON, signalled by the extension's event trigger
@@ -126,9 +142,47 @@ pub fn settle() {
         // temporary and TOAST namespaces are never exposed
         relevant.contains(&namespace)
     };
-    if pending.relations.into_iter().any(matters) {
-        shmem::bump();
-    }
+    pending.relations.into_iter().any(matters)
+}
+
+/// The oids and row versions (xmin) of what the catalog query reads for the exposed schemas
+/// and the extra search path: relations, columns, constraints, view rules, comments,
+/// functions, the schemas themselves. A change of any of them makes a new row version; the
+/// statistics that ANALYZE and VACUUM write into pg_class are updated in place and do not.
+const FINGERPRINT_SQL: &str = "\
+SELECT coalesce(sum(h), 0)::text FROM (
+  SELECT hashtextextended(n.oid::text || ' ' || n.xmin::text, 1) AS h
+    FROM pg_catalog.pg_namespace n WHERE n.oid = ANY ($1::oid[])
+  UNION ALL SELECT hashtextextended(c.oid::text || ' ' || c.xmin::text, 2)
+    FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY ($1::oid[])
+  UNION ALL SELECT hashtextextended(a.attrelid::text || ' ' || a.attnum::text || ' ' || a.xmin::text, 3)
+    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    WHERE c.relnamespace = ANY ($1::oid[]) AND a.attnum > 0
+  UNION ALL SELECT hashtextextended(k.oid::text || ' ' || k.xmin::text, 4)
+    FROM pg_catalog.pg_constraint k
+    WHERE k.connamespace = ANY ($1::oid[])
+       OR k.confrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY ($1::oid[]))
+  UNION ALL SELECT hashtextextended(r.oid::text || ' ' || r.xmin::text, 5)
+    FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+    WHERE c.relnamespace = ANY ($1::oid[])
+  UNION ALL SELECT hashtextextended(d.objoid::text || ' ' || d.objsubid::text || ' ' || d.xmin::text, 6)
+    FROM pg_catalog.pg_description d WHERE d.classoid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_namespace'::regclass)
+  UNION ALL SELECT hashtextextended(p.oid::text || ' ' || p.xmin::text, 7)
+    FROM pg_catalog.pg_proc p WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+  UNION ALL SELECT hashtextextended(t.oid::text || ' ' || t.xmin::text, 8)
+    FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY ($1::oid[]) AND t.typtype IN ('d', 'e')
+  UNION ALL SELECT hashtextextended(e.oid::text || ' ' || e.xmin::text, 9)
+    FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid WHERE t.typnamespace = ANY ($1::oid[])
+) f";
+
+/// The catalogs' fingerprint now (see [`FINGERPRINT_SQL`]).
+fn fingerprint(tx: &Tx) -> Result<u64, Error> {
+    let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
+    let array = format!("{{{}}}", namespaces.join(","));
+    let rows = exec::query(tx, FINGERPRINT_SQL, &[Some(array.into())], true)?;
+    let sum = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
+    // the sum is a numeric of any size: its digits, hashed to a u64
+    Ok(sum.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)))
 }
 
 /// The namespaces of the exposed schemas and the extra search path that exist.
