@@ -59,9 +59,14 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
             .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
         report_idle();
+        if matches!(reply, Reply::Loaded { .. }) {
+            crate::memory::trim_after_job();
+        }
         if wire::encode_reply(&reply).write_to(&mut front).is_err() {
             break;
         }
+        drop(reply);
+        crate::memory::trim_if_asked();
         if signals::shutdown_requested() {
             break;
         }

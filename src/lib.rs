@@ -13,6 +13,7 @@ mod exec;
 mod executor;
 mod front;
 mod guc;
+mod memory;
 mod schema_cache;
 mod shmem;
 mod worker;

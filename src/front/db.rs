@@ -69,8 +69,14 @@ impl Database for FrontDb<'_> {
             eprintln!("postgrest_ext: could not build the schema cache: {e}");
             Error::NoSchemaCache
         })?);
-        *self.shared.cache.write().unwrap_or_else(|p| p.into_inner()) =
-            Some(Cached { generation, schemas: config.db_schemas.clone(), cache: cache.clone() });
+        let old = self.shared.cache.write().unwrap_or_else(|p| p.into_inner()).replace(Cached {
+            generation,
+            schemas: config.db_schemas.clone(),
+            cache: cache.clone(),
+        });
+        // the document and the old cache (unless a request still holds it) are gone
+        drop(old);
+        crate::memory::trim();
         self.generation = generation;
         Ok(cache)
     }

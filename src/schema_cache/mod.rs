@@ -103,6 +103,8 @@ pub fn watch_catalogs() {
 /// API. First thing in every transaction (its start took the invalidations in).
 pub fn settle(tx: &Tx) {
     if may_change_the_api() {
+        // the fingerprint reads the catalogs of every exposed relation
+        crate::memory::trim_after_job();
         match fingerprint(tx) {
             Ok(f) => shmem::bump_for(f),
             // cannot tell: a build too many is better than a change missed
