@@ -208,3 +208,22 @@ pub fn pct(s: &str) -> String {
     }
     out
 }
+
+/// `ALTER SYSTEM SET postgrest.<key>` for each pair, then reload and give the server time to
+/// take the settings in.
+pub fn set_settings(settings: &[(&str, &str)]) {
+    for (k, v) in settings {
+        psql(&format!("alter system set postgrest.{k} = '{v}'"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+/// Undo [`set_settings`] for `keys`.
+pub fn reset_settings(keys: &[&str]) {
+    for k in keys {
+        psql(&format!("alter system reset postgrest.{k}"));
+    }
+    psql("select pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+}

@@ -187,15 +187,43 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
     r.end(reply)
 }
 
+/// The first read of a frame asks for this much: a small frame, header and all, is one read.
+pub const FIRST_READ: usize = 8192;
+
 /// Read one frame's payload from a blocking stream (its async twin is the front's
-/// `Executor::call`, on tokio's streams). A bad length is `InvalidData`.
+/// `Executor::call`, on tokio's streams). A small frame takes one read. Messages alternate
+/// (one job, one reply), so nothing may follow a frame: bytes past its end are `InvalidData`,
+/// as is a bad length.
 pub fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Bytes> {
-    let mut header = [0u8; 4];
-    r.read_exact(&mut header)?;
-    let n = frame_len(header).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.0))?;
-    let mut payload = vec![0u8; n];
-    r.read_exact(&mut payload)?;
-    Ok(Bytes::from(payload))
+    let mut buf = vec![0u8; FIRST_READ];
+    let mut have = 0;
+    while have < 4 {
+        have += read_some(r, &mut buf[have..])?;
+    }
+    let total = 4 + frame_len(buf[..4].try_into().unwrap_or_default()).map_err(invalid)?;
+    if have > total {
+        return Err(invalid(WireError("bytes after the frame")));
+    }
+    buf.resize(total, 0);
+    while have < total {
+        have += read_some(r, &mut buf[have..])?;
+    }
+    Ok(Bytes::from(buf).slice(4..))
+}
+
+fn read_some(r: &mut impl std::io::Read, into: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match r.read(into) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn invalid(e: WireError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.0)
 }
 
 /// The payload length a frame header announces.
@@ -646,16 +674,32 @@ mod tests {
         assert_eq!(slow.0, whole);
     }
 
+    /// Hands out at most `step` bytes per read, as a socket may.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, into: &mut [u8]) -> std::io::Result<usize> {
+            let n = into.len().min(self.1).min(self.0.len());
+            into[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     #[test]
     fn frames_are_read_whole() {
         let frame = encode_job(&Job::Ping).to_vec();
+        assert_eq!(decode_job(&read_frame(&mut frame.as_slice()).unwrap()), Ok(Job::Ping));
+        assert_eq!(read_frame(&mut &frame[..3]).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
+        // a large frame, arriving a few bytes at a time
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ) }).to_vec();
+        for step in [1, 3, 4096, usize::MAX] {
+            let Ok(Job::Load { param }) = decode_job(&read_frame(&mut Trickle(&big, step)).unwrap()) else { panic!("a load") };
+            assert_eq!(param.len(), 3 * FIRST_READ);
+        }
+        // messages alternate: a second frame behind the first is a protocol error
         let mut two = frame.clone();
         two.extend_from_slice(&frame);
-        let mut r = two.as_slice();
-        assert_eq!(decode_job(&read_frame(&mut r).unwrap()), Ok(Job::Ping));
-        assert_eq!(decode_job(&read_frame(&mut r).unwrap()), Ok(Job::Ping));
-        assert!(read_frame(&mut r).is_err(), "nothing left");
-        assert_eq!(read_frame(&mut &frame[..3]).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
+        assert_eq!(read_frame(&mut two.as_slice()).map_err(|e| e.kind()), Err(std::io::ErrorKind::InvalidData));
     }
 
     #[test]

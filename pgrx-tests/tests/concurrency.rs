@@ -20,22 +20,6 @@ fn executors() -> usize {
     psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker'").parse().unwrap_or(0)
 }
 
-fn set(settings: &[(&str, &str)]) {
-    for (k, v) in settings {
-        psql(&format!("alter system set postgrest.{k} = '{v}'"));
-    }
-    psql("select pg_reload_conf()");
-    std::thread::sleep(Duration::from_millis(1500));
-}
-
-fn reset(keys: &[&str]) {
-    for k in keys {
-        psql(&format!("alter system reset postgrest.{k}"));
-    }
-    psql("select pg_reload_conf()");
-    std::thread::sleep(Duration::from_millis(500));
-}
-
 fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -67,7 +51,7 @@ fn slow_requests_do_not_delay_a_fast_one() {
 #[test]
 fn executors_grow_under_load_and_retire_when_idle() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    set(&[("db_pool_max_idletime", "1")]);
+    set_settings(&[("db_pool_max_idletime", "1")]);
     let slow = naps(5, 1.5);
     eventually("five executors running", Duration::from_secs(3), || executors() >= 5);
     for s in slow {
@@ -75,7 +59,7 @@ fn executors_grow_under_load_and_retire_when_idle() {
     }
     // idle beyond db_pool_max_idletime: back to the two warm ones
     eventually("idle executors retiring", Duration::from_secs(8), || executors() == 2);
-    reset(&["db_pool_max_idletime"]);
+    reset_settings(&["db_pool_max_idletime"]);
     assert_eq!(get("/products?select=id&id=eq.1").status, 200);
     assert_cluster_never_restarted();
 }
@@ -83,12 +67,12 @@ fn executors_grow_under_load_and_retire_when_idle() {
 #[test]
 fn past_db_pool_requests_get_504_after_the_acquisition_timeout() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    set(&[("db_pool", "2"), ("db_pool_acquisition_timeout", "1"), ("db_pool_max_idletime", "1")]);
+    set_settings(&[("db_pool", "2"), ("db_pool_acquisition_timeout", "1"), ("db_pool_max_idletime", "1")]);
     // executors left over from earlier tests retire first: exactly two remain
     eventually("the pool back to two executors", Duration::from_secs(8), || executors() == 2);
     let start = Instant::now();
     let outcomes: Vec<Response> = naps(4, 1.8).into_iter().map(|h| h.join().unwrap().expect("an answer")).collect();
-    reset(&["db_pool", "db_pool_acquisition_timeout", "db_pool_max_idletime"]);
+    reset_settings(&["db_pool", "db_pool_acquisition_timeout", "db_pool_max_idletime"]);
     let refused: Vec<&Response> = outcomes.iter().filter(|r| r.status == 504).collect();
     assert_eq!(outcomes.iter().filter(|r| r.status == 200).count(), 2, "two executors, two naps served");
     assert_eq!(refused.len(), 2, "{:?}", outcomes.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
@@ -120,7 +104,7 @@ fn a_terminated_executor_loses_only_its_own_request() {
 #[test]
 fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    set(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "4")]);
+    set_settings(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "4")]);
     // the pool learns that /rpc/nap is slow (a job of 100 ms or more)
     assert_eq!(get("/rpc/nap?seconds=0.3").status, 200);
     // six naps want the whole pool; three of its four executors is all they may hold
@@ -139,6 +123,6 @@ fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
     for s in slow {
         assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
     }
-    reset(&["db_pool", "db_pool_acquisition_timeout"]);
+    reset_settings(&["db_pool", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
 }

@@ -21,22 +21,6 @@ fn varied(n: usize) -> String {
         .collect()
 }
 
-fn set(settings: &[(&str, &str)]) {
-    for (k, v) in settings {
-        psql(&format!("alter system set postgrest.{k} = '{v}'"));
-    }
-    psql("select pg_reload_conf()");
-    std::thread::sleep(Duration::from_millis(1500));
-}
-
-fn reset(keys: &[&str]) {
-    for k in keys {
-        psql(&format!("alter system reset postgrest.{k}"));
-    }
-    psql("select pg_reload_conf()");
-    std::thread::sleep(Duration::from_millis(500));
-}
-
 #[test]
 fn a_50_mb_body_is_stored_and_read_back_intact() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,7 +56,7 @@ fn a_50_mb_body_is_stored_and_read_back_intact() {
 fn bodies_beyond_the_budget_wait_then_get_503() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     // 20 MB in flight; each call holds an 8 MB body for 1.5 s, and a request waits 1 s at most
-    set(&[("server_inflight_body_mb", "20"), ("db_pool_acquisition_timeout", "1")]);
+    set_settings(&[("server_inflight_body_mb", "20"), ("db_pool_acquisition_timeout", "1")]);
     let payload = "x".repeat(8 * 1000 * 1000);
     let body = format!(r#"{{"payload": "{payload}", "seconds": 1.5}}"#);
     let calls: Vec<_> = (0..6)
@@ -100,7 +84,7 @@ fn bodies_beyond_the_budget_wait_then_get_503() {
     // the budget is back once they are done
     let r = request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body)).expect("answered");
     assert_eq!(r.status, 200, "{}", r.body);
-    reset(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
+    reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
     assert_eq!(get("/products?select=id&id=eq.1").status, 200);
     assert_cluster_never_restarted();
 }

@@ -23,6 +23,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from memory import rss_anon  # noqa: E402
+
 BUILDS = "SELECT postgrest_ext.schema_cache_builds()"
 
 
@@ -45,16 +48,6 @@ class Client:
         r.read()
         return r.status, (time.perf_counter() - t) * 1000
 
-
-def rss(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def load(cmd, schema_dir):
@@ -123,9 +116,9 @@ def scenario(cmd, url, schema, table):
         quiet[name] = (int(psql(cmd, BUILDS)) - before, extra)
     pids = psql(cmd, "SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'postgrest_ext %'").splitlines()
     front = [int(p.split("|")[0]) for p in pids if p.endswith("front")]
-    execs = [rss(int(p.split("|")[0])) for p in pids if not p.endswith("front")]
+    execs = [rss_anon(int(p.split("|")[0])) or 0 for p in pids if not p.endswith("front")]
     churn = ddl_churn(cmd, url, schema, path)
-    return base, builds, small, quiet, rss(front[0]) if front else 0, max(execs or [0]), churn
+    return base, builds, small, quiet, (rss_anon(front[0]) or 0) if front else 0, max(execs or [0]), churn
 
 
 def ddl_churn(cmd, url, schema, path):

@@ -46,11 +46,20 @@ impl Executor {
                 n => written += n,
             }
         }
-        let mut header = [0u8; 4];
-        self.stream.read_exact(&mut header).await?;
-        let mut payload = vec![0u8; wire::frame_len(header).map_err(bad_frame)?];
-        self.stream.read_exact(&mut payload).await?;
-        wire::decode_reply(&Bytes::from(payload)).map_err(bad_frame)
+        // as wire::read_frame: a small reply, header and all, is one read
+        let mut buf: Vec<u8> = Vec::with_capacity(wire::FIRST_READ);
+        while buf.len() < 4 {
+            read_more(&mut self.stream, &mut buf).await?;
+        }
+        let total = 4 + wire::frame_len(buf[..4].try_into().unwrap_or_default()).map_err(bad_frame)?;
+        if buf.len() > total {
+            return Err(bad_frame(wire::WireError("bytes after the reply")));
+        }
+        buf.reserve_exact(total - buf.len());
+        while buf.len() < total {
+            read_more(&mut self.stream, &mut buf).await?;
+        }
+        wire::decode_reply(&Bytes::from(buf).slice(4..)).map_err(bad_frame)
     }
 
     /// An idle executor's socket has nothing to read: readable means it closed (it died).
@@ -60,6 +69,14 @@ impl Executor {
         let n = unsafe { libc::poll(&mut fd, 1, 0) };
         n == 0
     }
+}
+
+/// Read what the socket has into `buf`'s spare room; EOF is an error (the executor went away).
+async fn read_more(stream: &mut UnixStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    if stream.read_buf(buf).await? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(())
 }
 
 fn bad_frame(e: wire::WireError) -> std::io::Error {

@@ -7,6 +7,7 @@
 
 mod derive;
 mod document;
+mod fx_hash;
 pub mod identifiers;
 pub mod relationship;
 pub mod routine;
@@ -79,22 +80,10 @@ impl SchemaCache {
 
         let m2o: Vec<Relationship> = doc.m2o_rels.into_iter().map(|r| r.into_relationship()).collect();
         // m2m derivation needs the primary keys of junctions in non-exposed schemas too
-        let mut with_internal = tables.clone();
-        for pk in doc.internal_pks {
-            let qi = QualifiedIdentifier::new(pk.schema.clone(), pk.name.clone());
-            with_internal.entry(qi).or_insert_with(|| Table {
-                schema: pk.schema,
-                name: pk.name,
-                description: None,
-                is_view: false,
-                insertable: false,
-                updatable: false,
-                deletable: false,
-                pk_cols: pk.pk_cols,
-                columns: vec![],
-            });
-        }
-        let rels = derive::add_inverse_rels(derive::add_m2m_rels(&with_internal, derive::add_view_m2o_and_o2o_rels(&key_deps, m2o)));
+        let internal_pks: Vec<(QualifiedIdentifier, Vec<String>)> =
+            doc.internal_pks.into_iter().map(|pk| (QualifiedIdentifier::new(pk.schema, pk.name), pk.pk_cols)).collect();
+        let pks = derive::PrimaryKeys::new(&tables, &internal_pks);
+        let rels = derive::add_inverse_rels(derive::add_m2m_rels(&pks, derive::add_view_m2o_and_o2o_rels(&key_deps, m2o)));
         let computed: Vec<Relationship> = doc.computed_rels.into_iter().map(|r| r.into_relationship()).collect();
         let relationships = derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &doc.schemas);
 
