@@ -131,7 +131,8 @@ pub fn auto_size() -> u64 {
         .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
         .map_or(4 << 30, |kb| kb * 1024);
     let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|v| v.trim().parse::<u64>().ok());
-    cgroup.map_or(machine, |c| c.min(machine)) / 16
+    // never below 64 MB: a small container could otherwise refuse ordinary uploads
+    (cgroup.map_or(machine, |c| c.min(machine)) / 16).max(64 << 20)
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ pub const SETTINGS: &[Setting] = &[
         "server_inflight_body_mb",
         "auto",
         Reload,
-        "MB of request bodies read or run at once (auto: a sixteenth of the memory); beyond it requests wait, then 503 PGRST004",
+        "MB of request bodies read or run at once (auto: a sixteenth of the memory, at least 64 MB); beyond it requests wait, then 503 PGRST004",
     ),
     setting("server_trace_header", "", Reload, "request header echoed in the response"),
     setting("client_error_verbosity", "verbose", Reload, "minimal drops details and hint from errors"),
