@@ -200,10 +200,7 @@ pub fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Bytes> {
     while have < 4 {
         have += read_some(r, &mut buf[have..])?;
     }
-    let total = 4 + frame_len(buf[..4].try_into().unwrap_or_default()).map_err(invalid)?;
-    if have > total {
-        return Err(invalid(WireError("bytes after the frame")));
-    }
+    let total = frame_total(&buf[..have]).map_err(invalid)?;
     buf.resize(total, 0);
     while have < total {
         have += read_some(r, &mut buf[have..])?;
@@ -224,6 +221,17 @@ fn read_some(r: &mut impl std::io::Read, into: &mut [u8]) -> std::io::Result<usi
 
 fn invalid(e: WireError) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.0)
+}
+
+/// The length, header included, of the frame `read` (4 bytes or more) begins. Messages
+/// alternate (one job, one reply), so bytes read past its end are an error too.
+pub fn frame_total(read: &[u8]) -> Result<usize, WireError> {
+    let header: [u8; 4] = read.get(..4).and_then(|h| h.try_into().ok()).ok_or(WireError("short frame"))?;
+    let total = 4 + frame_len(header)?;
+    if read.len() > total {
+        return Err(WireError("bytes after the frame"));
+    }
+    Ok(total)
 }
 
 /// The payload length a frame header announces.
@@ -715,5 +723,8 @@ mod tests {
         // a count that claims more items than the frame holds
         assert!(decode_reply(&Bytes::from_static(&[2, 255, 255, 255, 255, 255, 255, 255, 127])).is_err());
         assert!(frame_len((MAX_FRAME as u32 + 1).to_le_bytes()).is_err());
+        assert_eq!(frame_total(&[1, 0, 0]), Err(WireError("short frame")));
+        assert_eq!(frame_total(&[1, 0, 0, 0, 9]), Ok(5));
+        assert_eq!(frame_total(&[1, 0, 0, 0, 9, 9]), Err(WireError("bytes after the frame")));
     }
 }

@@ -15,21 +15,28 @@ pub struct FrontDb<'a> {
     pub shared: &'a Shared,
     /// the request line, shown in pg_stat_activity while the executor runs it
     pub activity: String,
-    /// method and path: the endpoint whose job times the pool learns (slow ones share a part)
-    endpoint: String,
+    /// how much of `activity` is method and path: the endpoint whose job times the pool
+    /// learns (slow ones share a part)
+    endpoint_len: usize,
     /// the generation of the cache `schema_cache` last answered with
     generation: u64,
 }
 
 impl<'a> FrontDb<'a> {
-    pub fn new(shared: &'a Shared, activity: String, endpoint: String) -> FrontDb<'a> {
-        FrontDb { shared, activity, endpoint, generation: 0 }
+    pub fn new(shared: &'a Shared, method: &str, path: &str, query: &str) -> FrontDb<'a> {
+        let mut activity = format!("{method} {path}");
+        let endpoint_len = activity.len();
+        if !query.is_empty() {
+            activity.push('?');
+            activity.push_str(query);
+        }
+        FrontDb { shared, activity, endpoint_len, generation: 0 }
     }
 
     /// Send one job's frame to an idle executor and await the reply. The request's own
     /// transaction (`of_endpoint`) counts toward its endpoint's job time.
     async fn call(&self, frame: &wire::Frame, of_endpoint: bool) -> Result<Reply, Error> {
-        let endpoint = of_endpoint.then_some(self.endpoint.as_str());
+        let endpoint = of_endpoint.then(|| &self.activity[..self.endpoint_len]);
         let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main, endpoint).await?;
         let started = std::time::Instant::now();
         let reply = lease.call(frame).await;
@@ -75,6 +82,7 @@ impl Database for FrontDb<'_> {
             cache: cache.clone(),
         });
         // the document and the old cache (unless a request still holds it) are gone
+        drop(document);
         drop(old);
         crate::memory::trim();
         self.generation = generation;

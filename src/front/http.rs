@@ -175,7 +175,7 @@ async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, bo
         headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
         body,
     };
-    let response = to_hyper(handle(shared, &request).await);
+    let response = to_hyper(handle(shared, &config, &request).await);
     drop(reservation);
     response
 }
@@ -229,15 +229,9 @@ async fn drain(mut body: Incoming) {
 }
 
 /// One request, start to end; it awaits its executor without holding a thread.
-async fn handle(shared: &Shared, request: &HttpRequest) -> HttpResponse {
-    let config = shared.config();
-    let activity = if request.query.is_empty() {
-        format!("{} {}", request.method, request.path)
-    } else {
-        format!("{} {}?{}", request.method, request.path, request.query)
-    };
-    let endpoint = format!("{} {}", request.method, request.path);
-    let handled = app::handle(&config, &shared.jwt, &mut FrontDb::new(shared, activity, endpoint), request).await;
+async fn handle(shared: &Shared, config: &Config, request: &HttpRequest) -> HttpResponse {
+    let mut db = FrontDb::new(shared, &request.method, &request.path, &request.query);
+    let handled = app::handle(config, &shared.jwt, &mut db, request).await;
     if let Some(e) = handled.error.as_ref().filter(|e| e.status() >= 500) {
         // executors log their own failures; these are the front's (an executor lost, a panic)
         if !matches!(e, postgrest_core::error::Error::Pg { .. } | postgrest_core::error::Error::Raised(_)) {

@@ -51,10 +51,7 @@ impl Executor {
         while buf.len() < 4 {
             read_more(&mut self.stream, &mut buf).await?;
         }
-        let total = 4 + wire::frame_len(buf[..4].try_into().unwrap_or_default()).map_err(bad_frame)?;
-        if buf.len() > total {
-            return Err(bad_frame(wire::WireError("bytes after the reply")));
-        }
+        let total = wire::frame_total(&buf).map_err(bad_frame)?;
         buf.reserve_exact(total - buf.len());
         while buf.len() < total {
             read_more(&mut self.stream, &mut buf).await?;

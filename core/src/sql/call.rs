@@ -109,7 +109,7 @@ fn from_json_body(body: Option<&Text>, prms: &[RoutineParam], p: &mut Params) ->
         Some(b) => p.push(b.clone().into_utf8_lossy()),
         None => push_null(p),
     };
-    let is_object = body.map(Text::as_bytes).unwrap_or_default().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+    let is_object = frag::is_json_object(body.map(Text::as_bytes).unwrap_or_default());
     let to_record = if is_object { "json_to_record" } else { "json_to_recordset" };
     let names: Vec<String> = prms.iter().map(|prm| frag::ident(&prm.name)).collect();
     let typed: Vec<String> = prms.iter().map(|prm| format!("{} {}", frag::ident(&prm.name), prm.type_max_length)).collect();

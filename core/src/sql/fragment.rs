@@ -23,6 +23,12 @@ impl Params {
     }
 }
 
+/// Does the JSON text hold an object (rather than an array of them)? Only the first byte past
+/// whitespace is looked at: PostgreSQL validates the rest.
+pub fn is_json_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{')
+}
+
 /// The one identifier quoting (PostgREST's `escapeIdent`): `"ident"` with `"` doubled. Text
 /// from a NUL on is dropped, as PostgREST's `trimNullChars` does: PostgreSQL identifiers
 /// cannot hold one.
@@ -266,6 +272,13 @@ pub fn order_term(table: &QualifiedIdentifier, t: &CoercibleOrderTerm, p: &mut P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_objects_are_told_from_arrays_by_their_first_byte() {
+        assert!(is_json_object(b" \n\t{\"a\": 1}"));
+        assert!(!is_json_object(b" [{\"a\": 1}]"));
+        assert!(!is_json_object(b""));
+    }
 
     #[test]
     fn identifiers_are_quoted() {

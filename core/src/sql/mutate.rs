@@ -156,8 +156,7 @@ fn inserted_counter(add: bool) -> String {
 /// PostgREST's `fromJsonBodyF`: the body as typed rows named `pgrst_body`, with the column
 /// defaults merged under the body's keys when `missing=default`.
 fn from_json_body(body: &Text, fields: &[CoercibleField], include_select: bool, include_defaults: bool, p: &mut Params) -> String {
-    // light check: PostgreSQL validates the JSON; only object vs array matters here
-    let is_object = body.as_bytes().iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+    let is_object = frag::is_json_object(body.as_bytes());
     let cast = if include_defaults { "jsonb" } else { "json" };
     let placeholder = format!("{}::{cast}", p.push(body.clone()));
     let select = if include_select {
