@@ -1,8 +1,8 @@
-//! Time the Rust half of a schema cache build: `SchemaCache::from_json` (decoding the catalog
-//! query's document and deriving the relationships) on a saved document, e.g. one written by
-//! `scripts/bench/schema/run_query.sh` (issue #19).
+//! Time the Rust half of a schema cache build: `SchemaCache::from_catalog` (decoding the
+//! catalog query's document, reading the view rules and deriving the relationships) on a saved
+//! document and its rules, e.g. written by `scripts/bench/schema/run_query.sh` (issue #19).
 //!
-//!   cargo run -p postgrest-core --release --example schema_build -- DOC.json [RUNS] [DUMP]
+//!   cargo run -p postgrest-core --release --example schema_build -- DOC.json RULES.json [RUNS] [DUMP]
 //!
 //! Prints the median and the fastest of RUNS (default 11) builds in milliseconds and the cache's
 //! summary line. With DUMP, also writes the built cache there in a canonical text form (maps
@@ -17,9 +17,14 @@ use postgrest_core::schema_cache::SchemaCache;
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: schema_build DOC.json [RUNS] [DUMP]");
+        eprintln!("usage: schema_build DOC.json RULES.json [RUNS] [DUMP]");
         std::process::exit(2);
     };
+    let rules_path = args.next().unwrap_or_else(|| panic!("usage: schema_build DOC.json RULES.json [RUNS] [DUMP]"));
+    let rules = std::fs::read_to_string(&rules_path).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
+    // decoded before the clock starts: the server gets the rules as raw rows, not JSON
+    let rules: Vec<(u32, String)> = serde_json::from_str(&rules).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
+    let rules_len: usize = rules.iter().map(|(_, tree)| tree.len()).sum();
     let runs: usize = args.next().map(|n| n.parse().expect("RUNS must be a number")).unwrap_or(11).max(1);
     let dump = args.next();
     let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -28,15 +33,16 @@ fn main() {
     let mut cache = SchemaCache::default();
     for _ in 0..runs {
         let start = Instant::now();
-        let built = SchemaCache::from_json(&doc).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let built = SchemaCache::from_catalog(&doc, rules.iter().map(|(view, tree)| (*view, tree.as_bytes())))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         cache = built; // the previous cache is dropped here, after the clock stopped
     }
     times.sort_by(|a, b| a.total_cmp(b));
     let rels: usize = cache.relationships.values().map(Vec::len).sum();
     println!(
-        "{path}: {} bytes, from_json median {:.2} ms, min {:.2} ms over {runs} runs; {} ({rels} relationships in all)",
-        doc.len(),
+        "{path}: {} bytes, from_catalog median {:.2} ms, min {:.2} ms over {runs} runs; {} ({rels} relationships in all)",
+        doc.len() + rules_len,
         times[runs / 2],
         times[0],
         cache.summary()

@@ -25,7 +25,8 @@ pub enum Job {
     /// Run one request's transaction, planned with the schema cache of `generation`; with
     /// `check_fresh`, answer [`Reply::Stale`] if the catalogs changed since.
     Run { generation: u64, check_fresh: bool, activity: String, job: TxJob },
-    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` with `param`).
+    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` and
+    /// `VIEW_RULES_QUERY` with `param`).
     Load { param: String },
     /// Start and end a transaction, taking in pending invalidations; answer the generation.
     Ping,
@@ -44,6 +45,8 @@ pub enum Reply {
     Loaded {
         generation: u64,
         document: String,
+        /// the view rules: (view oid as text, rule text) rows of `VIEW_RULES_QUERY`
+        rules: Rows,
     },
     Pong {
         generation: u64,
@@ -160,10 +163,11 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(4);
             error(&mut w, e);
         }
-        Reply::Loaded { generation, document } => {
+        Reply::Loaded { generation, document, rules } => {
             w.u8(5);
             w.u64(*generation);
             w.str(document);
+            rows(&mut w, rules);
         }
         Reply::Pong { generation } => {
             w.u8(6);
@@ -180,7 +184,7 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         2 => Reply::Done(Output { rows: r.rows()?, explain: r.opt_string()? }),
         3 => Reply::Stale,
         4 => Reply::Failed(r.error()?),
-        5 => Reply::Loaded { generation: r.u64()?, document: r.string()? },
+        5 => Reply::Loaded { generation: r.u64()?, document: r.string()?, rules: r.rows()? },
         6 => Reply::Pong { generation: r.u64()? },
         _ => return Err(WireError("unknown reply")),
     };
@@ -629,7 +633,11 @@ mod tests {
             Reply::Failed(Error::PutMatchingPk),
             Reply::Failed(Error::MaxAffectedViolation(9)),
             Reply::Failed(Error::Internal("boom".into())),
-            Reply::Loaded { generation: 3, document: "{}".into() },
+            Reply::Loaded {
+                generation: 3,
+                document: "{}".into(),
+                rules: vec![vec![Some(Bytes::from_static(b"16384")), Some(Bytes::from(vec![b'x'; 20_000]))]],
+            },
             Reply::Pong { generation: 4 },
         ] {
             assert_eq!(decode_reply(&payload(&encode_reply(&r))), Ok(r));

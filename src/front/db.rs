@@ -69,10 +69,15 @@ impl Database for FrontDb<'_> {
             return Ok(cache);
         }
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-        let Reply::Loaded { generation, document } = self.call(&wire::encode_job(&Job::Load { param }), false).await? else {
+        let Reply::Loaded { generation, document, rules: rule_rows } = self.call(&wire::encode_job(&Job::Load { param }), false).await?
+        else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
         };
-        let cache = Arc::new(SchemaCache::from_json(&document).map_err(|e| {
+        let rules = rule_rows.iter().filter_map(|row| match row.as_slice() {
+            [Some(view), Some(tree)] => Some((std::str::from_utf8(view).ok()?.parse().ok()?, &tree[..])),
+            _ => None,
+        });
+        let cache = Arc::new(SchemaCache::from_catalog(&document, rules).map_err(|e| {
             eprintln!("postgrest_ext: could not build the schema cache: {e}");
             Error::NoSchemaCache
         })?);
@@ -81,8 +86,9 @@ impl Database for FrontDb<'_> {
             schemas: config.db_schemas.clone(),
             cache: cache.clone(),
         });
-        // the document and the old cache (unless a request still holds it) are gone
+        // the document, the rules and the old cache (unless a request still holds it) are gone
         drop(document);
+        drop(rule_rows);
         drop(old);
         crate::memory::trim();
         self.generation = generation;

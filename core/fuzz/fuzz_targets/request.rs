@@ -50,7 +50,7 @@ fn configs() -> &'static [Config] {
 fn cache() -> &'static SchemaCache {
     static CACHE: OnceLock<SchemaCache> = OnceLock::new();
     CACHE.get_or_init(|| {
-        SchemaCache::from_json(include_str!("../../src/schema_cache/testdata/fixtures_test.json")).expect("fixture loads")
+        SchemaCache::fixture()
     })
 }
 

@@ -14,11 +14,7 @@ const SECRET: &str = "reallyreallyreallyreallyverysafe";
 
 fn fixture() -> Arc<SchemaCache> {
     static CACHE: OnceLock<Arc<SchemaCache>> = OnceLock::new();
-    CACHE
-        .get_or_init(|| {
-            Arc::new(SchemaCache::from_json(include_str!("../schema_cache/testdata/fixtures_test.json")).expect("fixture loads"))
-        })
-        .clone()
+    CACHE.get_or_init(|| Arc::new(SchemaCache::fixture())).clone()
 }
 
 fn config(settings: &[(&str, &str)]) -> Config {

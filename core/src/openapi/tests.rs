@@ -5,10 +5,8 @@ use super::*;
 use serde_json::json;
 use std::collections::HashMap;
 
-const FIXTURE: &str = include_str!("../schema_cache/testdata/fixtures_test.json");
-
 fn cache() -> SchemaCache {
-    SchemaCache::from_json(FIXTURE).expect("the fixture document decodes")
+    SchemaCache::fixture()
 }
 
 fn config(settings: &[(&str, &str)]) -> Config {

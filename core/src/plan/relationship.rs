@@ -165,7 +165,7 @@ mod tests {
     use super::*;
 
     fn cache() -> SchemaCache {
-        SchemaCache::from_json(include_str!("../schema_cache/testdata/fixtures_test.json")).expect("fixture loads")
+        SchemaCache::fixture()
     }
 
     #[test]

@@ -3,14 +3,14 @@
 -- One statement that reads everything PostgREST's schema cache needs from the system
 -- catalogs and returns ONE row with ONE text column: a JSON document
 --   {"schemas": [...], "tables": [...], "internal_pks": [...], "m2o_rels": [...],
---    "view_key_deps": [...], "routines": [...], "computed_rels": [...],
+--    "views": [...], "view_keys": [...], "routines": [...], "computed_rels": [...],
 --    "representations": [...], "media_handlers": [...]}
 -- Each part is a port of one of PostgREST's queries in src/library/PostgREST/SchemaCache.hs
 -- (tablesSqlQuery, allM2OandO2ORels, allViewsKeyDependencies, funcsSqlQuery,
 -- allComputedRels, dataRepresentations, mediaHandlers) with the same rows, reshaped to stay
 -- fast on big schemas (issue #19; scripts/bench/schema: 10,000 tables, or 281 nested views):
 -- columns are read for the exposed schemas only, base types are resolved for domains only,
--- view definitions are split with plain string functions instead of being converted to JSON,
+-- view definitions are read by a second statement (view_rules.sql) and parsed in Rust,
 -- names are looked up once per key rather than once per use, and rows become JSON through
 -- row_to_json of a record (json_build_object costs about twice as much per row).
 -- The rows are raw; the Rust side (postgrest_core::schema_cache) derives the inverse/M2M/view
@@ -298,275 +298,55 @@ SELECT (ARRAY[
     JOIN pg_namespace ns2 ON ns2.oid = other.relnamespace
   ),
   ---------------------------------------------------------------- allViewsKeyDependencies
-  -- query explanation at:
-  --  * rationale: https://gist.github.com/wolfgangwalther/5425d64e7b0d20aad71f6f68474d9f19
-  --  * json transformation: https://gist.github.com/wolfgangwalther/3a8939da680c24ad767e93ad2c183089
-  views as (
-    select
-      c.oid          as view_id,
-      c.relnamespace as view_schema_id,
-      n.nspname      as view_schema,
-      c.relname      as view_name,
-      r.oid          as rule_id,
-      r.ev_type      as ev_type
-    from pg_class c
-    join pg_namespace n on n.oid = c.relnamespace
-    join pg_rewrite r on r.ev_class = c.oid
-    where c.relkind in ('v', 'm')
-      and c.relnamespace = ANY ((SELECT oids FROM view_schemas_arr)::oid[])
+  -- PostgREST follows each view column through the views it selects from to a table column
+  -- and matches those against the tables' keys, all in SQL, with each rule's pg_node_tree
+  -- converted to JSON by a regexp (most of the time on a big schema). Here the rules are
+  -- read by view_rules.sql and followed in Rust (schema_cache::view_deps); this query gives
+  -- the exposed views' column names and the keys of the tables the views can reach.
+  views AS (
+    SELECT c.oid AS view_id, c.relnamespace AS view_schema_id, c.relname AS view_name
+    FROM pg_class c
+    WHERE c.relkind IN ('v', 'm')
+      AND c.relnamespace = ANY ((SELECT oids FROM view_schemas_arr)::oid[])
   ),
-  -- PostgREST converts each rule's pg_node_tree to JSON (18 replace()s and a regexp over the
-  -- whole text: 0.3 s for apflora's 10 MB) and reads `->0->'targetList'`: resno, resorigtbl and
-  -- resorigcol of the first Query's target entries. For ON SELECT rules (a view's _RETURN
-  -- rule: exactly one Query) the same entries are found by splitting the text:
-  --  * at every " :targetList (" and then ") :override " (the field after targetList): a
-  --    Query's target list "span" opens and closes; `level` is the number of spans open at a
-  --    segment's start, so the text directly inside a top-level span has level 1;
-  --  * a Query's text starts with "{QUERY " and its last field is " :stmt_len ": counting them
-  --    in all later segments gives `depth`, the number of Queries open at a segment's start.
-  -- The outermost Query's span is the top-level one closed where depth is 1 (the other
-  -- top-level spans belong to subqueries in its FROM, WHERE or HAVING: depth >= 2), and its
-  -- target entries are the " :resno " fields in that span's level-1 segments (the ones in
-  -- nested spans belong to sublinks). A view with no columns has no span at all.
-  -- Names in the tree escape spaces and brackets with a backslash, so the markers cannot
-  -- occur inside a name. Other rules (INSTEAD rules on a view) still take PostgREST's path.
-  -- unnest(string_to_array()) rather than string_to_table(): the planner expects 10 rows
-  -- from it, not 1000.
-  tl_pieces AS (
-    SELECT v.rule_id, p.o, p.piece
+  exposed_views AS (
+    -- (oids as numbers: to_json writes an oid as a string)
+    SELECT v.view_id::int8 AS oid, n.nspname AS schema, v.view_name AS name,
+      coalesce((SELECT json_agg(json_build_array(a.attnum, a.attname) ORDER BY a.attnum)
+        FROM pg_attribute a
+        WHERE a.attrelid = v.view_id AND a.attnum > 0 AND NOT a.attisdropped), '[]'::json) AS columns
     FROM views v
-    JOIN pg_rewrite r ON r.oid = v.rule_id
-    CROSS JOIN LATERAL unnest(string_to_array(r.ev_action::text, ' :targetList (')) WITH ORDINALITY AS p(piece, o)
-    WHERE v.ev_type = '1'
+    JOIN pg_namespace n ON n.oid = v.view_schema_id
+    WHERE v.view_schema_id IN (SELECT nsp_oid FROM exposed)
   ),
-  tl_segments AS (
-    SELECT
-      p.rule_id, p.o, s.c, s.seg,
-      (p.o - 1) - sum((s.c > 1)::int) OVER (PARTITION BY p.rule_id ORDER BY p.o, s.c) AS level,
-      sum((octet_length(s.seg) - octet_length(replace(s.seg, ' :stmt_len ', ''))) / 11
-        - (octet_length(s.seg) - octet_length(replace(s.seg, '{QUERY ', ''))) / 7)
-        OVER (PARTITION BY p.rule_id ORDER BY p.o DESC, s.c DESC) AS depth
-    FROM tl_pieces p
-    CROSS JOIN LATERAL unnest(string_to_array(p.piece, ') :override ')) WITH ORDINALITY AS s(seg, c)
-    WHERE p.o > 1 -- the text before the first span (most of it: the range table) has neither
-  ),
-  tl_spans AS (
-    SELECT *, count(*) FILTER (WHERE c = 1 AND level = 1) OVER (PARTITION BY rule_id ORDER BY o, c) AS span
-    FROM tl_segments
-  ),
-  tl_top AS (
-    SELECT rule_id, seg
-    FROM (
-      SELECT rule_id, seg, level, span,
-        max(span) FILTER (WHERE c > 1 AND level = 0 AND depth = 1) OVER (PARTITION BY rule_id) AS top_span
-      FROM tl_spans
-    ) s
-    WHERE level = 1 AND span = top_span
-  ),
-  -- PostgREST's path, for the rules that are not ON SELECT
-  transform_json as (
-    select
-      v.rule_id,
-      -- the following formatting is without indentation on purpose
-      -- to allow simple diffs, with less whitespace noise
-      replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        regexp_replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-        replace(
-          r.ev_action::text,
-        -- This conversion to json is heavily optimized for performance.
-        -- The general idea is to use as few regexp_replace() calls as possible.
-        -- Simple replace() is a lot faster, so we jump through some hoops
-        -- to be able to use regexp_replace() only once.
-        -- This has been tested against a huge schema with 250+ different views.
-        -- The unit tests do NOT reflect all possible inputs. Be careful when changing this!
-        -- -----------------------------------------------
-        -- pattern           | replacement         | flags
-        -- -----------------------------------------------
-        -- `<>` in pg_node_tree is the same as `null` in JSON, but due to very poor performance of json_typeof
-        -- we need to make this an empty array here to prevent json_array_elements from throwing an error
-        -- when the targetList is null.
-        -- We'll need to put it first, to make the node protection below work for node lists that start with
-        -- null: `(<> ...`, too. This is the case for coldefexprs, when the first column does not have a default value.
-           '<>'              , '()'
-        -- `,` is not part of the pg_node_tree format, but used in the regex.
-        -- This removes all `,` that might be part of column names.
-        ), ','               , ''
-        -- The same applies for `{` and `}`, although those are used a lot in pg_node_tree.
-        -- We remove the escaped ones, which might be part of column names again.
-        ), E'\\{'            , ''
-        ), E'\\}'            , ''
-        -- The fields we need are formatted as json manually to protect them from the regex.
-        ), ' :targetList '   , ',"targetList":'
-        ), ' :resno '        , ',"resno":'
-        ), ' :resorigtbl '   , ',"resorigtbl":'
-        ), ' :resorigcol '   , ',"resorigcol":'
-        -- Make the regex also match the node type, e.g. `{QUERY ...`, to remove it in one pass.
-        ), '{'               , '{ :'
-        -- Protect node lists, which start with `({` or `((` from the greedy regex.
-        -- The extra `{` is removed again later.
-        ), '(('              , '{(('
-        ), '({'              , '{({'
-        -- This regex removes all unused fields to avoid the need to format all of them correctly.
-        -- This leads to a smaller json result as well.
-        -- Removal stops at `,` for used fields (see above) and `}` for the end of the current node.
-        -- Nesting can't be parsed correctly with a regex, so we stop at `{` as well and
-        -- add an empty key for the following node.
-        ), ' :[^}{,]+'       , ',"":'              , 'g'
-        -- For performance, the regex also added those empty keys when hitting a `,` or `}`.
-        -- Those are removed next.
-        ), ',"":}'           , '}'
-        ), ',"":,'           , ','
-        -- This reverses the "node list protection" from above.
-        ), '{('              , '('
-        -- Every key above has been added with a `,` so far. The first key in an object doesn't need it.
-        ), '{,'              , '{'
-        -- pg_node_tree has `()` around lists, but JSON uses `[]`
-        ), '('               , '['
-        ), ')'               , ']'
-        -- pg_node_tree has ` ` between list items, but JSON uses `,`
-        ), ' '             , ','
-      )::json as view_definition
-    from views v
-    join pg_rewrite r on r.oid = v.rule_id
-    where v.ev_type <> '1'
-  ),
-  target_entries AS (
-    -- ON SELECT rules: the text after each " :resno " of the outermost target list starts with
-    -- "N :resname NAME :ressortgroupref N :resorigtbl N :resorigcol N" (NAME, escaped, has at
-    -- most 126 characters)
-    SELECT t.rule_id, h.head AS tle, NULL::json AS entry
-    FROM tl_top t
-    CROSS JOIN LATERAL unnest(string_to_array(t.seg, ' :resno ')) WITH ORDINALITY AS e(tle, k)
-    CROSS JOIN LATERAL (SELECT left(e.tle, 600) AS head) h
-    WHERE e.k > 1
-    UNION ALL
-    SELECT rule_id, NULL, json_array_elements(view_definition->0->'targetList')
-    FROM transform_json
-  ),
-  results as(
-    select
-      v.view_id, v.view_schema_id, v.view_schema, v.view_name,
-      coalesce(split_part(e.tle, ' ', 1), e.entry->>'resno')::int as view_column,
-      coalesce(split_part(split_part(e.tle, ' :resorigtbl ', 2), ' ', 1), e.entry->>'resorigtbl')::oid as resorigtbl,
-      coalesce(split_part(split_part(e.tle, ' :resorigcol ', 2), ' ', 1), e.entry->>'resorigcol')::int as resorigcol
-    from target_entries e
-    join views v on v.rule_id = e.rule_id
-  ),
-  -- CYCLE detection according to PG docs: https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-CYCLE
-  -- Can be replaced with CYCLE clause once PG v13 is EOL.
-  recursion(view_id, view_schema_id, view_schema, view_name, view_column, resorigtbl, resorigcol, is_cycle, path) as(
-    select
-      r.*,
-      false,
-      ARRAY[resorigtbl]
-    from results r
-    where view_schema_id IN (SELECT nsp_oid FROM exposed)
-    union all
-    select
-      view.view_id,
-      view.view_schema_id,
-      view.view_schema,
-      view.view_name,
-      view.view_column,
-      tab.resorigtbl,
-      tab.resorigcol,
-      tab.resorigtbl = ANY(path),
-      path || tab.resorigtbl
-    from recursion view
-    join results tab on view.resorigtbl=tab.view_id and view.resorigcol=tab.view_column
-    where not is_cycle
-  ),
-  repeated_references as(
-    select
-      view_id,
-      view_schema,
-      view_name,
-      resorigtbl,
-      resorigcol,
-      -- ordered (PostgREST leaves it unordered) so that "first reference" of a view PK column
-      -- and the cached document are deterministic
-      array_agg(attname order by view_column) as view_columns
-    from recursion
-    -- an index lookup per row (OFFSET 0), where a join hashes all of pg_attribute
-    cross join lateral (
-      select vcol.attname from pg_attribute vcol
-      where vcol.attrelid = view_id and vcol.attnum = view_column offset 0) vcol
-    group by
-      view_id,
-      view_schema,
-      view_name,
-      resorigtbl,
-      resorigcol
-  ),
-  -- the keys of the tables the views reference (PostgREST reads all of pg_constraint)
+  -- every relation a view's rules depend on: the tables whose columns a view column can come
+  -- from (directly or through other views) are among them
   key_tables AS (
-    SELECT DISTINCT resorigtbl AS relid FROM repeated_references
+    SELECT DISTINCT d.refobjid AS relid
+    FROM pg_rewrite r
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+    WHERE r.ev_class IN (SELECT view_id FROM views) AND d.refclassid = 'pg_class'::regclass
   ),
-  pks_fks as (
-    -- pk + fk referencing col
-    select
-      contype::text as contype,
-      conname,
-      array_length(conkey, 1) as ncol,
-      conrelid as resorigtbl,
-      col as resorigcol,
-      ord
-    from pg_constraint
-    left join lateral unnest(conkey) with ordinality as _(col, ord) on true
-    where contype IN ('p', 'f') AND conrelid IN (SELECT relid FROM key_tables)
-    union
-    -- fk referenced col
-    select
-      concat(contype, '_ref') as contype,
-      conname,
-      array_length(confkey, 1) as ncol,
-      confrelid,
-      col,
-      ord
-    from pg_constraint
-    left join lateral unnest(confkey) with ordinality as _(col, ord) on true
-    where contype='f' AND confrelid IN (SELECT relid FROM key_tables)
+  -- their primary keys and foreign keys (`f`: the referencing columns, `f_ref`: the
+  -- referenced ones), with the columns' numbers and names in key order
+  key_cons AS (
+    SELECT conrelid AS relid, conname, contype::text AS contype, conkey AS cols
+    FROM pg_constraint
+    WHERE contype IN ('p', 'f') AND conrelid IN (SELECT relid FROM key_tables)
+    UNION ALL
+    SELECT confrelid, conname, 'f_ref', confkey
+    FROM pg_constraint
+    WHERE contype = 'f' AND confrelid IN (SELECT relid FROM key_tables)
   ),
-  -- the names, looked up once per key column rather than per view using it
-  key_columns AS (
-    select pks_fks.*, sch.nspname as table_schema, tbl.relname as table_name, col.attname as column_name
-    from pks_fks
-    join pg_class tbl on tbl.oid = pks_fks.resorigtbl
-    join pg_attribute col on col.attrelid = tbl.oid and col.attnum = pks_fks.resorigcol
-    join pg_namespace sch on sch.oid = tbl.relnamespace
-  ),
-  view_key_deps AS (
-    select
-      k.table_schema,
-      k.table_name,
-      rep.view_schema,
-      rep.view_name,
-      k.conname as constraint_name,
-      k.contype as constraint_type,
-      json_agg(json_build_array(k.column_name, to_json(view_columns)) order by k.ord) as column_dependencies
-    from repeated_references rep
-    join key_columns k using (resorigtbl, resorigcol)
-    -- PostgREST groups by the names; the oids identify the same groups and sort faster
-    group by rep.view_id, k.resorigtbl, k.conname, k.contype, k.ncol,
-      k.table_schema, k.table_name, rep.view_schema, rep.view_name
-    -- make sure we only return key for which all columns are referenced in the view - no partial PKs or FKs
-    having ncol = count(*)
+  view_keys AS (
+    SELECT k.relid::int8 AS relid, n.nspname AS schema, c.relname AS name, k.conname AS constraint_name,
+      k.contype AS constraint_type,
+      coalesce((SELECT json_agg(json_build_array(a.attnum, a.attname) ORDER BY u.ord)
+        FROM unnest(k.cols) WITH ORDINALITY AS u(col, ord)
+        JOIN pg_attribute a ON a.attrelid = k.relid AND a.attnum = u.col), '[]'::json) AS columns
+    FROM key_cons k
+    JOIN pg_class c ON c.oid = k.relid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
   ),
   ---------------------------------------------------------------- funcsSqlQuery
   arguments AS (
@@ -763,8 +543,9 @@ SELECT (ARRAY[
     'm2o_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.ord1, r.constraint_name), '[]'::json)
       FROM m2o_rels r, LATERAL (SELECT r.table_schema, r.table_name, r.foreign_table_schema,
         r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x),
-    'view_key_deps', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY view_schema, view_name, constraint_name, constraint_type, table_schema, table_name), '[]'::json)
-      FROM view_key_deps x),
+    'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
+    'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.constraint_name, x.constraint_type), '[]'::json)
+      FROM view_keys x),
     -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
     'routines', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
       FROM routines r, LATERAL (SELECT r.proc_schema AS schema, r.proc_name AS name,

@@ -1,14 +1,14 @@
 //! The JSON document `catalog.sql` returns, row for row, and its conversion into the
 //! schema cache's types (what PostgREST's hasql decoders `decodeTables`, `decodeRels`,
-//! `decodeViewKeyDeps`, `decodeFuncs`, ... do). Nothing is derived here; see `derive`.
+//! `decodeFuncs`, ... do). Nothing is derived here; see `derive` and `view_deps`.
 
 use serde::Deserialize;
 
-use super::derive::{KeyDep, ViewKeyDependency};
 use super::identifiers::{QualifiedIdentifier, RelIdentifier};
 use super::relationship::{Cardinality, Relationship};
 use super::routine::{FuncVolatility, IsolationLevel, MediaHandler, PgType, RetType, Routine, RoutineParam};
 use super::table::Table;
+use super::view_deps::{ExposedView, TableKey};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CatalogDoc {
@@ -18,7 +18,10 @@ pub(crate) struct CatalogDoc {
     #[serde(default)]
     pub internal_pks: Vec<InternalPk>,
     pub m2o_rels: Vec<RawRel>,
-    pub view_key_deps: Vec<RawKeyDep>,
+    /// the views of the exposed schemas (for `view_deps`)
+    pub views: Vec<ExposedView>,
+    /// the keys of the tables the views depend on (for `view_deps`)
+    pub view_keys: Vec<TableKey>,
     pub routines: Vec<RawRoutine>,
     pub computed_rels: Vec<RawComputedRel>,
     #[serde(default)]
@@ -62,36 +65,6 @@ impl RawRel {
             cardinality,
             table_is_view: false,
             ftable_is_view: false,
-        }
-    }
-}
-
-/// A row of `allViewsKeyDependencies`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawKeyDep {
-    table_schema: String,
-    table_name: String,
-    view_schema: String,
-    view_name: String,
-    constraint_name: String,
-    constraint_type: String,
-    column_dependencies: Vec<(String, Vec<String>)>,
-}
-
-impl RawKeyDep {
-    /// `viewKeyDepFromRow`
-    pub fn into_key_dep(self) -> ViewKeyDependency {
-        let dep_type = match self.constraint_type.as_str() {
-            "p" => KeyDep::PKDep,
-            "f" => KeyDep::FKDep,
-            _ => KeyDep::FKDepRef, // "f_ref", built by the query
-        };
-        ViewKeyDependency {
-            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
-            view: QualifiedIdentifier::new(self.view_schema, self.view_name),
-            cons: self.constraint_name,
-            dep_type,
-            cols: self.column_dependencies,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The schema cache (port of `PostgREST.SchemaCache` and its submodules): the tables,
 //! columns, relationships, functions and media handlers of the exposed schemas, which the
 //! planner resolves requests against. The extension's background worker runs
-//! [`CATALOG_QUERY`] through SPI (one row, one text column: a JSON document) and hands the
-//! text to [`SchemaCache::from_json`], which decodes it and derives the relationships the
-//! way PostgREST does after its own catalog queries.
+//! [`CATALOG_QUERY`] through SPI (one row, one text column: a JSON document) and
+//! [`VIEW_RULES_QUERY`] (the views' rules), and hands both to [`SchemaCache::from_catalog`],
+//! which decodes them and derives the relationships the way PostgREST does after its own
+//! catalog queries.
 
 mod derive;
 mod document;
@@ -15,6 +16,7 @@ pub mod table;
 
 #[cfg(test)]
 mod tests;
+mod view_deps;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,8 +29,12 @@ pub use routine::{
 pub use table::{Column, Table};
 
 /// The catalog query. `$1` (text) is the JSON built by [`catalog_param`]; the result is one
-/// row with one text column holding the document [`SchemaCache::from_json`] reads.
+/// row with one text column holding the document [`SchemaCache::from_catalog`] reads.
 pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
+
+/// The view rules query, run after [`CATALOG_QUERY`] with the same `$1`: one row per rule of
+/// a view of the exposed schemas or db-extra-search-path, (view oid, `ev_action` as text).
+pub const VIEW_RULES_QUERY: &str = include_str!("view_rules.sql");
 
 /// PostgREST's `maxDbTablesForFuzzySearch`: no "Perhaps you meant" hint for bigger schemas.
 pub const MAX_DB_TABLES_FOR_FUZZY_SEARCH: usize = 500;
@@ -67,12 +73,15 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
-    /// Decode the catalog query's document and derive relationships as PostgREST's
-    /// `querySchemaCache` does.
-    pub fn from_json(doc: &str) -> Result<SchemaCache, String> {
+    /// Decode the catalog query's document and the view rules (view oid, rule text) and
+    /// derive relationships as PostgREST's `querySchemaCache` does.
+    pub fn from_catalog<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<SchemaCache, String> {
         let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
 
-        let key_deps: Vec<ViewKeyDependency> = doc.view_key_deps.into_iter().map(|d| d.into_key_dep()).collect();
+        let rules: Vec<(u32, Vec<view_deps::TargetEntry>)> =
+            rules.into_iter().map(|(view, tree)| (view, view_deps::target_list(tree))).collect();
+        let key_deps: Vec<ViewKeyDependency> = view_deps::key_dependencies(&doc.views, &rules, &doc.view_keys);
+        drop(rules);
 
         let mut tables: BTreeMap<QualifiedIdentifier, Table> =
             doc.tables.into_iter().map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t)).collect();
@@ -103,6 +112,21 @@ impl SchemaCache {
         media_handlers.extend(doc.media_handlers.into_iter().map(|h| h.into_entry()));
 
         Ok(SchemaCache { schemas: doc.schemas, tables, relationships, routines, representations, media_handlers })
+    }
+
+    /// A document and its view rules saved as JSON (`[[view oid, rule text], ...]`), as
+    /// `scripts/schema_fixture.sh` and `scripts/bench/schema/run_query.sh` write them.
+    #[doc(hidden)]
+    pub fn from_saved(doc: &str, rules: &str) -> Result<SchemaCache, String> {
+        let rules: Vec<(u32, String)> = serde_json::from_str(rules).map_err(|e| format!("invalid view rules: {e}"))?;
+        SchemaCache::from_catalog(doc, rules.iter().map(|(view, tree)| (*view, tree.as_bytes())))
+    }
+
+    /// PostgREST's fixture schema (db-schemas = "test", `testdata/`), for tests and fuzzing.
+    #[doc(hidden)]
+    pub fn fixture() -> SchemaCache {
+        SchemaCache::from_saved(include_str!("testdata/fixtures_test.json"), include_str!("testdata/fixtures_test_rules.json"))
+            .unwrap_or_else(|e| panic!("the fixture does not load: {e}"))
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {

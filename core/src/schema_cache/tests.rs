@@ -1,17 +1,12 @@
 //! Tests against the real output of `catalog.sql` on PostgREST's test fixtures
-//! (`testdata/fixtures_test.json`: db-schemas = ["test"], PostgreSQL 15, run as the
+//! (`testdata/fixtures_test*.json`: db-schemas = ["test"], PostgreSQL 15, run as the
 //! authenticator role). The expectations are the relationships PostgREST's own specs
 //! (EmbedDisambiguationSpec, QuerySpec, ComputedRelsSpec, ...) rely on.
 
 use super::*;
 
-const FIXTURE: &str = include_str!("testdata/fixtures_test.json");
-
 fn cache() -> SchemaCache {
-    match SchemaCache::from_json(FIXTURE) {
-        Ok(sc) => sc,
-        Err(e) => panic!("fixture does not load: {e}"),
-    }
+    SchemaCache::fixture()
 }
 
 fn qi(name: &str) -> QualifiedIdentifier {
@@ -294,20 +289,20 @@ fn media_handlers_and_representations() {
 
 #[test]
 fn settings_isolation_level_and_bad_documents() {
-    let doc = r#"{"schemas":["api"],"tables":[],"m2o_rels":[],"view_key_deps":[],"computed_rels":[],
+    let doc = r#"{"schemas":["api"],"tables":[],"m2o_rels":[],"views":[],"view_keys":[],"computed_rels":[],
       "routines":[{"schema":"api","name":"f","description":null,"params":[],"rettype_schema":"pg_catalog",
         "rettype_name":"void","rettype_is_setof":false,"rettype_is_composite":false,
         "rettype_is_composite_alias":false,"volatility":"v","has_variadic":false,
         "isolation_level":"Serializable","settings":[["statement_timeout","5s"]]}]}"#;
-    let sc = SchemaCache::from_json(doc).expect("minimal document");
+    let sc = SchemaCache::from_catalog(doc, []).expect("minimal document");
     let f = &sc.routines(&QualifiedIdentifier::new("api", "f"))[0];
     assert!(f.returns_void());
     assert_eq!(f.isolation_level, Some(IsolationLevel::Serializable));
     assert_eq!(f.settings, vec![("statement_timeout".to_string(), "5s".to_string())]);
     assert_eq!(sc.media_handlers.len(), 4); // just the builtins
 
-    assert!(SchemaCache::from_json("not json").is_err());
-    assert!(SchemaCache::from_json(r#"{"schemas":[]}"#).is_err());
+    assert!(SchemaCache::from_catalog("not json", []).is_err());
+    assert!(SchemaCache::from_catalog(r#"{"schemas":[]}"#, []).is_err());
 }
 
 #[test]

@@ -15,6 +15,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 dir=$1; db=$2; param=$3; sql=${4:-$root/core/src/schema_cache/catalog.sql}
+if [ -n "${RULES:-}" ]; then
+  rules=$(mktemp)
+  { echo "SELECT coalesce(json_agg(json_build_array(ev_class::int8, ev_action) ORDER BY ev_class, ev_action), '[]') FROM ("
+    cat "$root/core/src/schema_cache/view_rules.sql"; echo ') r'; } > "$rules"
+  sql=$rules
+fi
 role=${ROLE:-Postgrest_Test_Authenticator}
 q=$(printf '%s' "$param" | sed "s/'/''/g")
 {

@@ -1,0 +1,18 @@
+-- The rules of the views of the exposed schemas and db-extra-search-path, for
+-- schema_cache::view_deps: one row per rule, (the view's oid, the rule's action as text).
+-- $1 is catalog.sql's parameter. Run after catalog.sql in the same transaction.
+WITH params AS (
+  SELECT $1::json AS j
+),
+view_schemas AS (
+  SELECT json_array_elements_text(CASE json_typeof(j) WHEN 'array' THEN j ELSE j->'schemas' END) AS name
+  FROM params
+  UNION ALL
+  SELECT json_array_elements_text(CASE json_typeof(j) WHEN 'object' THEN j->'extra_search_path' END)
+  FROM params
+)
+SELECT r.ev_class, r.ev_action::text
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND n.nspname IN (SELECT name FROM view_schemas)
