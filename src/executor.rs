@@ -13,7 +13,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use postgrest_core::app::{self, End, Rows, Transaction};
 use postgrest_core::error::{Error, PgError};
-use postgrest_core::schema_cache::{CATALOG_QUERY, VIEW_RULES_QUERY};
+use postgrest_core::schema_cache::{partial_catalog_query, CATALOG_QUERY, VIEW_RULES_QUERY};
 use postgrest_core::sql::Statement;
 use postgrest_core::text::Text;
 use postgrest_core::wire::{self, Job, Reply};
@@ -53,8 +53,9 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     while let Some(job) = next_job(&mut front, &waiter) {
         let generation = shmem::generation();
         if generation != seen_generation {
-            // the catalogs changed: plans kept for the old schema may now fail
-            exec::forget_plans();
+            // the catalogs changed: plans kept for the old schema may now fail (the schema
+            // cache's reads only read the system catalogs, and are slow to plan)
+            exec::forget_plans(|sql| sql == CATALOG_QUERY || sql == partial_catalog_query() || sql == VIEW_RULES_QUERY);
             seen_generation = generation;
         }
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
@@ -152,12 +153,14 @@ fn run(job: Job) -> Reply {
                 Reply::Failed(e)
             })
         }
-        Job::Load { param } => {
+        Job::Load { param, relations } => {
             let loaded = transaction(true, |tx| {
                 schema_cache::settle(tx);
-                shmem::count_build();
                 // before the catalog read: a relation it sees is in the filter when it is dropped
-                schema_cache::remember_exposed(tx)?;
+                match &relations {
+                    Some(relids) => relids.iter().copied().for_each(shmem::remember_exposed),
+                    None => schema_cache::remember_exposed(tx)?,
+                }
                 // read after the transaction took in pending invalidations: a change arriving
                 // during the read leaves the result stale
                 let generation = shmem::generation();
@@ -172,7 +175,8 @@ fn run(job: Job) -> Reply {
                     true,
                 )?;
                 let param: Text = param.into();
-                let rows = exec::query(tx, CATALOG_QUERY, &[Some(param.clone())], true)?;
+                let query = if relations.is_some() { partial_catalog_query() } else { CATALOG_QUERY };
+                let rows = exec::query(tx, query, &[Some(param.clone())], true)?;
                 let document = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).ok_or(Error::NoSchemaCache)?;
                 // the rule texts as they are (a text column is read without a copy by its
                 // send function), parsed by the front

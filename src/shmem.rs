@@ -1,8 +1,12 @@
-//! The shared memory of the extension, requested in `_PG_init`: the catalog generation.
+//! The shared memory of the extension, requested in `_PG_init`: the catalog generation and the
+//! change log.
 //!
-//! Executors bump it when a catalog change reaches them (`schema_cache`'s invalidation
-//! callbacks); the front reads it before planning, from any thread: it is one atomic in the
-//! main shared memory segment, read without calling PostgreSQL (see ARCHITECTURE.md).
+//! Executors append to the log when a catalog change reaches them (`schema_cache`'s
+//! invalidation callbacks): the relation that changed, or "everything". The generation is the
+//! number of entries so far. The front reads both before planning, from any thread: they are
+//! atomics in the main shared memory segment, read without calling PostgreSQL (see
+//! ARCHITECTURE.md). From the entries since its cache's generation it tells which relations to
+//! read again.
 
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PgAtomic};
@@ -19,9 +23,18 @@ const FILTER_WORDS: usize = 8192;
 static EXPOSED_RELATIONS: PgAtomic<[AtomicU64; FILTER_WORDS]> = unsafe { PgAtomic::new(c"postgrest_ext exposed relations") };
 // SAFETY: as for GENERATION
 static BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache builds") };
-/// The catalog fingerprint (`schema_cache::settle`) the generation was last bumped for.
+/// The catalog fingerprint (`schema_cache::settle`) "everything" was last logged for.
 // SAFETY: as for GENERATION
 static FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext catalog fingerprint") };
+// SAFETY: as for GENERATION
+static FULL_BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache full builds") };
+/// The change log: entry n (the change from generation n to n + 1) is in slot n % LOG_SLOTS,
+/// as two words: n + 1 once it is written, and the relation's oid (or [`EVERYTHING`]).
+const LOG_SLOTS: usize = 1024;
+/// A log entry for a change that is not one relation's (functions, schemas, a reload).
+const EVERYTHING: u64 = u64::MAX;
+// SAFETY: as for GENERATION
+static LOG: PgAtomic<[AtomicU64; 2 * LOG_SLOTS]> = unsafe { PgAtomic::new(c"postgrest_ext change log") };
 
 /// Request the memory; only while `shared_preload_libraries` is being processed.
 // the macro tests pgrx's feature names for every PostgreSQL version in this crate
@@ -31,6 +44,8 @@ pub fn init() {
     pg_shmem_init!(BUILDS = AtomicU64::new(0));
     pg_shmem_init!(FINGERPRINT = AtomicU64::new(0));
     pg_shmem_init!(EXPOSED_RELATIONS = [const { AtomicU64::new(0) }; FILTER_WORDS]);
+    pg_shmem_init!(FULL_BUILDS = AtomicU64::new(0));
+    pg_shmem_init!(LOG = [const { AtomicU64::new(0) }; 2 * LOG_SLOTS]);
 }
 
 /// The number of catalog changes that may change the API, so far.
@@ -57,27 +72,85 @@ pub fn maybe_exposed(relid: u32) -> bool {
     filter_bits(relid).iter().all(|bit| EXPOSED_RELATIONS.get()[bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
 }
 
-/// An executor read the catalogs for the schema cache.
-pub fn count_build() {
+/// The front built a schema cache: from a full read, or a partial one that changed it.
+pub fn count_build(full: bool) {
     BUILDS.get().fetch_add(1, Ordering::SeqCst);
+    if full {
+        FULL_BUILDS.get().fetch_add(1, Ordering::SeqCst);
+    }
 }
 
-/// `SELECT postgrest_ext.schema_cache_builds()`: how often the schema cache was read since the
-/// server started (an error without `shared_preload_libraries`).
+/// `SELECT postgrest_ext.schema_cache_builds()`: how often the schema cache was built since
+/// the server started, from a full read of the catalogs or a partial one that changed it (an
+/// error without `shared_preload_libraries`).
 #[pg_extern]
 fn schema_cache_builds() -> i64 {
     BUILDS.get().load(Ordering::SeqCst) as i64
 }
 
-/// A catalog change that may change the API arrived.
-pub fn bump() {
-    GENERATION.get().fetch_add(1, Ordering::SeqCst);
+/// `SELECT postgrest_ext.schema_cache_full_builds()`: how many of those read all of it.
+#[pg_extern]
+fn schema_cache_full_builds() -> i64 {
+    FULL_BUILDS.get().load(Ordering::SeqCst) as i64
 }
 
-/// Bump the generation for the catalogs as `fingerprint` describes them, unless it was
-/// bumped for exactly that already (by another executor that saw the same change).
+/// Log a change: a relation's (`Some(oid)`) or one that may change anything (`None`).
+fn log(relid: Option<u32>) {
+    let n = GENERATION.get().fetch_add(1, Ordering::SeqCst);
+    let slot = (n % LOG_SLOTS as u64) as usize * 2;
+    let log = LOG.get();
+    // a reader that read the slot's old entry sees it change (`changes`)
+    log[slot].store(0, Ordering::SeqCst);
+    log[slot + 1].store(relid.map_or(EVERYTHING, u64::from), Ordering::SeqCst);
+    log[slot].store(n + 1, Ordering::SeqCst);
+}
+
+/// A catalog change that may change anything in the API arrived.
+pub fn bump() {
+    log(None);
+}
+
+/// A catalog change of this relation arrived.
+pub fn relation_changed(relid: u32) {
+    log(Some(relid));
+}
+
+/// Log "everything" for the catalogs as `fingerprint` describes them, unless it was logged
+/// for exactly that already (by another executor that saw the same change).
 pub fn bump_for(fingerprint: u64) {
     if FINGERPRINT.get().swap(fingerprint, Ordering::SeqCst) != fingerprint {
         bump();
     }
+}
+
+/// The relations that changed from generation `from` to `to`, without repeats; None if
+/// anything else may have changed, or the log no longer holds those entries.
+pub fn changes(from: u64, to: u64) -> Option<Vec<u32>> {
+    if to < from || to - from > LOG_SLOTS as u64 {
+        return None;
+    }
+    let log = LOG.get();
+    let mut relids = Vec::new();
+    for n in from..to {
+        let slot = (n % LOG_SLOTS as u64) as usize * 2;
+        // an entry is written right after its generation is taken: wait for it a little
+        let mut tries = 0;
+        while log[slot].load(Ordering::SeqCst) != n + 1 {
+            tries += 1;
+            if tries > 1000 {
+                return None;
+            }
+            std::thread::yield_now();
+        }
+        let relid = log[slot + 1].load(Ordering::SeqCst);
+        // overwritten meanwhile by an entry LOG_SLOTS later
+        if log[slot].load(Ordering::SeqCst) != n + 1 || relid == EVERYTHING {
+            return None;
+        }
+        let relid = relid as u32;
+        if !relids.contains(&relid) {
+            relids.push(relid);
+        }
+    }
+    Some(relids)
 }

@@ -26,8 +26,9 @@ pub enum Job {
     /// `check_fresh`, answer [`Reply::Stale`] if the catalogs changed since.
     Run { generation: u64, check_fresh: bool, activity: String, job: TxJob },
     /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` and
-    /// `VIEW_RULES_QUERY` with `param`).
-    Load { param: String },
+    /// `VIEW_RULES_QUERY` with `param`), or with `relations` only these relations
+    /// (`partial_catalog_query`; `param` names them too).
+    Load { param: String, relations: Option<Vec<u32>> },
     /// Start and end a transaction, taking in pending invalidations; answer the generation.
     Ping,
 }
@@ -115,9 +116,13 @@ pub fn encode_job(job: &Job) -> Frame {
     let mut w = Writer::frame();
     match job {
         Job::Run { generation, check_fresh, activity, job } => return encode_run(*generation, *check_fresh, activity, job),
-        Job::Load { param } => {
+        Job::Load { param, relations } => {
             w.u8(2);
             w.str(param);
+            w.bool(relations.is_some());
+            for relid in relations.iter().flatten() {
+                w.u64(u64::from(*relid));
+            }
         }
         Job::Ping => w.u8(3),
     }
@@ -139,7 +144,19 @@ pub fn decode_job(payload: &Bytes) -> Result<Job, WireError> {
     let mut r = Reader { frame: payload, at: 0 };
     let job = match r.u8()? {
         1 => Job::Run { generation: r.u64()?, check_fresh: r.bool()?, activity: r.string()?, job: r.tx_job()? },
-        2 => Job::Load { param: r.string()? },
+        2 => {
+            let param = r.string()?;
+            let relations = if r.bool()? {
+                let mut relids = Vec::new();
+                while r.at < r.frame.len() {
+                    relids.push(u32::try_from(r.u64()?).map_err(|_| WireError("bad relation"))?);
+                }
+                Some(relids)
+            } else {
+                None
+            };
+            Job::Load { param, relations }
+        }
         3 => Job::Ping,
         _ => return Err(WireError("unknown job")),
     };
@@ -603,7 +620,8 @@ mod tests {
     fn jobs_round_trip() {
         for j in [
             Job::Run { generation: 7, check_fresh: true, activity: "GET /x?y".into(), job: job() },
-            Job::Load { param: "{\"schemas\":[]}".into() },
+            Job::Load { param: "{\"schemas\":[]}".into(), relations: None },
+            Job::Load { param: "{}".into(), relations: Some(vec![16384, u32::MAX]) },
             Job::Ping,
         ] {
             assert_eq!(decode_job(&payload(&encode_job(&j))), Ok(j));
@@ -707,9 +725,9 @@ mod tests {
         assert_eq!(decode_job(&read_frame(&mut frame.as_slice()).unwrap()), Ok(Job::Ping));
         assert_eq!(read_frame(&mut &frame[..3]).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
         // a large frame, arriving a few bytes at a time
-        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ) }).to_vec();
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None }).to_vec();
         for step in [1, 3, 4096, usize::MAX] {
-            let Ok(Job::Load { param }) = decode_job(&read_frame(&mut Trickle(&big, step)).unwrap()) else { panic!("a load") };
+            let Ok(Job::Load { param, .. }) = decode_job(&read_frame(&mut Trickle(&big, step)).unwrap()) else { panic!("a load") };
             assert_eq!(param.len(), 3 * FIRST_READ);
         }
         // messages alternate: a second frame behind the first is a protocol error

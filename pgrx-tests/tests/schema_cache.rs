@@ -136,3 +136,95 @@ fn one_change_is_one_build_however_many_executors_see_it() {
     assert_eq!(builds() - before, 1, "one change, one build");
     psql("drop table api.counted_once");
 }
+
+fn full_builds() -> i64 {
+    psql("select postgrest_ext.schema_cache_full_builds()").parse().expect("a count")
+}
+
+#[test]
+fn a_change_of_one_relation_reads_only_it_again() {
+    let _one = serial();
+    psql("drop table if exists api.partly");
+    psql("create table api.partly (id int primary key); insert into api.partly values (1); grant select on api.partly to web_anon");
+    assert_eq!(eventually("/partly", 200).status, 200);
+    let (all, full) = (builds(), full_builds());
+    psql("alter table api.partly add column note text default 'x'");
+    assert_eq!(get("/partly?select=id,note").json(), json!([{"id": 1, "note": "x"}]));
+    assert_eq!((builds() - all, full_builds() - full), (1, 0), "one build, from a read of api.partly alone");
+    psql("drop table api.partly");
+    assert_eq!(get("/partly").status, 404);
+    assert_eq!(full_builds() - full, 0);
+}
+
+/// What the API looks like: the OpenAPI document and embeddings through the tables under test.
+const SHAPE: [&str; 5] =
+    ["/", "/inc_b?select=id,inc_a(id)", "/inc_a?select=id,inc_b(id)", "/inc_v?select=id,inc_a(id)", "/inc_v2?select=*"];
+
+fn api_shape() -> Vec<(u16, String)> {
+    SHAPE
+        .iter()
+        .map(|path| {
+            let r = get(path);
+            (r.status, r.body)
+        })
+        .collect()
+}
+
+/// The shape after a full read of the catalogs (a reload reads everything again).
+fn api_shape_after_a_full_read() -> Vec<(u16, String)> {
+    let before = full_builds();
+    psql("select pg_reload_conf()");
+    for _ in 0..50 {
+        let _ = get("/inc_a?select=id");
+        if full_builds() > before {
+            return api_shape();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no full read after a reload");
+}
+
+#[test]
+fn reading_the_changed_relations_builds_what_a_full_read_builds() {
+    let _one = serial();
+    psql("drop view if exists api.inc_v, api.inc_v2; drop table if exists api.inc_b, api.inc_a, api.inc_a2");
+    let steps = [
+        "create table api.inc_a (id int primary key, name text); create table api.inc_b (id int primary key, a_id int); \
+         insert into api.inc_a values (1, 'one'); insert into api.inc_b values (10, 1); \
+         grant select on api.inc_a, api.inc_b to web_anon",
+        "alter table api.inc_b add constraint inc_b_a foreign key (a_id) references api.inc_a (id)",
+        "create view api.inc_v as select b.id, b.a_id from api.inc_b b; grant select on api.inc_v to web_anon",
+        "create view api.inc_v2 as select v.id as vid, v.a_id from api.inc_v v; grant select on api.inc_v2 to web_anon",
+        "alter table api.inc_a add column extra int default 7",
+        "alter table api.inc_b drop constraint inc_b_a",
+        "alter table api.inc_b add constraint inc_b_a foreign key (a_id) references api.inc_a (id); alter table api.inc_a drop column name",
+        "drop view api.inc_v2",
+        "drop view api.inc_v; drop table api.inc_b",
+    ];
+    for step in steps {
+        let full = full_builds();
+        psql(step);
+        let partial = api_shape();
+        assert_eq!(full_builds(), full, "{step}: read partially");
+        for ((path, partial), full) in SHAPE.iter().zip(partial).zip(api_shape_after_a_full_read()) {
+            // the first difference, not two OpenAPI documents
+            let at = partial.1.bytes().zip(full.1.bytes()).position(|(a, b)| a != b).unwrap_or(partial.1.len().min(full.1.len()));
+            let around = |s: &str| s.get(at.saturating_sub(80)..(at + 80).min(s.len())).unwrap_or_default().to_string();
+            assert!(
+                partial == full,
+                "{step}: GET {path} differs from a full read's: {} vs {}: ...{}... vs ...{}...",
+                partial.0,
+                full.0,
+                around(&partial.1),
+                around(&full.1)
+            );
+        }
+    }
+    // a rename takes a full read (functions and types name relations too)
+    let full = full_builds();
+    psql("alter table api.inc_a rename to inc_a2");
+    assert_eq!(get("/inc_a2?select=id").status, 200);
+    assert_eq!(get("/inc_a?select=id").status, 404);
+    assert_eq!(full_builds() - full, 1);
+    psql("drop table api.inc_a2");
+}

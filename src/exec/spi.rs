@@ -80,12 +80,15 @@ thread_local! {
 /// queries (every select list is its own SQL text) from growing it without end.
 const MAX_KEPT_PLANS: usize = 2000;
 
-/// Forget every kept plan (the schema changed: a plan may now be wrong or fail).
-pub fn forget_plans() {
+/// Forget the kept plans (the schema changed: a plan may now be wrong or fail), but those of
+/// the statements `keep` names (they read the system catalogs only).
+pub fn forget_plans(keep: impl Fn(&str) -> bool) {
     PLANS.with(|p| {
-        for (_, prepared) in p.borrow_mut().drain() {
+        let mut plans = p.borrow_mut();
+        let forgotten: Vec<String> = plans.keys().filter(|sql| !keep(sql)).cloned().collect();
+        for prepared in forgotten.iter().filter_map(|sql| plans.remove(sql)) {
             // SAFETY: on the backend's thread (PLANS is thread-local); each plan came from
-            // SPI_prepare + SPI_keepplan and is freed once, as drain() takes it out of the map.
+            // SPI_prepare + SPI_keepplan and is freed once, as remove() takes it out of the map.
             // None is executing: the only caller, schema_cache::current, calls this outside any
             // transaction (after its own one ended), so no SPI statement is running.
             // SPI_freeplan needs no SPI connection or transaction (it drops the plan's memory).

@@ -4,10 +4,11 @@
 
 use super::{wake_main, Cached, Shared};
 use crate::shmem;
+use postgrest_core::app::Rows;
 use postgrest_core::app::{Database, MainTx, Ran};
 use postgrest_core::config::Config;
 use postgrest_core::error::Error;
-use postgrest_core::schema_cache::{catalog_param, SchemaCache};
+use postgrest_core::schema_cache::{catalog_param, CatalogRows, SchemaCache};
 use postgrest_core::wire::{self, Job, Reply};
 use std::sync::Arc;
 
@@ -49,6 +50,38 @@ impl<'a> FrontDb<'a> {
         }
     }
 
+    /// Read the `relids` that changed again and update `cache` (and the `rows` it was derived
+    /// from) with them: `Some(None)` when none of them changed after all, `None` when that
+    /// takes a full read (a rename, a failed read).
+    async fn read_again(
+        &self,
+        config: &Config,
+        cache: &SchemaCache,
+        rows: &mut CatalogRows,
+        relids: Vec<u32>,
+    ) -> Option<Option<SchemaCache>> {
+        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, Some(&relids));
+        let reply = self.call(&wire::encode_job(&Job::Load { param, relations: Some(relids.clone()) }), false).await;
+        let Ok(Reply::Loaded { document, rules, .. }) = reply else { return None };
+        let updated = cache.update(rows, &relids, &document, rule_texts(&rules)).ok()?;
+        if updated.is_some() {
+            shmem::count_build(false);
+        }
+        Some(updated)
+    }
+
+    /// Make `cache` the one requests are planned with, at `generation`.
+    fn install(&mut self, config: &Config, generation: u64, cache: Arc<SchemaCache>) {
+        let old = self.shared.cache.write().unwrap_or_else(|p| p.into_inner()).replace(Cached {
+            generation,
+            schemas: config.db_schemas.clone(),
+            cache,
+        });
+        // the old cache is freed here unless a request still holds it
+        drop(old);
+        self.generation = generation;
+    }
+
     /// The cache if it is current for `config` at catalog generation `generation`.
     fn current(&self, config: &Config, generation: u64) -> Option<(u64, Arc<SchemaCache>)> {
         let cached = self.shared.cache.read().unwrap_or_else(|p| p.into_inner());
@@ -62,36 +95,49 @@ impl Database for FrontDb<'_> {
             self.generation = generation;
             return Ok(cache);
         }
-        let _one_reader = self.shared.loading.lock().await;
+        let mut rows = self.shared.loading.lock().await;
         // another request may have read it while this one waited
-        if let Some((generation, cache)) = self.current(config, shmem::generation()) {
+        let now = shmem::generation();
+        if let Some((generation, cache)) = self.current(config, now) {
             self.generation = generation;
             return Ok(cache);
         }
-        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings);
-        let Reply::Loaded { generation, document, rules: rule_rows } = self.call(&wire::encode_job(&Job::Load { param }), false).await?
+        // when only relations changed since the cache was read, read just them again
+        let previous = self
+            .shared
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|c| c.schemas == config.db_schemas)
+            .map(|c| (c.generation, c.cache.clone()));
+        if let (Some((generation, cache)), Some(kept)) = (previous, rows.as_mut()) {
+            if let Some(relids) = shmem::changes(generation, now) {
+                if let Some(updated) = self.read_again(config, &cache, kept, relids).await {
+                    let cache = updated.map(Arc::new).unwrap_or(cache);
+                    self.install(config, now, cache.clone());
+                    return Ok(cache);
+                }
+            }
+        }
+        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None);
+        let Reply::Loaded { generation, document, rules: rule_rows } =
+            self.call(&wire::encode_job(&Job::Load { param, relations: None }), false).await?
         else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
         };
-        let rules = rule_rows.iter().filter_map(|row| match row.as_slice() {
-            [Some(view), Some(tree)] => Some((std::str::from_utf8(view).ok()?.parse().ok()?, &tree[..])),
-            _ => None,
-        });
-        let cache = Arc::new(SchemaCache::from_catalog(&document, rules).map_err(|e| {
+        let (cache, read) = SchemaCache::read(&document, rule_texts(&rule_rows)).map_err(|e| {
             eprintln!("postgrest_ext: could not build the schema cache: {e}");
             Error::NoSchemaCache
-        })?);
-        let old = self.shared.cache.write().unwrap_or_else(|p| p.into_inner()).replace(Cached {
-            generation,
-            schemas: config.db_schemas.clone(),
-            cache: cache.clone(),
-        });
+        })?;
+        *rows = Some(read);
+        shmem::count_build(true);
+        let cache = Arc::new(cache);
+        self.install(config, generation, cache.clone());
         // the document, the rules and the old cache (unless a request still holds it) are gone
         drop(document);
         drop(rule_rows);
-        drop(old);
         crate::memory::trim();
-        self.generation = generation;
         Ok(cache)
     }
 
@@ -109,4 +155,12 @@ impl Database for FrontDb<'_> {
             _ => Err(Error::Internal("unexpected reply to a transaction".into())),
         }
     }
+}
+
+/// The view rules of a `Loaded` reply: (view oid, rule text).
+fn rule_texts(rows: &Rows) -> impl Iterator<Item = (u32, &[u8])> {
+    rows.iter().filter_map(|row| match row.as_slice() {
+        [Some(view), Some(tree)] => Some((std::str::from_utf8(view).ok()?.parse().ok()?, &tree[..])),
+        _ => None,
+    })
 }

@@ -19,7 +19,7 @@ use pool::{Executor, Limits, Pool};
 use postgrest_core::auth::JwtCache;
 use postgrest_core::budget::{self, Budget};
 use postgrest_core::config::Config;
-use postgrest_core::schema_cache::SchemaCache;
+use postgrest_core::schema_cache::{CatalogRows, SchemaCache};
 use postgrest_core::wire::Reply;
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,8 +35,9 @@ pub struct Shared {
     pub config: RwLock<Arc<Config>>,
     pub jwt: JwtCache,
     pub cache: RwLock<Option<Cached>>,
-    /// held while the schema cache is read: one read at a time
-    pub loading: tokio::sync::Mutex<()>,
+    /// held while the schema cache is read, one read at a time: the rows the cache was
+    /// derived from, for a partial read (`CatalogRows`)
+    pub loading: tokio::sync::Mutex<Option<CatalogRows>>,
     pub pool: Pool,
     /// the bytes of request bodies in flight
     pub budget: Budget,
@@ -138,7 +139,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         config: RwLock::new(Arc::new(config)),
         jwt: JwtCache::new(),
         cache: RwLock::new(None),
-        loading: tokio::sync::Mutex::new(()),
+        loading: tokio::sync::Mutex::new(None),
         pool: Pool::default(),
         budget,
     });

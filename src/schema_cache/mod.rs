@@ -11,11 +11,17 @@
 //! roles and types (the schema cache holds no role; a type's change that matters reaches a
 //! table or a function), and namespaces other than the exposed ones.
 //!
-//! What is left is checked against a fingerprint of the catalog rows the schema cache is read
-//! from (`FINGERPRINT_SQL`: their oids and row versions): every executor receives every
-//! invalidation, and only the first to see a new catalog state bumps the generation, so one
-//! change costs one build for the whole server. Statistics (ANALYZE, autovacuum) are written
-//! in place, without a new row version: they leave the fingerprint as it was.
+//! What is left is logged in shared memory (`shmem`). A change to relations of those schemas
+//! is logged as the relations: the front reads just them again, compares their versions
+//! (`catalog.sql`: the row versions of what is read about each) with the ones it has, and
+//! builds the cache again only if one moved. Every executor receives every invalidation, so a
+//! change is logged once by each, and only the first read finds it new; statistics (ANALYZE,
+//! autovacuum) are written in place, without a new row version, and change no version.
+//!
+//! Any other change (a function, a schema, a relcache reset, a comment) is checked against a
+//! fingerprint of all the catalog rows the schema cache is read from (`FINGERPRINT_SQL`), and
+//! logged as "everything" only by the first executor to see a new fingerprint: one change,
+//! one full read for the whole server.
 
 use crate::exec::{self, Tx};
 use crate::shmem;
@@ -99,44 +105,56 @@ pub fn watch_catalogs() {
     }
 }
 
-/// Sort the changes recorded since the last call: bump the generation if one may change the
-/// API. First thing in every transaction (its start took the invalidations in).
+/// Sort the changes recorded since the last call and log those that may change the API.
+/// First thing in every transaction (its start took the invalidations in).
 pub fn settle(tx: &Tx) {
-    if may_change_the_api() {
-        // the fingerprint reads the catalogs of every exposed relation
-        crate::memory::trim_after_job();
-        match fingerprint(tx) {
-            Ok(f) => shmem::bump_for(f),
-            // cannot tell: a build too many is better than a change missed
-            Err(_) => shmem::bump(),
+    match what_changed() {
+        Change::Nothing => {}
+        Change::Relations(relids) => relids.into_iter().for_each(shmem::relation_changed),
+        Change::Anything => {
+            // the fingerprint reads the catalogs of every exposed relation
+            crate::memory::trim_after_job();
+            match fingerprint(tx) {
+                Ok(f) => shmem::bump_for(f),
+                // cannot tell: a build too many is better than a change missed
+                Err(_) => shmem::bump(),
+            }
         }
     }
 }
 
-/// The cheap filter: could one of the recorded changes reach the schema cache?
-fn may_change_the_api() -> bool {
+/// What the recorded changes may have changed in the API.
+enum Change {
+    Nothing,
+    /// relations of the exposed schemas or the extra search path (oids, without repeats)
+    Relations(Vec<u32>),
+    Anything,
+}
+
+/// The cheap filter: which of the recorded changes could reach the schema cache?
+fn what_changed() -> Change {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if pending.everything || pending.functions {
-        return true;
+        return Change::Anything;
     }
     if pending.relations.is_empty() && !pending.namespaces {
-        return false;
+        return Change::Nothing;
     }
     let relevant = relevant_namespaces();
     // a namespace changed: it matters if an exposed schema appeared, went or was renamed (a
     // temporary namespace made for a session does not)
     let before = RELEVANT_OIDS.with(|r| r.borrow_mut().replace(relevant.clone()));
     if pending.namespaces && before.is_some_and(|b| b != relevant) {
-        return true;
+        return Change::Anything;
     }
-    let matters = |relid: pg_sys::Oid| {
-        // pg_description: a COMMENT ON, signalled by the extension's event trigger
-        if relid == DESCRIPTION_RELATION_ID {
-            return true;
-        }
+    // pg_description: a COMMENT ON, signalled by the extension's event trigger
+    if pending.relations.contains(&DESCRIPTION_RELATION_ID) {
+        return Change::Anything;
+    }
+    let matters = |relid: &pg_sys::Oid| {
         // SAFETY: inside a transaction; a syscache lookup that answers InvalidOid for a
         // relation that is gone
-        let namespace = unsafe { pg_sys::get_rel_namespace(relid) };
+        let namespace = unsafe { pg_sys::get_rel_namespace(*relid) };
         if namespace == pg_sys::InvalidOid {
             // dropped: it mattered if it was ever read into the schema cache
             return shmem::maybe_exposed(relid.to_u32());
@@ -144,7 +162,14 @@ fn may_change_the_api() -> bool {
         // temporary and TOAST namespaces are never exposed
         relevant.contains(&namespace)
     };
-    pending.relations.into_iter().any(matters)
+    let mut relids: Vec<u32> = pending.relations.iter().filter(|r| matters(r)).map(|r| r.to_u32()).collect();
+    relids.sort_unstable();
+    relids.dedup();
+    if relids.is_empty() {
+        Change::Nothing
+    } else {
+        Change::Relations(relids)
+    }
 }
 
 /// The oids and row versions (xmin) of what the catalog query reads for the exposed schemas

@@ -40,6 +40,12 @@ SELECT (ARRAY[
   params AS (
     SELECT $1::json AS j
   ),
+  -- a partial read ("relations": oids): only what mentions these relations (see the header)
+  only_rels AS (
+    SELECT CASE WHEN json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array'
+      THEN ARRAY(SELECT json_array_elements_text(j->'relations')::oid) END AS oids
+    FROM params
+  ),
   exposed AS (
     SELECT n.oid AS nsp_oid, pg_is_other_temp_schema(n.oid) AS other_temp
     FROM pg_namespace n
@@ -103,6 +109,7 @@ SELECT (ARRAY[
       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
       AND c.relnamespace = ANY ((SELECT oids FROM exposed_arr)::oid[])
       AND NOT c.relispartition
+--partial AND c.oid = ANY ((SELECT oids FROM only_rels)::oid[])
   ),
   enums AS (
     SELECT enumtypid, json_agg(enumlabel ORDER BY enumsortorder) AS labels
@@ -213,6 +220,7 @@ SELECT (ARRAY[
   ),
   tables AS (
     SELECT
+      c.oid::int8 AS oid,
       n.nspname AS schema,
       c.relname AS name,
       d.description AS description,
@@ -280,6 +288,9 @@ SELECT (ARRAY[
   ),
   m2o_rels AS (
     SELECT
+      traint.oid::int8 AS oid,
+      traint.conrelid::int8 AS conrelid,
+      traint.confrelid::int8 AS confrelid,
       ns1.nspname AS table_schema,
       tab.relname AS table_name,
       ns2.nspname AS foreign_table_schema,
@@ -308,6 +319,7 @@ SELECT (ARRAY[
     FROM pg_class c
     WHERE c.relkind IN ('v', 'm')
       AND c.relnamespace = ANY ((SELECT oids FROM view_schemas_arr)::oid[])
+--partial AND c.oid = ANY ((SELECT oids FROM only_rels)::oid[])
   ),
   exposed_views AS (
     -- (oids as numbers: to_json writes an oid as a string)
@@ -326,6 +338,8 @@ SELECT (ARRAY[
     FROM pg_rewrite r
     JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
     WHERE r.ev_class IN (SELECT view_id FROM views) AND d.refclassid = 'pg_class'::regclass
+    -- a partial read takes the keys of the relations themselves too
+--partial UNION SELECT unnest((SELECT oids FROM only_rels))
   ),
   -- their primary keys and foreign keys (`f`: the referencing columns, `f_ref`: the
   -- referenced ones), with the columns' numbers and names in key order
@@ -347,6 +361,34 @@ SELECT (ARRAY[
     FROM key_cons k
     JOIN pg_class c ON c.oid = k.relid
     JOIN pg_namespace n ON n.oid = c.relnamespace
+  ),
+  ---------------------------------------------------------------- versions
+  -- A version of each relation read (the exposed relations and the views of the view
+  -- schemas): the row versions (xmin) of what is read about it. A change to the relation, its
+  -- columns and their defaults, its keys, its triggers (a foreign key of another table adds
+  -- some), its rules or its comments makes a new one; ANALYZE and VACUUM write statistics in
+  -- place and leave it as it was. The front compares versions to tell a change from a
+  -- repeated or irrelevant invalidation.
+  versioned AS MATERIALIZED (
+    SELECT oid FROM rels UNION SELECT view_id FROM views
+  ),
+  versions AS (
+    SELECT v.relid::int8 AS relid, sum(v.h)::text AS version
+    FROM (
+      SELECT c.oid AS relid, hashtextextended(c.xmin::text, 0) AS h
+        FROM pg_class c WHERE c.oid IN (SELECT oid FROM versioned)
+      UNION ALL SELECT a.attrelid, hashtextextended(a.xmin::text, a.attnum)
+        FROM pg_attribute a WHERE a.attrelid IN (SELECT oid FROM versioned) AND a.attnum > 0
+      UNION ALL SELECT k.conrelid, hashtextextended(k.xmin::text, 1)
+        FROM pg_constraint k WHERE k.conrelid IN (SELECT oid FROM versioned)
+      UNION ALL SELECT t.tgrelid, hashtextextended(t.xmin::text, 2)
+        FROM pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM versioned)
+      UNION ALL SELECT w.ev_class, hashtextextended(w.xmin::text, 3)
+        FROM pg_rewrite w WHERE w.ev_class IN (SELECT oid FROM versioned)
+      UNION ALL SELECT d.objoid, hashtextextended(d.xmin::text, 4 + d.objsubid)
+        FROM pg_description d WHERE d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM versioned)
+    ) v
+    GROUP BY v.relid
   ),
   ---------------------------------------------------------------- funcsSqlQuery
   arguments AS (
@@ -539,26 +581,29 @@ SELECT (ARRAY[
     -- many-to-many (PostgREST reads all tables and drops the internal ones afterwards)
     'internal_pks', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json)
       FROM internal_pk_cols tpks JOIN pg_class c ON c.oid = tpks.relid JOIN pg_namespace n ON n.oid = c.relnamespace,
-        LATERAL (SELECT n.nspname AS schema, c.relname AS name, tpks.pk_cols) x),
+        LATERAL (SELECT tpks.relid::int8 AS relid, n.nspname AS schema, c.relname AS name, tpks.pk_cols) x),
     'm2o_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.ord1, r.constraint_name), '[]'::json)
-      FROM m2o_rels r, LATERAL (SELECT r.table_schema, r.table_name, r.foreign_table_schema,
+      FROM m2o_rels r, LATERAL (SELECT r.oid, r.conrelid, r.confrelid, r.table_schema, r.table_name, r.foreign_table_schema,
         r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x),
     'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
+    'versions', (SELECT coalesce(json_agg(json_build_array(x.relid, x.version) ORDER BY x.relid), '[]'::json) FROM versions x),
+    -- a partial read leaves out what is not read per relation: the functions and the types
+    'partial', (SELECT oids IS NOT NULL FROM only_rels),
     'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.constraint_name, x.constraint_type), '[]'::json)
       FROM view_keys x),
     -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
-    'routines', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
+    'routines', CASE WHEN (SELECT oids FROM only_rels) IS NULL THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
       FROM routines r, LATERAL (SELECT r.proc_schema AS schema, r.proc_name AS name,
         r.proc_description AS description, r.args AS params, r.rettype_schema, r.rettype_name,
         r.rettype_is_setof, r.rettype_is_composite, r.rettype_is_composite_alias, r.volatility,
-        r.has_variadic, r.transaction_isolation_level AS isolation_level, r.settings) x),
-    'computed_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json)
+        r.has_variadic, r.transaction_isolation_level AS isolation_level, r.settings) x) ELSE '[]'::json END,
+    'computed_rels', CASE WHEN (SELECT oids FROM only_rels) IS NULL THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json)
       FROM (SELECT *, row(table_schema, table_name) = row(foreign_table_schema, foreign_table_name) AS is_self
-        FROM computed_rels) x),
-    'representations', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY source_type, target_type), '[]'::json)
-      FROM representations x),
-    'media_handlers', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json)
-      FROM media_handlers x)
+        FROM computed_rels) x) ELSE '[]'::json END,
+    'representations', CASE WHEN (SELECT oids FROM only_rels) IS NULL THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY source_type, target_type), '[]'::json)
+      FROM representations x) ELSE '[]'::json END,
+    'media_handlers', CASE WHEN (SELECT oids FROM only_rels) IS NULL THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json)
+      FROM media_handlers x) ELSE '[]'::json END
   )::text
   ) END,
   set_config('search_path', saved.search_path, true)

@@ -13,6 +13,12 @@ use super::view_deps::{ExposedView, TableKey};
 #[derive(Debug, Deserialize)]
 pub(crate) struct CatalogDoc {
     pub schemas: Vec<String>,
+    /// a read of some relations only (`rows`)
+    #[serde(default)]
+    pub partial: bool,
+    /// (relation, version) of each relation read
+    #[serde(default)]
+    pub versions: Vec<(u32, String)>,
     pub tables: Vec<Table>,
     /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
     #[serde(default)]
@@ -30,37 +36,40 @@ pub(crate) struct CatalogDoc {
     pub media_handlers: Vec<RawMediaHandler>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct InternalPk {
+    pub relid: u32,
     pub schema: String,
     pub name: String,
     pub pk_cols: Vec<String>,
 }
 
 /// A row of `allM2OandO2ORels`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RawRel {
+    /// the constraint, its table and the referenced one
+    pub oid: u32,
+    pub conrelid: u32,
+    pub confrelid: u32,
     table_schema: String,
     table_name: String,
     foreign_table_schema: String,
     foreign_table_name: String,
     is_self: bool,
-    constraint_name: String,
+    pub constraint_name: String,
     cols_and_fcols: Vec<(String, String)>,
     one_to_one: bool,
 }
 
 impl RawRel {
     /// `decodeRels`: an FK is O2O when its columns are also a PK/unique key, else M2O.
-    pub fn into_relationship(self) -> Relationship {
-        let cardinality = if self.one_to_one {
-            Cardinality::O2O { cons: self.constraint_name, columns: self.cols_and_fcols, is_parent: false }
-        } else {
-            Cardinality::M2O { cons: self.constraint_name, columns: self.cols_and_fcols }
-        };
+    pub fn to_relationship(&self) -> Relationship {
+        let (cons, columns) = (self.constraint_name.clone(), self.cols_and_fcols.clone());
+        let cardinality =
+            if self.one_to_one { Cardinality::O2O { cons, columns, is_parent: false } } else { Cardinality::M2O { cons, columns } };
         Relationship::Relationship {
-            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
-            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema, self.foreign_table_name),
+            table: QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone()),
+            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone()),
             is_self: self.is_self,
             cardinality,
             table_is_view: false,
@@ -109,7 +118,7 @@ impl RawRoutine {
 }
 
 /// A row of `allComputedRels`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RawComputedRel {
     function_schema: String,
     function_name: String,
@@ -122,11 +131,11 @@ pub(crate) struct RawComputedRel {
 }
 
 impl RawComputedRel {
-    pub fn into_relationship(self) -> Relationship {
+    pub fn to_relationship(&self) -> Relationship {
         Relationship::ComputedRelationship {
-            function: QualifiedIdentifier::new(self.function_schema, self.function_name),
-            table: QualifiedIdentifier::new(self.table_schema, self.table_name),
-            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema, self.foreign_table_name),
+            function: QualifiedIdentifier::new(self.function_schema.clone(), self.function_name.clone()),
+            table: QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone()),
+            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone()),
             table_alias: QualifiedIdentifier::default(),
             to_one: self.single_row,
             is_self: self.is_self,

@@ -12,6 +12,7 @@ mod fx_hash;
 pub mod identifiers;
 pub mod relationship;
 pub mod routine;
+mod rows;
 pub mod table;
 
 #[cfg(test)]
@@ -26,11 +27,24 @@ pub use relationship::{Cardinality, ColumnPairs, Junction, Relationship};
 pub use routine::{
     DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine, RoutineParam,
 };
+pub use rows::{CatalogRows, NeedsFullRead};
 pub use table::{Column, Table};
+
+/// Each rule's target list (`view_deps::target_list`), by view.
+fn target_lists<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Vec<(u32, Vec<view_deps::TargetEntry>)> {
+    rules.into_iter().map(|(view, tree)| (view, view_deps::target_list(tree))).collect()
+}
 
 /// The catalog query. `$1` (text) is the JSON built by [`catalog_param`]; the result is one
 /// row with one text column holding the document [`SchemaCache::from_catalog`] reads.
 pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
+
+/// [`CATALOG_QUERY`] for a partial read (`rows`): with its `--partial` lines in, which keep
+/// what mentions the "relations" of `$1` (see [`catalog_param`]).
+pub fn partial_catalog_query() -> &'static str {
+    static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    QUERY.get_or_init(|| CATALOG_QUERY.lines().map(|l| l.strip_prefix("--partial").unwrap_or(l)).collect::<Vec<_>>().join("\n"))
+}
 
 /// The view rules query, run after [`CATALOG_QUERY`] with the same `$1`: one row per rule of
 /// a view of the exposed schemas or db-extra-search-path, (view oid, `ev_action` as text).
@@ -50,14 +64,23 @@ pub type RepresentationsMap = HashMap<(String, String), DataRepresentation>;
 
 /// The value of `$1` for [`CATALOG_QUERY`]: exposed schemas (db-schemas), db-extra-search-path
 /// (views there are followed when looking for keys exposed by views) and
-/// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept).
-pub fn catalog_param(schemas: &[String], extra_search_path: &[String], hoisted_tx_settings: &[String]) -> String {
-    serde_json::json!({
+/// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept), and for a
+/// partial read the relations to read (oids).
+pub fn catalog_param(
+    schemas: &[String],
+    extra_search_path: &[String],
+    hoisted_tx_settings: &[String],
+    relations: Option<&[u32]>,
+) -> String {
+    let mut param = serde_json::json!({
         "schemas": schemas,
         "extra_search_path": extra_search_path,
         "hoisted_tx_settings": hoisted_tx_settings,
-    })
-    .to_string()
+    });
+    if let Some(relations) = relations {
+        param["relations"] = relations.into();
+    }
+    param.to_string()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -76,25 +99,15 @@ impl SchemaCache {
     /// Decode the catalog query's document and the view rules (view oid, rule text) and
     /// derive relationships as PostgREST's `querySchemaCache` does.
     pub fn from_catalog<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<SchemaCache, String> {
-        let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
+        SchemaCache::read(doc, rules).map(|(cache, _)| cache)
+    }
 
-        let rules: Vec<(u32, Vec<view_deps::TargetEntry>)> =
-            rules.into_iter().map(|(view, tree)| (view, view_deps::target_list(tree))).collect();
-        let key_deps: Vec<ViewKeyDependency> = view_deps::key_dependencies(&doc.views, &rules, &doc.view_keys);
-        drop(rules);
-
-        let mut tables: BTreeMap<QualifiedIdentifier, Table> =
-            doc.tables.into_iter().map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t)).collect();
-        derive::add_view_primary_keys(&mut tables, &key_deps);
-
-        let m2o: Vec<Relationship> = doc.m2o_rels.into_iter().map(|r| r.into_relationship()).collect();
-        // m2m derivation needs the primary keys of junctions in non-exposed schemas too
-        let internal_pks: Vec<(QualifiedIdentifier, Vec<String>)> =
-            doc.internal_pks.into_iter().map(|pk| (QualifiedIdentifier::new(pk.schema, pk.name), pk.pk_cols)).collect();
-        let pks = derive::PrimaryKeys::new(&tables, &internal_pks);
-        let rels = derive::add_inverse_rels(derive::add_m2m_rels(&pks, derive::add_view_m2o_and_o2o_rels(&key_deps, m2o)));
-        let computed: Vec<Relationship> = doc.computed_rels.into_iter().map(|r| r.into_relationship()).collect();
-        let relationships = derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &doc.schemas);
+    /// [`SchemaCache::from_catalog`], and the rows it was derived from, for [`SchemaCache::update`].
+    pub fn read<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<(SchemaCache, CatalogRows), String> {
+        let mut doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
+        let rows = CatalogRows::take(&mut doc, target_lists(rules));
+        let tables =
+            std::mem::take(&mut doc.tables).into_iter().map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t)).collect();
 
         let mut routines: RoutineMap = HashMap::new();
         for r in doc.routines {
@@ -111,7 +124,57 @@ impl SchemaCache {
         let mut media_handlers = initial_media_handlers();
         media_handlers.extend(doc.media_handlers.into_iter().map(|h| h.into_entry()));
 
-        Ok(SchemaCache { schemas: doc.schemas, tables, relationships, routines, representations, media_handlers })
+        let cache = SchemaCache { schemas: doc.schemas, tables, relationships: HashMap::new(), routines, representations, media_handlers };
+        Ok((cache.derive(&rows), rows))
+    }
+
+    /// The schema cache after a partial read (`doc`, `rules`) of the `changed` relations:
+    /// `Ok(None)` when none of them changed (a statistics update, an invalidation another
+    /// read already took in). `rows` are the rows this cache was derived from; they are
+    /// updated in place.
+    pub fn update<'a>(
+        &self,
+        rows: &mut CatalogRows,
+        changed: &[u32],
+        doc: &str,
+        rules: impl IntoIterator<Item = (u32, &'a [u8])>,
+    ) -> Result<Option<SchemaCache>, NeedsFullRead> {
+        let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| NeedsFullRead::Invalid(e.to_string()))?;
+        if !rows.changed(changed, &doc) {
+            return Ok(None);
+        }
+        let mut tables = self.tables.clone();
+        rows.apply(changed, doc, target_lists(rules), &mut tables)?;
+        let cache = SchemaCache {
+            schemas: self.schemas.clone(),
+            tables,
+            relationships: HashMap::new(),
+            routines: self.routines.clone(),
+            representations: self.representations.clone(),
+            media_handlers: self.media_handlers.clone(),
+        };
+        Ok(Some(cache.derive(rows)))
+    }
+
+    /// The relationships (and views' primary keys) from the tables and `rows`, as PostgREST's
+    /// `querySchemaCache` derives them.
+    fn derive(mut self, rows: &CatalogRows) -> SchemaCache {
+        let rules = rows.rule_list();
+        let key_deps: Vec<ViewKeyDependency> = view_deps::key_dependencies(rows.views.values(), &rules, rows.view_keys.values());
+        derive::add_view_primary_keys(&mut self.tables, &key_deps);
+
+        let m2o: Vec<Relationship> = rows.m2o.values().map(|r| r.to_relationship()).collect();
+        // m2m derivation needs the primary keys of junctions in non-exposed schemas too
+        let internal_pks: Vec<(QualifiedIdentifier, Vec<String>)> = rows
+            .internal_pks
+            .values()
+            .map(|pk| (QualifiedIdentifier::new(pk.schema.clone(), pk.name.clone()), pk.pk_cols.clone()))
+            .collect();
+        let pks = derive::PrimaryKeys::new(&self.tables, &internal_pks);
+        let rels = derive::add_inverse_rels(derive::add_m2m_rels(&pks, derive::add_view_m2o_and_o2o_rels(&key_deps, m2o)));
+        let computed: Vec<Relationship> = rows.computed_rels.iter().map(|r| r.to_relationship()).collect();
+        self.relationships = derive::remove_internal_relationships(derive::override_relationships_map(rels, computed), &self.schemas);
+        self
     }
 
     /// A document and its view rules saved as JSON (`[[view oid, rule text], ...]`), as

@@ -8,6 +8,8 @@ use serde::Deserialize;
 /// A relation in an exposed schema.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Table {
+    /// the relation's oid
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     pub description: Option<String>,

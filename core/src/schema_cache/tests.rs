@@ -307,9 +307,17 @@ fn settings_isolation_level_and_bad_documents() {
 
 #[test]
 fn catalog_param_shape() {
-    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()]);
+    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()], None);
     assert_eq!(p, r#"{"extra_search_path":[],"hoisted_tx_settings":["statement_timeout"],"schemas":["test"]}"#);
     assert!(CATALOG_QUERY.contains("$1::json"));
+    let p = catalog_param(&["test".into()], &[], &[], Some(&[16384, 16390]));
+    assert!(p.contains(r#""relations":[16384,16390]"#), "{p}");
+    // the partial read is the full one with its filters in
+    assert!(!CATALOG_QUERY.lines().any(|l| l.starts_with("AND c.oid = ANY")));
+    assert_eq!(
+        partial_catalog_query().lines().filter(|l| l.trim_start().starts_with("AND c.oid = ANY ((SELECT oids FROM only_rels)")).count(),
+        2
+    );
 }
 
 #[test]

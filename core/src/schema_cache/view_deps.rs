@@ -25,7 +25,7 @@ pub struct TargetEntry {
 }
 
 /// A view of an exposed schema and its columns' names by number (the document's `views`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ExposedView {
     pub oid: u32,
     pub schema: String,
@@ -36,7 +36,7 @@ pub(crate) struct ExposedView {
 
 /// A primary key, a foreign key (`f`: its columns) or a foreign key's referenced columns
 /// (`f_ref`) of a table the views depend on (the document's `view_keys`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct TableKey {
     pub relid: u32,
     pub schema: String,
@@ -168,19 +168,23 @@ struct Reference {
 /// selects from (through other views of the exposed schemas or db-extra-search-path, whose
 /// rules are all in `rules`) whose every column it exposes, with the view columns each key
 /// column appears as. Sorted as PostgREST's query sorts them.
-pub(crate) fn key_dependencies(views: &[ExposedView], rules: &[(u32, Vec<TargetEntry>)], keys: &[TableKey]) -> Vec<ViewKeyDependency> {
+pub(crate) fn key_dependencies<'a>(
+    views: impl IntoIterator<Item = &'a ExposedView>,
+    rules: &[(u32, &[TargetEntry])],
+    keys: impl IntoIterator<Item = &'a TableKey>,
+) -> Vec<ViewKeyDependency> {
     // `results`: (view, view column) -> its origins, one per rule that names it
     let mut origins: FxHashMap<(u32, i32), Vec<(u32, i32)>> = FxHashMap::default();
     for (view, entries) in rules {
-        for e in entries {
+        for e in entries.iter() {
             origins.entry((*view, e.resno)).or_default().push((e.resorigtbl, e.resorigcol));
         }
     }
     // `recursion`, from the exposed views' target entries
-    let exposed: FxHashMap<u32, &ExposedView> = views.iter().map(|v| (v.oid, v)).collect();
+    let exposed: FxHashMap<u32, &ExposedView> = views.into_iter().map(|v| (v.oid, v)).collect();
     let mut todo: Vec<Reference> = Vec::new();
     for (view, entries) in rules.iter().filter(|(view, _)| exposed.contains_key(view)) {
-        for e in entries {
+        for e in entries.iter() {
             let path = vec![e.resorigtbl];
             todo.push(Reference {
                 view: *view,
@@ -335,12 +339,13 @@ mod tests {
         // of a two-column key
         let views = [view(10, "v", &["id", "id_again", "label"]), view(11, "w", &["a"])];
         let rules =
-            vec![(10, vec![te(1, 20, 1), te(2, 20, 1), te(3, 20, 2)]), (20, vec![te(1, 30, 1), te(2, 30, 2)]), (11, vec![te(1, 30, 1)])];
+            [(10, vec![te(1, 20, 1), te(2, 20, 1), te(3, 20, 2)]), (20, vec![te(1, 30, 1), te(2, 30, 2)]), (11, vec![te(1, 30, 1)])];
         let keys = [
             key(30, "base", "base_pkey", "p", &[(1, "id")]),
             key(30, "base", "base_two", "f", &[(1, "id"), (2, "name")]),
             key(30, "base", "base_two", "f", &[(1, "id"), (2, "name")]),
         ];
+        let rules: Vec<(u32, &[TargetEntry])> = rules.iter().map(|(view, entries)| (*view, entries.as_slice())).collect();
         let deps = key_dependencies(&views, &rules, &keys);
         let summary: Vec<_> = deps.into_iter().map(|d| (d.view.name, d.cons, d.dep_type, d.cols)).collect();
         let cols = |pairs: &[(&str, &[&str])]| {
@@ -362,8 +367,9 @@ mod tests {
         // 10 -> 20 -> 10 -> 20: the walk stops where 20 repeats, and as in the SQL both steps
         // that reached 20 are kept (array_agg keeps repeats)
         let views = [view(10, "v", &["id"])];
-        let rules = vec![(10, vec![te(1, 20, 1)]), (20, vec![te(1, 10, 1)])];
+        let rules = [(10, vec![te(1, 20, 1)]), (20, vec![te(1, 10, 1)])];
         let keys = [key(20, "t", "t_pkey", "p", &[(1, "id")])];
+        let rules: Vec<(u32, &[TargetEntry])> = rules.iter().map(|(view, entries)| (*view, entries.as_slice())).collect();
         let deps = key_dependencies(&views, &rules, &keys);
         assert_eq!(deps.len(), 1);
         assert_eq!(deps[0].cols, vec![("id".to_string(), vec!["id".to_string(), "id".to_string()])]);

@@ -1,6 +1,7 @@
 -- The rules of the views of the exposed schemas and db-extra-search-path, for
 -- schema_cache::view_deps: one row per rule, (the view's oid, the rule's action as text).
--- $1 is catalog.sql's parameter. Run after catalog.sql in the same transaction.
+-- $1 is catalog.sql's parameter (with "relations", the rules of those views only). Run after
+-- catalog.sql in the same transaction.
 WITH params AS (
   SELECT $1::json AS j
 ),
@@ -16,3 +17,5 @@ FROM pg_catalog.pg_rewrite r
 JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname IN (SELECT name FROM view_schemas)
+  AND (json_typeof((SELECT j FROM params)->'relations') IS DISTINCT FROM 'array'
+    OR c.oid IN (SELECT json_array_elements_text(j->'relations')::oid FROM params))
