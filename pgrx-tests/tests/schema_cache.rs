@@ -97,10 +97,17 @@ fn a_comment_reaches_the_openapi_document_on_the_next_request() {
     let _one = serial();
     psql("comment on table api.products is 'before'");
     let _ = get("/");
+    let full = full_builds();
     psql("comment on table api.products is 'Things we sell'");
     let doc = get("/").json();
     assert_eq!(doc["definitions"]["products"]["description"], json!("Things we sell"), "{}", doc["definitions"]["products"]);
-    psql("comment on table api.products is null");
+    assert_eq!(full_builds(), full, "a comment on a table reads the table again, not everything");
+    // a comment on a function is not a relation's: everything is read again
+    psql("comment on function api.order_total(int) is 'The total of an order'");
+    let doc = get("/").json();
+    assert_eq!(doc["paths"]["/rpc/order_total"]["get"]["summary"], json!("The total of an order"), "{}", doc["paths"]["/rpc/order_total"]);
+    assert_eq!(full_builds(), full + 1);
+    psql("comment on table api.products is null; comment on function api.order_total(int) is null");
 }
 
 #[test]

@@ -12,11 +12,10 @@
 //! table or a function), and namespaces other than the exposed ones.
 //!
 //! What is left is logged in shared memory (`shmem`). A change to relations of those schemas
-//! is logged as the relations: the front reads just them again, compares their versions
-//! (`catalog.sql`: the row versions of what is read about each) with the ones it has, and
-//! builds the cache again only if one moved. Every executor receives every invalidation, so a
-//! change is logged once by each, and only the first read finds it new; statistics (ANALYZE,
-//! autovacuum) are written in place, without a new row version, and change no version.
+//! is logged as the relations: the front reads just them again, compares what it reads with
+//! what it has, and builds the cache again only if they differ. Every executor receives every
+//! invalidation, so a change is logged once by each, and only the first read finds it new;
+//! statistics (ANALYZE, autovacuum) change nothing that is read.
 //!
 //! Any other change (a function, a schema, a relcache reset, a comment) is checked against a
 //! fingerprint of all the catalog rows the schema cache is read from (`FINGERPRINT_SQL`), and
@@ -238,19 +237,27 @@ pub fn remember_exposed(tx: &Tx) -> Result<(), postgrest_core::error::Error> {
 }
 
 /// Called by the extension's event trigger after `COMMENT ON`, which sends no invalidation of
-/// its own: queue one for `pg_description`, sent at commit, that executors count as a change.
+/// its own, for each object commented on: queue one, sent at commit. A comment on a relation
+/// or a column invalidates the relation (read again alone); any other (a function, a schema)
+/// invalidates `pg_description`, which executors count as a change of anything.
 #[pgrx::pg_extern]
-fn comments_changed() {
-    // SAFETY: called by PostgreSQL as a SQL function, inside the commenting transaction
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(DESCRIPTION_RELATION_ID) };
+fn comments_changed(classid: pg_sys::Oid, objid: pg_sys::Oid) {
+    let relid = if classid == pg_sys::RelationRelationId { objid } else { DESCRIPTION_RELATION_ID };
+    // SAFETY: called by PostgreSQL as a SQL function, inside the commenting transaction; the
+    // relation exists (it was just commented on; pg_description always does)
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
 }
 
 pgrx::extension_sql!(
     r#"
-REVOKE EXECUTE ON FUNCTION postgrest_ext.comments_changed() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION postgrest_ext.comments_changed(oid, oid) FROM PUBLIC;
 CREATE FUNCTION postgrest_ext.on_comment() RETURNS event_trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
-  AS $$ BEGIN PERFORM postgrest_ext.comments_changed(); END $$;
+  AS $$ DECLARE c record; BEGIN
+    FOR c IN SELECT classid, objid FROM pg_event_trigger_ddl_commands() LOOP
+      PERFORM postgrest_ext.comments_changed(c.classid, c.objid);
+    END LOOP;
+  END $$;
 CREATE EVENT TRIGGER postgrest_ext_comments ON ddl_command_end WHEN TAG IN ('COMMENT')
   EXECUTE FUNCTION postgrest_ext.on_comment();
 "#,

@@ -271,6 +271,7 @@ SELECT (ARRAY[
     JOIN pg_constraint u ON u.conrelid = f.conrelid
     WHERE f.contype = 'f' AND u.contype IN ('p', 'u') AND u.connamespace <> 'pg_catalog'::regnamespace
       AND u.conkey @> f.conkey AND u.conkey <@ f.conkey
+      AND f.oid IN (SELECT oid FROM relevant_fks)
   ),
   -- PostgREST reads every FK of the database and keeps, after deriving, the relationships
   -- whose both ends are exposed tables or views (removeInternal). An FK can end up in one
@@ -361,34 +362,6 @@ SELECT (ARRAY[
     FROM key_cons k
     JOIN pg_class c ON c.oid = k.relid
     JOIN pg_namespace n ON n.oid = c.relnamespace
-  ),
-  ---------------------------------------------------------------- versions
-  -- A version of each relation read (the exposed relations and the views of the view
-  -- schemas): the row versions (xmin) of what is read about it. A change to the relation, its
-  -- columns and their defaults, its keys, its triggers (a foreign key of another table adds
-  -- some), its rules or its comments makes a new one; ANALYZE and VACUUM write statistics in
-  -- place and leave it as it was. The front compares versions to tell a change from a
-  -- repeated or irrelevant invalidation.
-  versioned AS MATERIALIZED (
-    SELECT oid FROM rels UNION SELECT view_id FROM views
-  ),
-  versions AS (
-    SELECT v.relid::int8 AS relid, sum(v.h)::text AS version
-    FROM (
-      SELECT c.oid AS relid, hashtextextended(c.xmin::text, 0) AS h
-        FROM pg_class c WHERE c.oid IN (SELECT oid FROM versioned)
-      UNION ALL SELECT a.attrelid, hashtextextended(a.xmin::text, a.attnum)
-        FROM pg_attribute a WHERE a.attrelid IN (SELECT oid FROM versioned) AND a.attnum > 0
-      UNION ALL SELECT k.conrelid, hashtextextended(k.xmin::text, 1)
-        FROM pg_constraint k WHERE k.conrelid IN (SELECT oid FROM versioned)
-      UNION ALL SELECT t.tgrelid, hashtextextended(t.xmin::text, 2)
-        FROM pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM versioned)
-      UNION ALL SELECT w.ev_class, hashtextextended(w.xmin::text, 3)
-        FROM pg_rewrite w WHERE w.ev_class IN (SELECT oid FROM versioned)
-      UNION ALL SELECT d.objoid, hashtextextended(d.xmin::text, 4 + d.objsubid)
-        FROM pg_description d WHERE d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM versioned)
-    ) v
-    GROUP BY v.relid
   ),
   ---------------------------------------------------------------- funcsSqlQuery
   arguments AS (
@@ -586,7 +559,6 @@ SELECT (ARRAY[
       FROM m2o_rels r, LATERAL (SELECT r.oid, r.conrelid, r.confrelid, r.table_schema, r.table_name, r.foreign_table_schema,
         r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x),
     'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
-    'versions', (SELECT coalesce(json_agg(json_build_array(x.relid, x.version) ORDER BY x.relid), '[]'::json) FROM versions x),
     -- a partial read leaves out what is not read per relation: the functions and the types
     'partial', (SELECT oids IS NOT NULL FROM only_rels),
     'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.constraint_name, x.constraint_type), '[]'::json)

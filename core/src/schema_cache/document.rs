@@ -16,9 +16,6 @@ pub(crate) struct CatalogDoc {
     /// a read of some relations only (`rows`)
     #[serde(default)]
     pub partial: bool,
-    /// (relation, version) of each relation read
-    #[serde(default)]
-    pub versions: Vec<(u32, String)>,
     pub tables: Vec<Table>,
     /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
     #[serde(default)]
@@ -36,7 +33,7 @@ pub(crate) struct CatalogDoc {
     pub media_handlers: Vec<RawMediaHandler>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct InternalPk {
     pub relid: u32,
     pub schema: String,
@@ -45,7 +42,7 @@ pub(crate) struct InternalPk {
 }
 
 /// A row of `allM2OandO2ORels`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct RawRel {
     /// the constraint, its table and the referenced one
     pub oid: u32,

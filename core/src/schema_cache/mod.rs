@@ -140,11 +140,15 @@ impl SchemaCache {
         rules: impl IntoIterator<Item = (u32, &'a [u8])>,
     ) -> Result<Option<SchemaCache>, NeedsFullRead> {
         let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| NeedsFullRead::Invalid(e.to_string()))?;
-        if !rows.changed(changed, &doc) {
+        if !doc.partial {
+            return Err(NeedsFullRead::NotPartial);
+        }
+        let rules = target_lists(rules);
+        if !rows.differs(changed, &doc, &rules, &self.tables) {
             return Ok(None);
         }
         let mut tables = self.tables.clone();
-        rows.apply(changed, doc, target_lists(rules), &mut tables)?;
+        rows.apply(changed, doc, rules, &mut tables)?;
         let cache = SchemaCache {
             schemas: self.schemas.clone(),
             tables,

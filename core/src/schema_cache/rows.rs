@@ -6,10 +6,12 @@
 //! a set of relations) gives every row that mentions one of them: the relations themselves,
 //! the foreign keys at either end of them (and of the tables their rules depend on), those
 //! tables' keys and the junctions' primary keys, and the rules of the views among them.
+//! If those rows are what the kept rows hold about the relations, nothing changed (a
+//! statistics update, an invalidation another executor logged too). Otherwise
 //! [`CatalogRows::apply`] replaces what the rows held about those relations with what the
-//! partial read found; the relationships are then derived again from all rows, as after a
-//! full read. What is not read per relation (functions, types, representations, media
-//! handlers) only a full read changes.
+//! partial read found, and the relationships are derived again from all rows, as after a full
+//! read. What is not read per relation (functions, types, representations, media handlers)
+//! only a full read changes.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,6 @@ use super::view_deps::{ExposedView, TableKey, TargetEntry};
 /// The rows of a read, keyed so that a partial read's rows replace the ones they update.
 #[derive(Debug, Default, Clone)]
 pub struct CatalogRows {
-    /// each relation read (exposed relations, views of the view schemas): its version
-    pub(crate) versions: FxHashMap<u32, String>,
     /// the exposed relations' names
     pub(crate) names: FxHashMap<u32, QualifiedIdentifier>,
     /// foreign keys by (table, constraint name, constraint): the order of a full read
@@ -32,7 +32,7 @@ pub struct CatalogRows {
     pub(crate) views: BTreeMap<u32, ExposedView>,
     /// by (table, constraint name, constraint type)
     pub(crate) view_keys: BTreeMap<(u32, String, String), TableKey>,
-    /// each view's rules' target lists
+    /// each view's rules' target lists, sorted
     pub(crate) rules: BTreeMap<u32, Vec<Vec<TargetEntry>>>,
     pub(crate) computed_rels: Vec<RawComputedRel>,
 }
@@ -53,7 +53,6 @@ impl CatalogRows {
     /// handlers, is left in it) and the target lists of the rules.
     pub(crate) fn take(doc: &mut CatalogDoc, rules: Vec<(u32, Vec<TargetEntry>)>) -> CatalogRows {
         let mut rows = CatalogRows {
-            versions: std::mem::take(&mut doc.versions).into_iter().collect(),
             names: doc.tables.iter().map(|t| (t.oid, QualifiedIdentifier::new(t.schema.clone(), t.name.clone()))).collect(),
             computed_rels: std::mem::take(&mut doc.computed_rels),
             ..CatalogRows::default()
@@ -79,14 +78,48 @@ impl CatalogRows {
         for (view, entries) in rules {
             self.rules.entry(view).or_default().push(entries);
         }
+        for rules in self.rules.values_mut() {
+            rules.sort();
+        }
     }
 
-    /// Did any of `changed` change since these rows were read, as `doc` (a partial read of
-    /// them) sees them? An unchanged version means an invalidation that changed nothing the
-    /// rows hold (statistics, a repeated message).
-    pub(crate) fn changed(&self, changed: &[u32], doc: &CatalogDoc) -> bool {
-        let now: FxHashMap<u32, &String> = doc.versions.iter().map(|(relid, v)| (*relid, v)).collect();
-        changed.iter().any(|relid| self.versions.get(relid) != now.get(relid).copied())
+    /// Does the partial read `doc` (with `rules`) of the `changed` relations say anything
+    /// about them that these rows and `tables` (the cache's) do not? A view's primary key is
+    /// derived, not read: it is left out.
+    pub(crate) fn differs(
+        &self,
+        changed: &[u32],
+        doc: &CatalogDoc,
+        rules: &[(u32, Vec<TargetEntry>)],
+        tables: &BTreeMap<QualifiedIdentifier, Table>,
+    ) -> bool {
+        let read = |t: &Table| Table { pk_cols: if t.is_view { Vec::new() } else { t.pk_cols.clone() }, ..t.clone() };
+        let touches = |rel: &RawRel| changed.contains(&rel.conrelid) || changed.contains(&rel.confrelid);
+        let mut m2o_now: Vec<&RawRel> = doc.m2o_rels.iter().filter(|r| touches(r)).collect();
+        m2o_now.sort_by_key(|r| r.oid);
+        let mut m2o_kept: Vec<&RawRel> = self.m2o.values().filter(|r| touches(r)).collect();
+        m2o_kept.sort_by_key(|r| r.oid);
+        if m2o_now != m2o_kept {
+            return true;
+        }
+        // in the kept rows' order: by table, constraint name and type
+        let mut keys_now: Vec<&TableKey> = doc.view_keys.iter().filter(|k| changed.contains(&k.relid)).collect();
+        keys_now.sort_by(|a, b| (a.relid, &a.constraint_name, &a.constraint_type).cmp(&(b.relid, &b.constraint_name, &b.constraint_type)));
+        let keys_kept: Vec<&TableKey> = self.view_keys.values().filter(|k| changed.contains(&k.relid)).collect();
+        if keys_now != keys_kept {
+            return true;
+        }
+        changed.iter().any(|relid| {
+            let table_now = doc.tables.iter().find(|t| t.oid == *relid).map(read);
+            let table_kept = self.names.get(relid).and_then(|qi| tables.get(qi)).map(read);
+            let mut rules_now: Vec<&Vec<TargetEntry>> = rules.iter().filter(|(view, _)| view == relid).map(|(_, e)| e).collect();
+            rules_now.sort();
+            let rules_kept: Vec<&Vec<TargetEntry>> = self.rules.get(relid).into_iter().flatten().collect();
+            table_now != table_kept
+                || doc.views.iter().find(|v| v.oid == *relid) != self.views.get(relid)
+                || doc.internal_pks.iter().find(|pk| pk.relid == *relid) != self.internal_pks.get(relid)
+                || rules_now != rules_kept
+        })
     }
 
     /// Replace what the rows hold about the `changed` relations with the partial read `doc`
@@ -107,7 +140,6 @@ impl CatalogRows {
             }
         }
         for relid in changed {
-            self.versions.remove(relid);
             if let Some(qi) = self.names.remove(relid) {
                 tables.remove(&qi);
             }
@@ -117,7 +149,6 @@ impl CatalogRows {
         }
         self.m2o.retain(|_, rel| !changed.contains(&rel.conrelid) && !changed.contains(&rel.confrelid));
         self.view_keys.retain(|(relid, ..), _| !changed.contains(relid));
-        self.versions.extend(std::mem::take(&mut doc.versions));
         for table in std::mem::take(&mut doc.tables) {
             let qi = QualifiedIdentifier::new(table.schema.clone(), table.name.clone());
             self.names.insert(table.oid, qi.clone());

@@ -17,7 +17,7 @@ use super::identifiers::QualifiedIdentifier;
 
 /// `resno`, `resorigtbl`, `resorigcol` of one target entry: view column `resno` is column
 /// `resorigcol` of relation `resorigtbl` (0 and 0 for a computed column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TargetEntry {
     pub resno: i32,
     pub resorigtbl: u32,
@@ -25,7 +25,7 @@ pub struct TargetEntry {
 }
 
 /// A view of an exposed schema and its columns' names by number (the document's `views`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct ExposedView {
     pub oid: u32,
     pub schema: String,
@@ -36,7 +36,7 @@ pub(crate) struct ExposedView {
 
 /// A primary key, a foreign key (`f`: its columns) or a foreign key's referenced columns
 /// (`f_ref`) of a table the views depend on (the document's `view_keys`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct TableKey {
     pub relid: u32,
     pub schema: String,
