@@ -29,12 +29,13 @@ static FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext
 // SAFETY: as for GENERATION
 static FULL_BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache full builds") };
 /// The change log: entry n (the change from generation n to n + 1) is in slot n % LOG_SLOTS,
-/// as two words: n + 1 once it is written, and the relation's oid (or [`EVERYTHING`]).
+/// as three words: n + 1 once it is written, the relation's oid (or [`EVERYTHING`]) and the
+/// relation's version when it was logged (`schema_cache::relation_versions`).
 const LOG_SLOTS: usize = 1024;
 /// A log entry for a change that is not one relation's (functions, schemas, a reload).
 const EVERYTHING: u64 = u64::MAX;
 // SAFETY: as for GENERATION
-static LOG: PgAtomic<[AtomicU64; 2 * LOG_SLOTS]> = unsafe { PgAtomic::new(c"postgrest_ext change log") };
+static LOG: PgAtomic<[AtomicU64; 3 * LOG_SLOTS]> = unsafe { PgAtomic::new(c"postgrest_ext change log") };
 
 /// Request the memory; only while `shared_preload_libraries` is being processed.
 // the macro tests pgrx's feature names for every PostgreSQL version in this crate
@@ -45,7 +46,7 @@ pub fn init() {
     pg_shmem_init!(FINGERPRINT = AtomicU64::new(0));
     pg_shmem_init!(EXPOSED_RELATIONS = [const { AtomicU64::new(0) }; FILTER_WORDS]);
     pg_shmem_init!(FULL_BUILDS = AtomicU64::new(0));
-    pg_shmem_init!(LOG = [const { AtomicU64::new(0) }; 2 * LOG_SLOTS]);
+    pg_shmem_init!(LOG = [const { AtomicU64::new(0) }; 3 * LOG_SLOTS]);
 }
 
 /// The number of catalog changes that may change the API, so far.
@@ -94,25 +95,47 @@ fn schema_cache_full_builds() -> i64 {
     FULL_BUILDS.get().load(Ordering::SeqCst) as i64
 }
 
-/// Log a change: a relation's (`Some(oid)`) or one that may change anything (`None`).
-fn log(relid: Option<u32>) {
+/// Log a change: a relation's (`Some(oid)`, with its version) or one that may change
+/// anything (`None`).
+fn log(relid: Option<u32>, version: u64) {
     let n = GENERATION.get().fetch_add(1, Ordering::SeqCst);
-    let slot = (n % LOG_SLOTS as u64) as usize * 2;
+    let slot = (n % LOG_SLOTS as u64) as usize * 3;
     let log = LOG.get();
-    // a reader that read the slot's old entry sees it change (`changes`)
+    // a reader that read the slot's old entry sees it change (`changes`, `logged_version`)
     log[slot].store(0, Ordering::SeqCst);
     log[slot + 1].store(relid.map_or(EVERYTHING, u64::from), Ordering::SeqCst);
+    log[slot + 2].store(version, Ordering::SeqCst);
     log[slot].store(n + 1, Ordering::SeqCst);
 }
 
 /// A catalog change that may change anything in the API arrived.
 pub fn bump() {
-    log(None);
+    log(None, 0);
 }
 
-/// A catalog change of this relation arrived.
-pub fn relation_changed(relid: u32) {
-    log(Some(relid));
+/// A catalog change of this relation arrived; `version` is the relation's now. Every executor
+/// receives every invalidation: if the relation's last entry has this version, another
+/// executor logged this state already (after it was committed), and the front's read for that
+/// entry saw it.
+pub fn relation_changed(relid: u32, version: u64) {
+    if logged_version(relid) != Some(version) {
+        log(Some(relid), version);
+    }
+}
+
+/// The version of the relation's last entry in the log, if it holds one.
+fn logged_version(relid: u32) -> Option<u64> {
+    let head = GENERATION.get().load(Ordering::SeqCst);
+    let log = LOG.get();
+    (head.saturating_sub(LOG_SLOTS as u64)..head).rev().find_map(|n| {
+        let slot = (n % LOG_SLOTS as u64) as usize * 3;
+        if log[slot].load(Ordering::SeqCst) != n + 1 || log[slot + 1].load(Ordering::SeqCst) != u64::from(relid) {
+            return None;
+        }
+        let version = log[slot + 2].load(Ordering::SeqCst);
+        // still that entry (not overwritten while it was read)
+        (log[slot].load(Ordering::SeqCst) == n + 1).then_some(version)
+    })
 }
 
 /// Log "everything" for the catalogs as `fingerprint` describes them, unless it was logged
@@ -132,7 +155,7 @@ pub fn changes(from: u64, to: u64) -> Option<Vec<u32>> {
     let log = LOG.get();
     let mut relids = Vec::new();
     for n in from..to {
-        let slot = (n % LOG_SLOTS as u64) as usize * 2;
+        let slot = (n % LOG_SLOTS as u64) as usize * 3;
         // an entry is written right after its generation is taken: wait for it a little
         let mut tries = 0;
         while log[slot].load(Ordering::SeqCst) != n + 1 {

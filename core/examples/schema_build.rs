@@ -5,7 +5,8 @@
 //!   cargo run -p postgrest-core --release --example schema_build -- DOC.json RULES.json [RUNS] [DUMP]
 //!
 //! Prints the median and the fastest of RUNS (default 11) builds in milliseconds and the cache's
-//! summary line. With DUMP, also writes the built cache there in a canonical text form (maps
+//! summary line. With UPDATE=PARTIAL.json:PARTIAL_RULES.json:OID,OID... in the environment, times
+//! `SchemaCache::update` with that partial read (`catalog.sql`'s `--partial` lines) instead. With DUMP, also writes the built cache there in a canonical text form (maps
 //! sorted by key), so that two documents can be compared by what the server makes of them.
 
 use std::collections::BTreeMap;
@@ -28,6 +29,27 @@ fn main() {
     let runs: usize = args.next().map(|n| n.parse().expect("RUNS must be a number")).unwrap_or(11).max(1);
     let dump = args.next();
     let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+
+    if let Ok(update) = std::env::var("UPDATE") {
+        let [partial, partial_rules, oids] = update.splitn(3, ':').collect::<Vec<_>>()[..] else { panic!("UPDATE=DOC:RULES:OIDS") };
+        let partial = std::fs::read_to_string(partial).unwrap_or_else(|e| panic!("{partial}: {e}"));
+        let partial_rules = std::fs::read_to_string(partial_rules).unwrap_or_else(|e| panic!("{partial_rules}: {e}"));
+        let partial_rules: Vec<(u32, String)> = serde_json::from_str(&partial_rules).expect("rules");
+        let oids: Vec<u32> = oids.split(',').map(|o| o.parse().expect("an oid")).collect();
+        let (cache, rows) = SchemaCache::read(&doc, rules.iter().map(|(view, tree)| (*view, tree.as_bytes()))).expect("the document");
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let mut rows = rows.clone();
+            let start = Instant::now();
+            let updated =
+                cache.update(&mut rows, &oids, &partial, partial_rules.iter().map(|(v, t)| (*v, t.as_bytes()))).expect("an update");
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            assert!(updated.is_some(), "the partial read changed nothing");
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!("{path}: update median {:.2} ms, min {:.2} ms over {runs} runs", times[runs / 2], times[0]);
+        return;
+    }
 
     let mut times = Vec::with_capacity(runs);
     let mut cache = SchemaCache::default();

@@ -11,7 +11,8 @@ then served in turn (postgrest.db_schemas). For each:
              table: the relation alone is read again, the relationships derived again
   no build   a temporary table, a role, ANALYZE of a table elsewhere: builds counted
              (postgrest_ext.schema_cache_builds()), and the next request's extra cost
-  memory     anonymous RSS of the front (which holds the cache) and of the executors
+  memory     anonymous RSS of the front (which holds the cache) and of the executors, 2 s
+             after the last build (the front trims its memory once builds stop for a second)
   churn      a view created and dropped every 100 ms for 10 s while 8 clients GET a table:
              errors and the p99
 
@@ -123,6 +124,8 @@ def scenario(cmd, url, schema, table):
         psql(cmd, sql)
         extra = client.get(path)[1] - base
         quiet[name] = (int(psql(cmd, BUILDS)) - before, extra)
+    # the front gives the builds' memory back once they stop for a second
+    time.sleep(2)
     pids = psql(cmd, "SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'postgrest_ext %'").splitlines()
     front = [int(p.split("|")[0]) for p in pids if p.endswith("front")]
     execs = [rss_anon(int(p.split("|")[0])) or 0 for p in pids if not p.endswith("front")]

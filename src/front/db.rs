@@ -70,6 +70,21 @@ impl<'a> FrontDb<'a> {
         Some(updated)
     }
 
+    /// Give the memory of the builds back once they stop for a second. Not after each: the
+    /// next build would fault it all in again (DDL every 100 ms made updates twice as slow),
+    /// and a request need not wait for it.
+    fn trim_when_quiet(&self) {
+        use std::sync::atomic::Ordering;
+        let build = self.shared.builds.fetch_add(1, Ordering::SeqCst) + 1;
+        let builds = self.shared.builds.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if builds.load(Ordering::SeqCst) == build {
+                let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
+            }
+        });
+    }
+
     /// Make `cache` the one requests are planned with, at `generation`.
     fn install(&mut self, config: &Config, generation: u64, cache: Arc<SchemaCache>) {
         let old = self.shared.cache.write().unwrap_or_else(|p| p.into_inner()).replace(Cached {
@@ -114,8 +129,12 @@ impl Database for FrontDb<'_> {
         if let (Some((generation, cache)), Some(kept)) = (previous, rows.as_mut()) {
             if let Some(relids) = shmem::changes(generation, now) {
                 if let Some(updated) = self.read_again(config, &cache, kept, relids).await {
+                    let rebuilt = updated.is_some();
                     let cache = updated.map(Arc::new).unwrap_or(cache);
                     self.install(config, now, cache.clone());
+                    if rebuilt {
+                        self.trim_when_quiet();
+                    }
                     return Ok(cache);
                 }
             }
@@ -137,7 +156,7 @@ impl Database for FrontDb<'_> {
         // the document, the rules and the old cache (unless a request still holds it) are gone
         drop(document);
         drop(rule_rows);
-        crate::memory::trim();
+        self.trim_when_quiet();
         Ok(cache)
     }
 

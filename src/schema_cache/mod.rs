@@ -12,10 +12,11 @@
 //! table or a function), and namespaces other than the exposed ones.
 //!
 //! What is left is logged in shared memory (`shmem`). A change to relations of those schemas
-//! is logged as the relations: the front reads just them again, compares what it reads with
-//! what it has, and builds the cache again only if they differ. Every executor receives every
-//! invalidation, so a change is logged once by each, and only the first read finds it new;
-//! statistics (ANALYZE, autovacuum) change nothing that is read.
+//! is logged as the relations, with a version of each (`RELATION_VERSIONS_SQL`): the front
+//! reads just them again, compares what it reads with what it has, and builds the cache again
+//! only if they differ. Every executor receives every invalidation; one that finds the
+//! relation's last entry at the version it sees does not log it again. Statistics (ANALYZE,
+//! autovacuum) are written in place and change no version.
 //!
 //! Any other change (a function, a schema, a relcache reset, a comment) is checked against a
 //! fingerprint of all the catalog rows the schema cache is read from (`FINGERPRINT_SQL`), and
@@ -109,7 +110,11 @@ pub fn watch_catalogs() {
 pub fn settle(tx: &Tx) {
     match what_changed() {
         Change::Nothing => {}
-        Change::Relations(relids) => relids.into_iter().for_each(shmem::relation_changed),
+        Change::Relations(relids) => match relation_versions(tx, &relids) {
+            Ok(versions) => versions.into_iter().for_each(|(relid, version)| shmem::relation_changed(relid, version)),
+            // cannot tell: a full read too many is better than a change missed
+            Err(_) => shmem::bump(),
+        },
         Change::Anything => {
             // the fingerprint reads the catalogs of every exposed relation
             crate::memory::trim_after_job();
@@ -201,14 +206,54 @@ SELECT coalesce(sum(h), 0)::text FROM (
     FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid WHERE t.typnamespace = ANY ($1::oid[])
 ) f";
 
+/// A version of each relation of `$1`: the row versions of the catalog rows a partial read
+/// (`catalog.sql`) reads about it: the relation, its columns and their defaults, its
+/// constraints, its triggers (a foreign key of another table adds some), its rules and its
+/// comments. A change to any makes new row versions; ANALYZE and VACUUM write in place.
+const RELATION_VERSIONS_SQL: &str = "\
+SELECT r.relid::text, (
+  coalesce((SELECT hashtextextended(c.xmin::text, 0) FROM pg_catalog.pg_class c WHERE c.oid = r.relid), 0)
+  + (SELECT coalesce(sum(hashtextextended(a.xmin::text || ' ' || a.attnum, 1)), 0)
+     FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.relid AND a.attnum > 0)
+  + (SELECT coalesce(sum(hashtextextended(d.xmin::text || ' ' || d.adnum, 2)), 0)
+     FROM pg_catalog.pg_attrdef d WHERE d.adrelid = r.relid)
+  + (SELECT coalesce(sum(hashtextextended(k.xmin::text || ' ' || k.oid, 3)), 0)
+     FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.relid)
+  + (SELECT coalesce(sum(hashtextextended(t.xmin::text || ' ' || t.oid, 4)), 0)
+     FROM pg_catalog.pg_trigger t WHERE t.tgrelid = r.relid)
+  + (SELECT coalesce(sum(hashtextextended(w.xmin::text || ' ' || w.oid, 5)), 0)
+     FROM pg_catalog.pg_rewrite w WHERE w.ev_class = r.relid)
+  + (SELECT coalesce(sum(hashtextextended(s.xmin::text || ' ' || s.objsubid, 6)), 0)
+     FROM pg_catalog.pg_description s WHERE s.objoid = r.relid AND s.classoid = 'pg_catalog.pg_class'::regclass)
+)::text
+FROM unnest($1::oid[]) AS r(relid)";
+
+/// The versions of these relations now (see [`RELATION_VERSIONS_SQL`]).
+fn relation_versions(tx: &Tx, relids: &[u32]) -> Result<Vec<(u32, u64)>, Error> {
+    let array = format!("{{{}}}", relids.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+    let rows = exec::query(tx, RELATION_VERSIONS_SQL, &[Some(array.into())], true)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [Some(relid), Some(version)] => Some((relid.parse().ok()?, fnv(version))),
+            _ => None,
+        })
+        .collect())
+}
+
+/// A numeric's digits, hashed to a u64.
+fn fnv(digits: &str) -> u64 {
+    digits.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The catalogs' fingerprint now (see [`FINGERPRINT_SQL`]).
 fn fingerprint(tx: &Tx) -> Result<u64, Error> {
     let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
     let array = format!("{{{}}}", namespaces.join(","));
     let rows = exec::query(tx, FINGERPRINT_SQL, &[Some(array.into())], true)?;
     let sum = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
-    // the sum is a numeric of any size: its digits, hashed to a u64
-    Ok(sum.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)))
+    // the sum is a numeric of any size
+    Ok(fnv(&sum))
 }
 
 /// The namespaces of the exposed schemas and the extra search path that exist.
