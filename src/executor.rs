@@ -13,7 +13,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use postgrest_core::app::{self, End, Rows, Transaction};
 use postgrest_core::error::{Error, PgError};
-use postgrest_core::schema_cache::{partial_catalog_query, CATALOG_QUERY, VIEW_RULES_QUERY};
+use postgrest_core::schema_cache::{partial_catalog_query, partial_view_rules_query, CATALOG_QUERY, VIEW_RULES_QUERY};
 use postgrest_core::sql::Statement;
 use postgrest_core::text::Text;
 use postgrest_core::wire::{self, Job, Reply};
@@ -55,7 +55,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         if generation != seen_generation {
             // the catalogs changed: plans kept for the old schema may now fail (the schema
             // cache's reads only read the system catalogs, and are slow to plan)
-            exec::forget_plans(|sql| sql == CATALOG_QUERY || sql == partial_catalog_query() || sql == VIEW_RULES_QUERY);
+            exec::forget_plans(|sql| [CATALOG_QUERY, partial_catalog_query(), VIEW_RULES_QUERY, partial_view_rules_query()].contains(&sql));
             seen_generation = generation;
         }
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
@@ -180,7 +180,8 @@ fn run(job: Job) -> Reply {
                 let document = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).ok_or(Error::NoSchemaCache)?;
                 // the rule texts as they are (a text column is read without a copy by its
                 // send function), parsed by the front
-                let rules = exec::query_bytes(tx, VIEW_RULES_QUERY, &[Some(param)], true, Some(1))?;
+                let rules_query = if relations.is_some() { partial_view_rules_query() } else { VIEW_RULES_QUERY };
+                let rules = exec::query_bytes(tx, rules_query, &[Some(param)], true, Some(1))?;
                 Ok((Reply::Loaded { generation, document, rules }, End::Commit))
             });
             loaded.unwrap_or_else(|e| {

@@ -43,7 +43,18 @@ pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
 /// what mentions the "relations" of `$1` (see [`catalog_param`]).
 pub fn partial_catalog_query() -> &'static str {
     static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    QUERY.get_or_init(|| CATALOG_QUERY.lines().map(|l| l.strip_prefix("--partial").unwrap_or(l)).collect::<Vec<_>>().join("\n"))
+    QUERY.get_or_init(|| with_partial_lines(CATALOG_QUERY))
+}
+
+/// [`VIEW_RULES_QUERY`] for a partial read: the rules of the "relations" of `$1` only.
+pub fn partial_view_rules_query() -> &'static str {
+    static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    QUERY.get_or_init(|| with_partial_lines(VIEW_RULES_QUERY))
+}
+
+/// A query's partial form: its lines that start with `--partial` are in.
+fn with_partial_lines(query: &str) -> String {
+    query.lines().map(|l| l.strip_prefix("--partial").unwrap_or(l)).collect::<Vec<_>>().join("\n")
 }
 
 /// The view rules query, run after [`CATALOG_QUERY`] with the same `$1`: one row per rule of

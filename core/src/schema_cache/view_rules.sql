@@ -1,7 +1,8 @@
 -- The rules of the views of the exposed schemas and db-extra-search-path, for
 -- schema_cache::view_deps: one row per rule, (the view's oid, the rule's action as text).
--- $1 is catalog.sql's parameter (with "relations", the rules of those views only). Run after
--- catalog.sql in the same transaction.
+-- $1 is catalog.sql's parameter. Run after catalog.sql in the same transaction. The partial
+-- form (its --partial lines in: schema_cache::partial_view_rules_query) reads the rules of the
+-- "relations" of $1 only.
 WITH params AS (
   SELECT $1::json AS j
 ),
@@ -17,5 +18,4 @@ FROM pg_catalog.pg_rewrite r
 JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname IN (SELECT name FROM view_schemas)
-  AND (json_typeof((SELECT j FROM params)->'relations') IS DISTINCT FROM 'array'
-    OR c.oid IN (SELECT json_array_elements_text(j->'relations')::oid FROM params))
+--partial AND r.ev_class = ANY (ARRAY(SELECT json_array_elements_text(j->'relations')::oid FROM params))

@@ -8,6 +8,10 @@
 #                                  after a warm-up), which a busy machine disturbs less
 #   EXPLAIN=1 run_query.sh ...   # instead: EXPLAIN (ANALYZE, BUFFERS) the EXECUTE (after one
 #                                  warm-up EXECUTE: relcache entries are built once per session)
+#   RULES=1 run_query.sh ...     # instead: run view_rules.sql and print the rules as the JSON
+#                                  that SchemaCache::from_saved reads ([[view oid, text], ...])
+#   PARTIAL=1 run_query.sh ...   # the queries' partial form (their --partial lines in), for a
+#                                  PARAM_JSON with "relations"
 #
 # ROLE (default Postgrest_Test_Authenticator) is the role the query runs as; SETUP is SQL run
 # first in the transaction (e.g. SETUP='SET LOCAL jit = off').
@@ -15,11 +19,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 dir=$1; db=$2; param=$3; sql=${4:-$root/core/src/schema_cache/catalog.sql}
+strip() { if [ -n "${PARTIAL:-}" ]; then sed 's/^--partial//' "$1"; else cat "$1"; fi; }
 if [ -n "${RULES:-}" ]; then
   rules=$(mktemp)
   { echo "SELECT coalesce(json_agg(json_build_array(ev_class::int8, ev_action) ORDER BY ev_class, ev_action), '[]') FROM ("
-    cat "$root/core/src/schema_cache/view_rules.sql"; echo ') r'; } > "$rules"
+    strip "$root/core/src/schema_cache/view_rules.sql"; echo ') r'; } > "$rules"
   sql=$rules
+elif [ -n "${PARTIAL:-}" ]; then
+  partial=$(mktemp)
+  strip "$sql" > "$partial"
+  sql=$partial
 fi
 role=${ROLE:-Postgrest_Test_Authenticator}
 q=$(printf '%s' "$param" | sed "s/'/''/g")
