@@ -254,6 +254,7 @@ SELECT (ARRAY[
     JOIN pg_attribute cols ON cols.attrelid = f.conrelid AND cols.attnum = f.conkey[1]
     JOIN pg_attribute refs ON refs.attrelid = f.confrelid AND refs.attnum = f.confkey[1]
     WHERE f.contype = 'f' AND f.conparentid = 0 AND cardinality(f.conkey) = 1 AND f.oid IN (SELECT oid FROM relevant_fks)
+--partial AND f.oid = ANY (ARRAY(SELECT oid FROM relevant_fks))
     UNION ALL
     SELECT f.oid, to_json(array_agg(ARRAY[cols.attname, refs.attname] ORDER BY k.ord))
     FROM pg_constraint f
@@ -261,6 +262,7 @@ SELECT (ARRAY[
     JOIN pg_attribute cols ON cols.attrelid = f.conrelid AND cols.attnum = k.col
     JOIN pg_attribute refs ON refs.attrelid = f.confrelid AND refs.attnum = k.ref
     WHERE f.contype = 'f' AND f.conparentid = 0 AND cardinality(f.conkey) > 1 AND f.oid IN (SELECT oid FROM relevant_fks)
+--partial AND f.oid = ANY (ARRAY(SELECT oid FROM relevant_fks))
     GROUP BY f.oid
   ),
   -- FKs whose columns are also a PK or unique key of their table (keys never repeat a column,
@@ -272,6 +274,7 @@ SELECT (ARRAY[
     WHERE f.contype = 'f' AND u.contype IN ('p', 'u') AND u.connamespace <> 'pg_catalog'::regnamespace
       AND u.conkey @> f.conkey AND u.conkey <@ f.conkey
       AND f.oid IN (SELECT oid FROM relevant_fks)
+--partial AND f.oid = ANY (ARRAY(SELECT oid FROM relevant_fks))
   ),
   -- PostgREST reads every FK of the database and keeps, after deriving, the relationships
   -- whose both ends are exposed tables or views (removeInternal). An FK can end up in one
@@ -286,6 +289,10 @@ SELECT (ARRAY[
     FROM pg_constraint f
     WHERE f.contype = 'f'
       AND (f.conrelid IN (SELECT oid FROM relevant_rels) OR f.confrelid IN (SELECT oid FROM relevant_rels))
+    -- a partial read finds them by index: a foreign key is its table's constraint, and has
+    -- triggers on the table it references
+--partial AND f.oid = ANY (ARRAY(SELECT k.oid FROM pg_constraint k WHERE k.conrelid IN (SELECT oid FROM relevant_rels)
+--partial   UNION SELECT t.tgconstraint FROM pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM relevant_rels)))
   ),
   m2o_rels AS (
     SELECT
