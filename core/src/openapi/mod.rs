@@ -93,6 +93,7 @@ pub fn document(config: &Config, cache: &SchemaCache, schema: &str, access: &Acc
     let tables: Vec<&Table> = cache
         .tables
         .values()
+        .map(|t| &**t)
         .filter(|t| t.schema == schema)
         .filter(|t| access.tables.as_ref().is_none_or(|names| names.contains(&t.name)))
         .collect();

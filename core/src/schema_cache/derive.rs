@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::fx_hash::{FxHashMap, FxHashSet};
 use super::identifiers::QualifiedIdentifier;
@@ -43,17 +44,21 @@ pub struct ViewKeyDependency {
 /// `addViewPrimaryKeys`: a view's primary key is the set of view columns its base tables'
 /// primary keys are exposed as. With several references to one PK column the first is taken:
 /// clients never name PK columns, and one column each keeps e.g. Location headers short.
-pub fn add_view_primary_keys(tables: &mut BTreeMap<QualifiedIdentifier, Table>, key_deps: &[ViewKeyDependency]) {
+pub fn add_view_primary_keys(tables: &mut BTreeMap<QualifiedIdentifier, Arc<Table>>, key_deps: &[ViewKeyDependency]) {
     let mut by_view: FxHashMap<&QualifiedIdentifier, Vec<&ViewKeyDependency>> = FxHashMap::default();
     for dep in key_deps.iter().filter(|d| d.dep_type == KeyDep::PKDep) {
         by_view.entry(&dep.view).or_default().push(dep);
     }
     for (qi, table) in tables.iter_mut() {
         if table.is_view {
-            table.pk_cols = by_view
+            let pk_cols: Vec<String> = by_view
                 .get(qi)
                 .map(|deps| deps.iter().flat_map(|d| d.cols.iter().filter_map(|(_, vcols)| vcols.first().cloned())).collect())
                 .unwrap_or_default();
+            // a table shared with the cache this one updates is copied only if it changes
+            if table.pk_cols != pk_cols {
+                Arc::make_mut(table).pk_cols = pk_cols;
+            }
         }
     }
 }
@@ -248,7 +253,7 @@ fn swapped(cols: &ColumnPairs) -> ColumnPairs {
 pub struct PrimaryKeys<'a>(FxHashMap<&'a QualifiedIdentifier, &'a [String]>);
 
 impl<'a> PrimaryKeys<'a> {
-    pub fn new(tables: &'a BTreeMap<QualifiedIdentifier, Table>, internal: &'a [(QualifiedIdentifier, Vec<String>)]) -> Self {
+    pub fn new(tables: &'a BTreeMap<QualifiedIdentifier, Arc<Table>>, internal: &'a [(QualifiedIdentifier, Vec<String>)]) -> Self {
         let mut pks: FxHashMap<_, _> = tables.iter().map(|(qi, table)| (qi, table.pk_cols.as_slice())).collect();
         for (qi, cols) in internal {
             pks.entry(qi).or_insert(cols.as_slice());

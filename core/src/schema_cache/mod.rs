@@ -20,6 +20,7 @@ mod tests;
 mod view_deps;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 pub use derive::{KeyDep, ViewKeyDependency};
 pub use identifiers::{to_qi, QualifiedIdentifier, RelIdentifier};
@@ -99,7 +100,8 @@ pub struct SchemaCache {
     /// The exposed schemas, in configuration order.
     pub schemas: Vec<String>,
     /// Relations of the exposed schemas, sorted by (schema, name).
-    pub tables: BTreeMap<QualifiedIdentifier, Table>,
+    /// Shared with the cache an update came from, where they did not change.
+    pub tables: BTreeMap<QualifiedIdentifier, Arc<Table>>,
     pub relationships: RelationshipsMap,
     pub routines: RoutineMap,
     pub representations: RepresentationsMap,
@@ -117,8 +119,10 @@ impl SchemaCache {
     pub fn read<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<(SchemaCache, CatalogRows), String> {
         let mut doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
         let rows = CatalogRows::take(&mut doc, target_lists(rules));
-        let tables =
-            std::mem::take(&mut doc.tables).into_iter().map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), t)).collect();
+        let tables = std::mem::take(&mut doc.tables)
+            .into_iter()
+            .map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), Arc::new(t)))
+            .collect();
 
         let mut routines: RoutineMap = HashMap::new();
         for r in doc.routines {
@@ -208,7 +212,7 @@ impl SchemaCache {
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
-        self.tables.get(&QualifiedIdentifier::new(schema, name))
+        self.tables.get(&QualifiedIdentifier::new(schema, name)).map(|t| &**t)
     }
 
     /// Relationships from `table` to relations (or computed relationships) of `schema`, in

@@ -14,6 +14,7 @@
 //! only a full read changes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::document::{CatalogDoc, InternalPk, RawComputedRel, RawRel};
 use super::fx_hash::FxHashMap;
@@ -91,7 +92,7 @@ impl CatalogRows {
         changed: &[u32],
         doc: &CatalogDoc,
         rules: &[(u32, Vec<TargetEntry>)],
-        tables: &BTreeMap<QualifiedIdentifier, Table>,
+        tables: &BTreeMap<QualifiedIdentifier, Arc<Table>>,
     ) -> bool {
         let read = |t: &Table| Table { pk_cols: if t.is_view { Vec::new() } else { t.pk_cols.clone() }, ..t.clone() };
         let touches = |rel: &RawRel| changed.contains(&rel.conrelid) || changed.contains(&rel.confrelid);
@@ -111,7 +112,7 @@ impl CatalogRows {
         }
         changed.iter().any(|relid| {
             let table_now = doc.tables.iter().find(|t| t.oid == *relid).map(read);
-            let table_kept = self.names.get(relid).and_then(|qi| tables.get(qi)).map(read);
+            let table_kept = self.names.get(relid).and_then(|qi| tables.get(qi)).map(|t| read(t));
             let mut rules_now: Vec<&Vec<TargetEntry>> = rules.iter().filter(|(view, _)| view == relid).map(|(_, e)| e).collect();
             rules_now.sort();
             let rules_kept: Vec<&Vec<TargetEntry>> = self.rules.get(relid).into_iter().flatten().collect();
@@ -129,7 +130,7 @@ impl CatalogRows {
         changed: &[u32],
         mut doc: CatalogDoc,
         rules: Vec<(u32, Vec<TargetEntry>)>,
-        tables: &mut BTreeMap<QualifiedIdentifier, Table>,
+        tables: &mut BTreeMap<QualifiedIdentifier, Arc<Table>>,
     ) -> Result<(), NeedsFullRead> {
         if !doc.partial {
             return Err(NeedsFullRead::NotPartial);
@@ -152,7 +153,7 @@ impl CatalogRows {
         for table in std::mem::take(&mut doc.tables) {
             let qi = QualifiedIdentifier::new(table.schema.clone(), table.name.clone());
             self.names.insert(table.oid, qi.clone());
-            tables.insert(qi, table);
+            tables.insert(qi, Arc::new(table));
         }
         self.insert(&mut doc, rules);
         Ok(())
