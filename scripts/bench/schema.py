@@ -127,10 +127,10 @@ def scenario(cmd, url, schema, table):
     # the front gives the builds' memory back once they stop for a second
     time.sleep(2)
     pids = psql(cmd, "SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'postgrest_ext %'").splitlines()
-    front = [int(p.split("|")[0]) for p in pids if p.endswith("front")]
+    front = [rss_anon(int(p.split("|")[0])) or 0 for p in pids if p.endswith("front")]
     execs = [rss_anon(int(p.split("|")[0])) or 0 for p in pids if not p.endswith("front")]
     churn = ddl_churn(cmd, url, schema, path)
-    return base, builds, comments, small, quiet, (rss_anon(front[0]) or 0) if front else 0, max(execs or [0]), churn
+    return base, builds, comments, small, quiet, max(front or [0]), max(execs or [0]), churn
 
 
 def ddl_churn(cmd, url, schema, path):
