@@ -347,3 +347,86 @@ fn composite_key_exposed_twice_by_a_view_gives_the_cartesian_product() {
         .collect();
     assert_eq!(rels(&sc, "i2459_composite_v2", "i2459_composite_v1"), expected.iter().collect::<Vec<_>>());
 }
+
+/// The fixture's document and rules, for partial reads made from it.
+fn fixture_parts() -> (serde_json::Value, Vec<(u32, String)>) {
+    let doc = serde_json::from_str(include_str!("testdata/fixtures_test.json")).expect("the document");
+    let rules = serde_json::from_str(include_str!("testdata/fixtures_test_rules.json")).expect("the rules");
+    (doc, rules)
+}
+
+/// A partial read of `relids` that finds `doc`: its rows that mention them.
+fn partial_read(doc: &serde_json::Value, relids: &[u32]) -> String {
+    let mentions =
+        |row: &serde_json::Value, keys: &[&str]| keys.iter().any(|k| row[*k].as_u64().is_some_and(|o| relids.contains(&(o as u32))));
+    let keep = |part: &str, keys: &[&str]| -> serde_json::Value {
+        doc[part].as_array().into_iter().flatten().filter(|row| mentions(row, keys)).cloned().collect()
+    };
+    serde_json::json!({
+        "schemas": doc["schemas"], "partial": true,
+        "tables": keep("tables", &["oid"]), "internal_pks": keep("internal_pks", &["relid"]),
+        "m2o_rels": keep("m2o_rels", &["conrelid", "confrelid"]), "views": keep("views", &["oid"]),
+        "view_keys": keep("view_keys", &["relid"]),
+        "routines": [], "computed_rels": [], "representations": [], "media_handlers": [],
+    })
+    .to_string()
+}
+
+fn rules_of<'a>(rules: &'a [(u32, String)], relids: &'a [u32]) -> impl Iterator<Item = (u32, &'a [u8])> {
+    rules.iter().filter(|(view, _)| relids.contains(view)).map(|(view, tree)| (*view, tree.as_bytes()))
+}
+
+fn oid_of(doc: &serde_json::Value, name: &str) -> u32 {
+    doc["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["schema"] == "test" && t["name"] == name)
+        .and_then(|t| t["oid"].as_u64())
+        .expect(name) as u32
+}
+
+#[test]
+fn a_partial_read_that_finds_nothing_new_changes_nothing() {
+    let (doc, rules) = fixture_parts();
+    let (cache, mut rows) = SchemaCache::read(&doc.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    // a table with foreign keys both ways, and a view (its primary key is derived, not read)
+    let relids = [oid_of(&doc, "clients"), oid_of(&doc, "projects"), oid_of(&doc, "projects_view")];
+    let updated = cache.update(&mut rows, &relids, &partial_read(&doc, &relids), rules_of(&rules, &relids));
+    assert!(matches!(updated, Ok(None)), "{updated:?}");
+}
+
+#[test]
+fn a_partial_read_builds_what_a_full_read_of_the_same_catalogs_builds() {
+    let (before, rules) = fixture_parts();
+    let (cache, mut rows) = SchemaCache::read(&before.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    let (clients, projects) = (oid_of(&before, "clients"), oid_of(&before, "projects"));
+    // projects loses its foreign key to clients, and clients gains a comment
+    let mut after = before.clone();
+    let m2o = after["m2o_rels"].as_array_mut().unwrap();
+    let fks = m2o.len();
+    m2o.retain(|r| !(r["conrelid"] == projects && r["confrelid"] == clients));
+    assert_eq!(m2o.len(), fks - 1);
+    for t in after["tables"].as_array_mut().unwrap() {
+        if t["oid"] == clients {
+            t["description"] = serde_json::json!("who pays");
+        }
+    }
+    let full = SchemaCache::from_catalog(&after.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    let relids = [clients, projects];
+    let updated = cache.update(&mut rows, &relids, &partial_read(&after, &relids), rules_of(&rules, &relids)).unwrap().expect("a change");
+    assert_eq!(updated.tables, full.tables);
+    assert_eq!(updated.relationships, full.relationships);
+    assert_eq!(rels(&updated, "projects", "clients").len() + 1, rels(&cache, "projects", "clients").len());
+    assert_eq!(updated.table("test", "clients").and_then(|t| t.description.as_deref()), Some("who pays"));
+
+    // a rename is not a partial read's: functions and types name the relation too
+    let mut renamed = after.clone();
+    for t in renamed["tables"].as_array_mut().unwrap() {
+        if t["oid"] == clients {
+            t["name"] = serde_json::json!("customers");
+        }
+    }
+    let again = updated.update(&mut rows, &[clients], &partial_read(&renamed, &[clients]), rules_of(&rules, &[clients]));
+    assert!(matches!(again, Err(NeedsFullRead::Renamed)), "{again:?}");
+}
