@@ -157,14 +157,11 @@ fn run(job: Job) -> Reply {
         Job::Load { param, relations } => {
             let loaded = transaction(true, |tx| {
                 schema_cache::settle(tx);
-                // before the catalog read: a relation it sees is in the filter when it is dropped
-                match &relations {
-                    Some(relids) => relids.iter().copied().for_each(shmem::remember_exposed),
-                    None => schema_cache::remember_exposed(tx)?,
+                // a relation the read sees is in the filter when it is dropped (for a partial
+                // read, the front put the relations there before it sent the job)
+                if relations.is_none() {
+                    schema_cache::remember_exposed(tx)?;
                 }
-                // read after the transaction took in pending invalidations: a change arriving
-                // during the read leaves the result stale
-                let generation = shmem::generation();
                 // The query's cost estimate grows with the schema: past jit_above_cost, JIT
                 // compiling it would take longer than running it (seconds at 10,000 tables).
                 // Planning it takes 20 ms (apflora) and the plan does not depend on $1: the
@@ -183,7 +180,7 @@ fn run(job: Job) -> Reply {
                 // send function), parsed by the front
                 let rules_query = if relations.is_some() { partial_view_rules_query() } else { VIEW_RULES_QUERY };
                 let rules = exec::query_bytes(tx, rules_query, &[Some(param)], true, Some(1))?;
-                Ok((Reply::Loaded { generation, document, rules }, End::Commit))
+                Ok((Reply::Loaded { document, rules }, End::Commit))
             });
             loaded.unwrap_or_else(|e| {
                 pgrx::warning!("postgrest_ext: could not read the schema cache: {e}");

@@ -43,8 +43,8 @@ pub enum Reply {
     Done(Output),
     Stale,
     Failed(Error),
+    /// the schema cache's catalog read; the front knows the generation it asked at
     Loaded {
-        generation: u64,
         document: String,
         /// the view rules: (view oid as text, rule text) rows of `VIEW_RULES_QUERY`
         rules: Rows,
@@ -180,9 +180,8 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(4);
             error(&mut w, e);
         }
-        Reply::Loaded { generation, document, rules } => {
+        Reply::Loaded { document, rules } => {
             w.u8(5);
-            w.u64(*generation);
             w.str(document);
             rows(&mut w, rules);
         }
@@ -201,7 +200,7 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         2 => Reply::Done(Output { rows: r.rows()?, explain: r.opt_string()? }),
         3 => Reply::Stale,
         4 => Reply::Failed(r.error()?),
-        5 => Reply::Loaded { generation: r.u64()?, document: r.string()?, rules: r.rows()? },
+        5 => Reply::Loaded { document: r.string()?, rules: r.rows()? },
         6 => Reply::Pong { generation: r.u64()? },
         _ => return Err(WireError("unknown reply")),
     };
@@ -652,7 +651,6 @@ mod tests {
             Reply::Failed(Error::MaxAffectedViolation(9)),
             Reply::Failed(Error::Internal("boom".into())),
             Reply::Loaded {
-                generation: 3,
                 document: "{}".into(),
                 rules: vec![vec![Some(Bytes::from_static(b"16384")), Some(Bytes::from(vec![b'x'; 20_000]))]],
             },

@@ -164,8 +164,15 @@ fn a_change_of_one_relation_reads_only_it_again() {
 }
 
 /// What the API looks like: the OpenAPI document and embeddings through the tables under test.
-const SHAPE: [&str; 5] =
-    ["/", "/inc_b?select=id,inc_a(id)", "/inc_a?select=id,inc_b(id)", "/inc_v?select=id,inc_a(id)", "/inc_v2?select=*"];
+const SHAPE: [&str; 6] = [
+    "/",
+    "/inc_b?select=id,inc_a(id)",
+    "/inc_a?select=id,inc_b(id)",
+    "/inc_v?select=id,inc_a(id)",
+    "/inc_v2?select=*",
+    // through the foreign key, by its name, to a view of the table it references
+    "/inc_b?select=id,inc_av!inc_b_a(id)",
+];
 
 fn api_shape() -> Vec<(u16, String)> {
     SHAPE
@@ -194,19 +201,25 @@ fn api_shape_after_a_full_read() -> Vec<(u16, String)> {
 #[test]
 fn reading_the_changed_relations_builds_what_a_full_read_builds() {
     let _one = serial();
-    psql("drop view if exists api.inc_v, api.inc_v2; drop table if exists api.inc_b, api.inc_a, api.inc_a2");
+    psql("drop view if exists api.inc_v, api.inc_v2, api.inc_av; drop table if exists api.inc_b, api.inc_a, api.inc_a2, api.inc_s");
     let steps = [
         "create table api.inc_a (id int primary key, name text); create table api.inc_b (id int primary key, a_id int); \
          insert into api.inc_a values (1, 'one'); insert into api.inc_b values (10, 1); \
-         grant select on api.inc_a, api.inc_b to web_anon",
+         grant select on api.inc_a, api.inc_b to web_anon; create table api.inc_s (id serial primary key, note text)",
         "alter table api.inc_b add constraint inc_b_a foreign key (a_id) references api.inc_a (id)",
         "create view api.inc_v as select b.id, b.a_id from api.inc_b b; grant select on api.inc_v to web_anon",
+        "create view api.inc_av as select id from api.inc_a; grant select on api.inc_av to web_anon",
+        // invalidates inc_b alone: the key inc_av exposes is inc_a's, under the new name
+        "alter table api.inc_b rename constraint inc_b_a to inc_b_r",
+        "alter table api.inc_b rename constraint inc_b_r to inc_b_a",
+        // the column default names the sequence: its table is read again
+        "alter sequence api.inc_s_id_seq rename to inc_s_seq",
         "create view api.inc_v2 as select v.id as vid, v.a_id from api.inc_v v; grant select on api.inc_v2 to web_anon",
         "alter table api.inc_a add column extra int default 7",
         "alter table api.inc_b drop constraint inc_b_a",
         "alter table api.inc_b add constraint inc_b_a foreign key (a_id) references api.inc_a (id); alter table api.inc_a drop column name",
         "drop view api.inc_v2",
-        "drop view api.inc_v; drop table api.inc_b",
+        "drop view api.inc_v, api.inc_av; drop table api.inc_b, api.inc_s",
     ];
     for step in steps {
         let full = full_builds();

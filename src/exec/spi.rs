@@ -89,8 +89,8 @@ pub fn forget_plans(keep: impl Fn(&str) -> bool) {
         for prepared in forgotten.iter().filter_map(|sql| plans.remove(sql)) {
             // SAFETY: on the backend's thread (PLANS is thread-local); each plan came from
             // SPI_prepare + SPI_keepplan and is freed once, as remove() takes it out of the map.
-            // None is executing: the only caller, schema_cache::current, calls this outside any
-            // transaction (after its own one ended), so no SPI statement is running.
+            // None is executing: the only caller, the executor's loop, calls this between jobs,
+            // outside any transaction, so no SPI statement is running.
             // SPI_freeplan needs no SPI connection or transaction (it drops the plan's memory).
             unsafe { pg_sys::SPI_freeplan(prepared.plan) };
         }

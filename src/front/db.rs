@@ -61,6 +61,9 @@ impl<'a> FrontDb<'a> {
         relids: Vec<u32>,
     ) -> Option<Option<SchemaCache>> {
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, Some(&relids));
+        // before the read's snapshot: if one of them is dropped right after it, the executor
+        // that sees the drop knows it was read
+        relids.iter().copied().for_each(shmem::remember_exposed);
         let reply = self.call(&wire::encode_job(&Job::Load { param, relations: Some(relids.clone()) }), false).await;
         let Ok(Reply::Loaded { document, rules, .. }) = reply else { return None };
         let updated = cache.update(rows, &relids, &document, rule_texts(&rules)).ok()?;
@@ -143,7 +146,9 @@ impl Database for FrontDb<'_> {
             }
         }
         let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None);
-        let Reply::Loaded { generation, document, rules: rule_rows } =
+        // the read's snapshot is taken after `now`: it has every change logged before, and a
+        // change logged later makes a read of its own
+        let Reply::Loaded { document, rules: rule_rows, .. } =
             self.call(&wire::encode_job(&Job::Load { param, relations: None }), false).await?
         else {
             return Err(Error::Internal("unexpected reply to a schema read".into()));
@@ -155,7 +160,7 @@ impl Database for FrontDb<'_> {
         *rows = Some(read);
         shmem::count_build(true);
         let cache = Arc::new(cache);
-        self.install(config, generation, cache.clone());
+        self.install(config, now, cache.clone());
         // the document, the rules and the old cache (unless a request still holds it) are gone
         drop(document);
         drop(rule_rows);

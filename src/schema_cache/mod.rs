@@ -18,7 +18,8 @@
 //! relation's last entry at the version it sees does not log it again. Statistics (ANALYZE,
 //! autovacuum) are written in place and change no version.
 //!
-//! Any other change (a function, a schema, a relcache reset, a comment) is checked against a
+//! Any other change (a function, a schema, a composite type, a relcache reset, a comment on
+//! something else than a relation) is checked against a
 //! fingerprint of all the catalog rows the schema cache is read from (`FINGERPRINT_SQL`), and
 //! logged as "everything" only by the first executor to see a new fingerprint: one change,
 //! one full read for the whole server.
@@ -159,14 +160,19 @@ fn what_changed() -> Change {
         // SAFETY: inside a transaction; a syscache lookup that answers InvalidOid for a
         // relation that is gone
         let namespace = unsafe { pg_sys::get_rel_namespace(*relid) };
-        if namespace == pg_sys::InvalidOid {
-            // dropped: it mattered if it was ever read into the schema cache
-            return shmem::maybe_exposed(relid.to_u32());
-        }
-        // temporary and TOAST namespaces are never exposed
-        relevant.contains(&namespace)
+        // temporary and TOAST namespaces are never exposed; a relation dropped or moved out
+        // of the exposed schemas mattered if it was ever read into the schema cache
+        relevant.contains(&namespace) || shmem::maybe_exposed(relid.to_u32())
     };
-    let mut relids: Vec<u32> = pending.relations.iter().filter(|r| matters(r)).map(|r| r.to_u32()).collect();
+    let relevant_relids: Vec<&pg_sys::Oid> = pending.relations.iter().filter(|r| matters(r)).collect();
+    // a composite type's name is in functions' signatures and columns' types: not one
+    // relation's (a sequence is read as its table's column default: `RELATION_VERSIONS_SQL`
+    // logs the table)
+    // SAFETY: inside a transaction; a syscache lookup that answers '\0' for a relation that is gone
+    if relevant_relids.iter().any(|r| unsafe { pg_sys::get_rel_relkind(**r) } as u8 == pg_sys::RELKIND_COMPOSITE_TYPE) {
+        return Change::Anything;
+    }
+    let mut relids: Vec<u32> = relevant_relids.into_iter().map(|r| r.to_u32()).collect();
     relids.sort_unstable();
     relids.dedup();
     if relids.is_empty() {
@@ -206,7 +212,8 @@ SELECT coalesce(sum(h), 0)::text FROM (
     FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid WHERE t.typnamespace = ANY ($1::oid[])
 ) f";
 
-/// A version of each relation of `$1`: the row versions of the catalog rows a partial read
+/// A version of each relation of `$1` (a sequence counts as the table that owns it: its name
+/// is in the column's default): the row versions of the catalog rows a partial read
 /// (`catalog.sql`) reads about it: the relation, its columns and their defaults, its
 /// constraints, its triggers (a foreign key of another table adds some), its rules and its
 /// comments. A change to any makes new row versions; ANALYZE and VACUUM write in place.
@@ -226,7 +233,15 @@ SELECT r.relid::text, (
   + (SELECT coalesce(sum(hashtextextended(s.xmin::text || ' ' || s.objsubid, 6)), 0)
      FROM pg_catalog.pg_description s WHERE s.objoid = r.relid AND s.classoid = 'pg_catalog.pg_class'::regclass)
 )::text
-FROM unnest($1::oid[]) AS r(relid)";
+FROM (
+  SELECT DISTINCT coalesce((
+    SELECT d.refobjid FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = x.relid
+      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+    LIMIT 1), x.relid) AS relid
+  FROM unnest($1::oid[]) AS x(relid)
+) r";
 
 /// The versions of these relations now (see [`RELATION_VERSIONS_SQL`]).
 fn relation_versions(tx: &Tx, relids: &[u32]) -> Result<Vec<(u32, u64)>, Error> {

@@ -346,23 +346,31 @@ SELECT (ARRAY[
     FROM pg_rewrite r
     JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
     WHERE r.ev_class IN (SELECT view_id FROM views) AND d.refclassid = 'pg_class'::regclass
-    -- a partial read takes the keys of the relations themselves too
---partial UNION SELECT unnest((SELECT oids FROM only_rels))
+    -- a partial read: also the keys of the relations and of the tables their foreign keys
+    -- reference, where some view of the view schemas depends on them (as a full read has them)
+--partial UNION SELECT d.refobjid
+--partial FROM pg_depend d
+--partial JOIN pg_rewrite w ON w.oid = d.objid
+--partial JOIN pg_class v ON v.oid = w.ev_class AND v.relnamespace = ANY ((SELECT oids FROM view_schemas_arr)::oid[])
+--partial WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+--partial   AND d.refobjid = ANY (ARRAY(SELECT unnest((SELECT oids FROM only_rels))
+--partial     UNION SELECT k.confrelid FROM pg_constraint k WHERE k.contype = 'f' AND k.conrelid = ANY ((SELECT oids FROM only_rels)::oid[])))
   ),
   -- their primary keys and foreign keys (`f`: the referencing columns, `f_ref`: the
   -- referenced ones), with the columns' numbers and names in key order
+  -- (the constraint and its table, by which a partial read replaces them)
   key_cons AS (
-    SELECT conrelid AS relid, conname, contype::text AS contype, conkey AS cols
+    SELECT conrelid AS relid, conname, contype::text AS contype, conkey AS cols, oid AS con, conrelid
     FROM pg_constraint
     WHERE contype IN ('p', 'f') AND conrelid IN (SELECT relid FROM key_tables)
     UNION ALL
-    SELECT confrelid, conname, 'f_ref', confkey
+    SELECT confrelid, conname, 'f_ref', confkey, oid, conrelid
     FROM pg_constraint
     WHERE contype = 'f' AND confrelid IN (SELECT relid FROM key_tables)
   ),
   view_keys AS (
-    SELECT k.relid::int8 AS relid, n.nspname AS schema, c.relname AS name, k.conname AS constraint_name,
-      k.contype AS constraint_type,
+    SELECT k.relid::int8 AS relid, k.con::int8 AS con, k.conrelid::int8 AS conrelid, n.nspname AS schema,
+      c.relname AS name, k.conname AS constraint_name, k.contype AS constraint_type,
       coalesce((SELECT json_agg(json_build_array(a.attnum, a.attname) ORDER BY u.ord)
         FROM unnest(k.cols) WITH ORDINALITY AS u(col, ord)
         JOIN pg_attribute a ON a.attrelid = k.relid AND a.attnum = u.col), '[]'::json) AS columns
@@ -568,7 +576,7 @@ SELECT (ARRAY[
     'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
     -- a partial read leaves out what is not read per relation: the functions and the types
     'partial', (SELECT oids IS NOT NULL FROM only_rels),
-    'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.constraint_name, x.constraint_type), '[]'::json)
+    'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.con, x.constraint_type), '[]'::json)
       FROM view_keys x),
     -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
     'routines', CASE WHEN (SELECT oids FROM only_rels) IS NULL THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)

@@ -31,8 +31,8 @@ pub struct CatalogRows {
     pub(crate) m2o: BTreeMap<(u32, String, u32), RawRel>,
     pub(crate) internal_pks: BTreeMap<u32, InternalPk>,
     pub(crate) views: BTreeMap<u32, ExposedView>,
-    /// by (table, constraint name, constraint type)
-    pub(crate) view_keys: BTreeMap<(u32, String, String), TableKey>,
+    /// by (table, constraint, constraint type)
+    pub(crate) view_keys: BTreeMap<(u32, u32, String), TableKey>,
     /// each view's rules' target lists, sorted
     pub(crate) rules: BTreeMap<u32, Vec<Vec<TargetEntry>>>,
     pub(crate) computed_rels: Vec<RawComputedRel>,
@@ -74,7 +74,7 @@ impl CatalogRows {
             self.views.insert(view.oid, view);
         }
         for key in std::mem::take(&mut doc.view_keys) {
-            self.view_keys.insert((key.relid, key.constraint_name.clone(), key.constraint_type.clone()), key);
+            self.view_keys.insert((key.relid, key.con, key.constraint_type.clone()), key);
         }
         for (view, entries) in rules {
             self.rules.entry(view).or_default().push(entries);
@@ -103,10 +103,11 @@ impl CatalogRows {
         if m2o_now != m2o_kept {
             return true;
         }
-        // in the kept rows' order: by table, constraint name and type
-        let mut keys_now: Vec<&TableKey> = doc.view_keys.iter().filter(|k| changed.contains(&k.relid)).collect();
-        keys_now.sort_by(|a, b| (a.relid, &a.constraint_name, &a.constraint_type).cmp(&(b.relid, &b.constraint_name, &b.constraint_type)));
-        let keys_kept: Vec<&TableKey> = self.view_keys.values().filter(|k| changed.contains(&k.relid)).collect();
+        // the keys of the relations and of their constraints, in the kept rows' order
+        let mentions = |k: &TableKey| changed.contains(&k.relid) || changed.contains(&k.conrelid);
+        let mut keys_now: Vec<&TableKey> = doc.view_keys.iter().filter(|k| mentions(k)).collect();
+        keys_now.sort_by(|a, b| (a.relid, a.con, &a.constraint_type).cmp(&(b.relid, b.con, &b.constraint_type)));
+        let keys_kept: Vec<&TableKey> = self.view_keys.values().filter(|k| mentions(k)).collect();
         if keys_now != keys_kept {
             return true;
         }
@@ -149,7 +150,7 @@ impl CatalogRows {
             self.rules.remove(relid);
         }
         self.m2o.retain(|_, rel| !changed.contains(&rel.conrelid) && !changed.contains(&rel.confrelid));
-        self.view_keys.retain(|(relid, ..), _| !changed.contains(relid));
+        self.view_keys.retain(|_, k| !changed.contains(&k.relid) && !changed.contains(&k.conrelid));
         for table in std::mem::take(&mut doc.tables) {
             let qi = QualifiedIdentifier::new(table.schema.clone(), table.name.clone());
             self.names.insert(table.oid, qi.clone());

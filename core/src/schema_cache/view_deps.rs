@@ -39,6 +39,9 @@ pub(crate) struct ExposedView {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct TableKey {
     pub relid: u32,
+    /// the constraint and its table (for `f_ref`, the referencing one)
+    pub con: u32,
+    pub conrelid: u32,
     pub schema: String,
     pub name: String,
     pub constraint_name: String,
@@ -324,6 +327,8 @@ mod tests {
     fn key(relid: u32, name: &str, cons: &str, kind: &str, columns: &[(i32, &str)]) -> TableKey {
         TableKey {
             relid,
+            con: relid + 1000,
+            conrelid: relid,
             schema: "private".into(),
             name: name.into(),
             constraint_name: cons.into(),
