@@ -23,6 +23,11 @@
 -- extra_search_path defaults to [] and hoisted_tx_settings to PostgREST's default
 -- (statement_timeout, plan_filter.statement_cost_limit, default_transaction_isolation).
 --
+-- The partial form of this query (schema_cache::partial_catalog_query: the lines that start
+-- with `--partial` are in) reads a few relations again, the oids in $1's "relations": every
+-- row that mentions one of them, and nothing for functions and types. Its document has
+-- "partial": true; schema_cache::CatalogRows compares and applies it.
+--
 -- PostgREST runs its queries after `set local schema ''` so that regtype/regclass/format_type/
 -- pg_get_expr print schema-qualified names. A single statement cannot SET, so the document is
 -- computed inside `CASE WHEN set_config('search_path', '', true) ...`: the uncorrelated
