@@ -81,12 +81,17 @@ pub fn count_build(full: bool) {
     }
 }
 
+/// Schema cache builds so far (any thread).
+pub fn builds() -> u64 {
+    BUILDS.get().load(Ordering::SeqCst)
+}
+
 /// `SELECT postgrest_ext.schema_cache_builds()`: how often the schema cache was built since
 /// the server started, from a full read of the catalogs or a partial one that changed it (an
 /// error without `shared_preload_libraries`).
 #[pg_extern]
 fn schema_cache_builds() -> i64 {
-    BUILDS.get().load(Ordering::SeqCst) as i64
+    builds() as i64
 }
 
 /// `SELECT postgrest_ext.schema_cache_full_builds()`: how many of those read all of it.
@@ -123,19 +128,25 @@ pub fn relation_changed(relid: u32, version: u64) {
     }
 }
 
+/// Entry n as (relation or [`EVERYTHING`], version), if its slot holds it: None while it is
+/// being written, or once a later entry took the slot.
+fn entry(n: u64) -> Option<(u64, u64)> {
+    let slot = (n % LOG_SLOTS as u64) as usize * 3;
+    let log = LOG.get();
+    if log[slot].load(Ordering::SeqCst) != n + 1 {
+        return None;
+    }
+    let read = (log[slot + 1].load(Ordering::SeqCst), log[slot + 2].load(Ordering::SeqCst));
+    // still that entry (not overwritten while it was read)
+    (log[slot].load(Ordering::SeqCst) == n + 1).then_some(read)
+}
+
 /// The version of the relation's last entry in the log, if it holds one.
 fn logged_version(relid: u32) -> Option<u64> {
     let head = GENERATION.get().load(Ordering::SeqCst);
-    let log = LOG.get();
-    (head.saturating_sub(LOG_SLOTS as u64)..head).rev().find_map(|n| {
-        let slot = (n % LOG_SLOTS as u64) as usize * 3;
-        if log[slot].load(Ordering::SeqCst) != n + 1 || log[slot + 1].load(Ordering::SeqCst) != u64::from(relid) {
-            return None;
-        }
-        let version = log[slot + 2].load(Ordering::SeqCst);
-        // still that entry (not overwritten while it was read)
-        (log[slot].load(Ordering::SeqCst) == n + 1).then_some(version)
-    })
+    (head.saturating_sub(LOG_SLOTS as u64)..head)
+        .rev()
+        .find_map(|n| entry(n).filter(|(logged, _)| *logged == u64::from(relid)).map(|(_, version)| version))
 }
 
 /// Log "everything" for the catalogs as `fingerprint` describes them, unless it was logged
@@ -152,22 +163,22 @@ pub fn changes(from: u64, to: u64) -> Option<Vec<u32>> {
     if to < from || to - from > LOG_SLOTS as u64 {
         return None;
     }
-    let log = LOG.get();
     let mut relids = Vec::new();
     for n in from..to {
-        let slot = (n % LOG_SLOTS as u64) as usize * 3;
-        // an entry is written right after its generation is taken: wait for it a little
+        // an entry is written right after its generation is taken: wait for it a little (an
+        // entry overwritten by one LOG_SLOTS later never comes back: a full read)
         let mut tries = 0;
-        while log[slot].load(Ordering::SeqCst) != n + 1 {
-            tries += 1;
-            if tries > 1000 {
-                return None;
+        let relid = loop {
+            match entry(n) {
+                Some((relid, _)) => break relid,
+                None if tries < 1000 => {
+                    tries += 1;
+                    std::thread::yield_now();
+                }
+                None => return None,
             }
-            std::thread::yield_now();
-        }
-        let relid = log[slot + 1].load(Ordering::SeqCst);
-        // overwritten meanwhile by an entry LOG_SLOTS later
-        if log[slot].load(Ordering::SeqCst) != n + 1 || relid == EVERYTHING {
+        };
+        if relid == EVERYTHING {
             return None;
         }
         let relid = relid as u32;

@@ -77,12 +77,11 @@ impl<'a> FrontDb<'a> {
     /// next build would fault it all in again (DDL every 100 ms made updates twice as slow),
     /// and a request need not wait for it.
     fn trim_when_quiet(&self) {
-        use std::sync::atomic::Ordering;
-        let build = self.shared.builds.fetch_add(1, Ordering::SeqCst) + 1;
-        let builds = self.shared.builds.clone();
+        // the builds are counted in shared memory (`shmem::count_build`), by this process only
+        let build = shmem::builds();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            if builds.load(Ordering::SeqCst) == build {
+            if shmem::builds() == build {
                 let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
             }
         });

@@ -41,8 +41,6 @@ pub struct Shared {
     pub pool: Pool,
     /// the bytes of request bodies in flight
     pub budget: Budget,
-    /// schema cache builds so far, for trimming memory once they stop (`db::trim_when_quiet`)
-    pub builds: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The schema cache and the catalog generation and schemas it was read for.
@@ -144,7 +142,6 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         loading: tokio::sync::Mutex::new(None),
         pool: Pool::default(),
         budget,
-        builds: Arc::new(std::sync::atomic::AtomicU64::new(0)),
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {
         signals::idle_until_shutdown();

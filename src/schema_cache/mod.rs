@@ -245,8 +245,7 @@ FROM (
 
 /// The versions of these relations now (see [`RELATION_VERSIONS_SQL`]).
 fn relation_versions(tx: &Tx, relids: &[u32]) -> Result<Vec<(u32, u64)>, Error> {
-    let array = format!("{{{}}}", relids.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
-    let rows = exec::query(tx, RELATION_VERSIONS_SQL, &[Some(array.into())], true)?;
+    let rows = exec::query(tx, RELATION_VERSIONS_SQL, &[Some(oid_array(relids.iter().copied()).into())], true)?;
     Ok(rows
         .into_iter()
         .filter_map(|row| match row.as_slice() {
@@ -256,6 +255,11 @@ fn relation_versions(tx: &Tx, relids: &[u32]) -> Result<Vec<(u32, u64)>, Error> 
         .collect())
 }
 
+/// Oids as the text of an `oid[]` parameter.
+fn oid_array(oids: impl Iterator<Item = u32>) -> String {
+    format!("{{{}}}", oids.map(|o| o.to_string()).collect::<Vec<_>>().join(","))
+}
+
 /// A numeric's digits, hashed to a u64.
 fn fnv(digits: &str) -> u64 {
     digits.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
@@ -263,9 +267,8 @@ fn fnv(digits: &str) -> u64 {
 
 /// The catalogs' fingerprint now (see [`FINGERPRINT_SQL`]).
 fn fingerprint(tx: &Tx) -> Result<u64, Error> {
-    let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
-    let array = format!("{{{}}}", namespaces.join(","));
-    let rows = exec::query(tx, FINGERPRINT_SQL, &[Some(array.into())], true)?;
+    let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
+    let rows = exec::query(tx, FINGERPRINT_SQL, &[Some(namespaces.into())], true)?;
     let sum = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
     // the sum is a numeric of any size
     Ok(fnv(&sum))
@@ -286,9 +289,9 @@ pub fn relevant_namespaces() -> Vec<pg_sys::Oid> {
 
 /// At a schema cache read: remember every relation of the relevant schemas (see `settle`).
 pub fn remember_exposed(tx: &Tx) -> Result<(), postgrest_core::error::Error> {
-    let namespaces: Vec<String> = relevant_namespaces().iter().map(|o| o.to_u32().to_string()).collect();
-    let sql = "SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY(string_to_array($1, ',')::oid[])";
-    for row in exec::query(tx, sql, &[Some(namespaces.join(",").into())], true)? {
+    let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
+    let sql = "SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY ($1::oid[])";
+    for row in exec::query(tx, sql, &[Some(namespaces.into())], true)? {
         if let Some(Ok(oid)) = row.into_iter().next().flatten().map(|o| o.parse::<u32>()) {
             shmem::remember_exposed(oid);
         }

@@ -76,11 +76,16 @@ impl CatalogRows {
         for key in std::mem::take(&mut doc.view_keys) {
             self.view_keys.insert((key.relid, key.con, key.constraint_type.clone()), key);
         }
+        let mut read: Vec<u32> = rules.iter().map(|(view, _)| *view).collect();
         for (view, entries) in rules {
             self.rules.entry(view).or_default().push(entries);
         }
-        for rules in self.rules.values_mut() {
-            rules.sort();
+        read.sort_unstable();
+        read.dedup();
+        for view in &read {
+            if let Some(rules) = self.rules.get_mut(view) {
+                rules.sort();
+            }
         }
     }
 
@@ -125,7 +130,8 @@ impl CatalogRows {
     }
 
     /// Replace what the rows hold about the `changed` relations with the partial read `doc`
-    /// of them, and the tables in `tables` (the current cache's) with the read's.
+    /// of them (the caller checked that it is one), and the tables in `tables` (the current
+    /// cache's) with the read's.
     pub(crate) fn apply(
         &mut self,
         changed: &[u32],
@@ -133,9 +139,6 @@ impl CatalogRows {
         rules: Vec<(u32, Vec<TargetEntry>)>,
         tables: &mut BTreeMap<QualifiedIdentifier, Arc<Table>>,
     ) -> Result<(), NeedsFullRead> {
-        if !doc.partial {
-            return Err(NeedsFullRead::NotPartial);
-        }
         for table in &doc.tables {
             if self.names.get(&table.oid).is_some_and(|qi| qi.schema != table.schema || qi.name != table.name) {
                 return Err(NeedsFullRead::Renamed);
