@@ -49,8 +49,10 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         return;
     }
     let waiter = Waiter::new(&front);
+    // the front may write the next job before this one is answered: it stays here meanwhile
+    let mut jobs = wire::FrameReader::default();
     let mut seen_generation = shmem::generation();
-    while let Some(job) = next_job(&mut front, &waiter) {
+    while let Some(job) = next_job(&mut front, &mut jobs, &waiter) {
         let generation = shmem::generation();
         if generation != seen_generation {
             // the catalogs changed: plans kept for the old schema may now fail (the partial
@@ -112,11 +114,12 @@ impl Waiter {
     }
 }
 
-/// Wait for the next job: the socket readable, or a signal. None when the front closed the
-/// connection, the frame is unreadable, or shutdown was asked.
-fn next_job(front: &mut UnixStream, waiter: &Waiter) -> Option<Job> {
+/// Wait for the next job: already read, the socket readable, or a signal. None when the front
+/// closed the connection, the frame is unreadable, or shutdown was asked.
+fn next_job(front: &mut UnixStream, jobs: &mut wire::FrameReader, waiter: &Waiter) -> Option<Job> {
     loop {
-        let readable = waiter.wait();
+        // a job queued behind the last one is run without a wait (and a wake-up)
+        let readable = jobs.has_frame() || waiter.wait();
         if signals::shutdown_requested() {
             return None;
         }
@@ -127,7 +130,7 @@ fn next_job(front: &mut UnixStream, waiter: &Waiter) -> Option<Job> {
             break;
         }
     }
-    let payload = wire::read_frame(front).ok()?;
+    let payload = jobs.read_frame(front).ok()?;
     match wire::decode_job(&payload) {
         Ok(job) => Some(job),
         Err(e) => {

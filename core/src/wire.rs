@@ -18,7 +18,7 @@ use crate::text::Text;
 use bytes::Bytes;
 use std::io::IoSlice;
 
-/// Front → executor. One at a time per connection, so the size of a variant does not matter.
+/// Front → executor. A few at a time per connection at most, so the size of a variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
@@ -210,22 +210,80 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
 /// The first read of a frame asks for this much: a small frame, header and all, is one read.
 pub const FIRST_READ: usize = 8192;
 
-/// Read one frame's payload from a blocking stream (its async twin is the front's
-/// `Executor::call`, on tokio's streams). A small frame takes one read. Messages alternate
-/// (one job, one reply), so nothing may follow a frame: bytes past its end are `InvalidData`,
-/// as is a bad length.
+/// Frames read off one stream. The front may write an executor's next job before it has read
+/// the last reply (`front::pool`), so one read can end inside the frame after the one it
+/// completes: those bytes are kept for the next frame. A small frame takes one read; a large
+/// one is read into one buffer of its exact size, which its payload is a slice of.
+///
+/// The reading itself is the caller's (`read_frame` here on a blocking stream, the front's
+/// reader task on tokio's): `room` is where to read, `filled` says how much was.
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    /// bytes `[..have]` are read, the rest is room for the next read
+    buf: Vec<u8>,
+    have: usize,
+}
+
+impl FrameReader {
+    /// The next frame's payload if it has been read whole; the rest stays for the next one.
+    pub fn take(&mut self) -> Result<Option<Bytes>, WireError> {
+        let Some(total) = self.announced()? else { return Ok(None) };
+        if self.have < total {
+            return Ok(None);
+        }
+        // the next frame's first bytes, if any, move to a buffer of their own (less than one read)
+        let next = self.buf[total..self.have].to_vec();
+        self.have = next.len();
+        let mut frame = std::mem::replace(&mut self.buf, next);
+        frame.truncate(total);
+        Ok(Some(Bytes::from(frame).slice(4..)))
+    }
+
+    /// Where the next read goes: the rest of the frame begun (its whole size is allocated once
+    /// its header is in), or a first read's worth.
+    pub fn room(&mut self) -> Result<&mut [u8], WireError> {
+        let want = self.announced()?.unwrap_or(FIRST_READ).max(self.have + 1);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        Ok(&mut self.buf[self.have..])
+    }
+
+    /// `n` bytes were read into `room`.
+    pub fn filled(&mut self, n: usize) {
+        self.have = (self.have + n).min(self.buf.len());
+    }
+
+    /// Has a whole frame been read already (so that there is no need to wait for the stream)?
+    pub fn has_frame(&self) -> bool {
+        matches!(self.announced(), Ok(Some(total)) if self.have >= total)
+    }
+
+    /// The length, header included, of the frame begun, once its header is read.
+    fn announced(&self) -> Result<Option<usize>, WireError> {
+        match self.buf.get(..4) {
+            Some(header) if self.have >= 4 => Ok(Some(4 + frame_len([header[0], header[1], header[2], header[3]])?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The next frame's payload from a blocking stream (EOF before it is whole is an error,
+    /// as is a bad length).
+    pub fn read_frame(&mut self, r: &mut impl std::io::Read) -> std::io::Result<Bytes> {
+        loop {
+            if let Some(frame) = self.take().map_err(invalid)? {
+                return Ok(frame);
+            }
+            let n = read_some(r, self.room().map_err(invalid)?)?;
+            self.filled(n);
+        }
+    }
+}
+
+/// Read one frame's payload from a blocking stream that carries nothing else before it is
+/// answered (an executor's hello).
 pub fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Bytes> {
-    let mut buf = vec![0u8; FIRST_READ];
-    let mut have = 0;
-    while have < 4 {
-        have += read_some(r, &mut buf[have..])?;
-    }
-    let total = frame_total(&buf[..have]).map_err(invalid)?;
-    buf.resize(total, 0);
-    while have < total {
-        have += read_some(r, &mut buf[have..])?;
-    }
-    Ok(Bytes::from(buf).slice(4..))
+    FrameReader::default().read_frame(r)
 }
 
 fn read_some(r: &mut impl std::io::Read, into: &mut [u8]) -> std::io::Result<usize> {
@@ -241,17 +299,6 @@ fn read_some(r: &mut impl std::io::Read, into: &mut [u8]) -> std::io::Result<usi
 
 fn invalid(e: WireError) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.0)
-}
-
-/// The length, header included, of the frame `read` (4 bytes or more) begins. Messages
-/// alternate (one job, one reply), so bytes read past its end are an error too.
-pub fn frame_total(read: &[u8]) -> Result<usize, WireError> {
-    let header: [u8; 4] = read.get(..4).and_then(|h| h.try_into().ok()).ok_or(WireError("short frame"))?;
-    let total = 4 + frame_len(header)?;
-    if read.len() > total {
-        return Err(WireError("bytes after the frame"));
-    }
-    Ok(total)
 }
 
 /// The payload length a frame header announces.
@@ -728,10 +775,38 @@ mod tests {
             let Ok(Job::Load { param, .. }) = decode_job(&read_frame(&mut Trickle(&big, step)).unwrap()) else { panic!("a load") };
             assert_eq!(param.len(), 3 * FIRST_READ);
         }
-        // messages alternate: a second frame behind the first is a protocol error
-        let mut two = frame.clone();
-        two.extend_from_slice(&frame);
-        assert_eq!(read_frame(&mut two.as_slice()).map_err(|e| e.kind()), Err(std::io::ErrorKind::InvalidData));
+    }
+
+    #[test]
+    fn frames_behind_one_another_are_read_one_by_one() {
+        // a job written before the last reply was read: frames of every size, back to back,
+        // arriving in reads that end anywhere
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None }).to_vec();
+        let ping = encode_job(&Job::Ping).to_vec();
+        let stream: Vec<u8> = [&ping[..], &big, &ping, &ping, &big, &ping].concat();
+        for step in [1, 5, 4096, FIRST_READ + 3, usize::MAX] {
+            let mut trickle = Trickle(&stream, step);
+            let mut reader = FrameReader::default();
+            let sizes: Vec<usize> = (0..6).map(|_| reader.read_frame(&mut trickle).unwrap().len()).collect();
+            assert_eq!(
+                sizes,
+                [ping.len() - 4, big.len() - 4, ping.len() - 4, ping.len() - 4, big.len() - 4, ping.len() - 4],
+                "step {step}"
+            );
+            assert!(!reader.has_frame());
+            assert_eq!(reader.read_frame(&mut trickle).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
+        }
+        // a whole frame already read is there without another read
+        let mut reader = FrameReader::default();
+        let pings = [&ping[..], &ping].concat();
+        let mut two = Trickle(&pings, usize::MAX);
+        reader.read_frame(&mut two).unwrap();
+        assert!(reader.has_frame());
+        assert_eq!(decode_job(&reader.take().unwrap().unwrap()), Ok(Job::Ping));
+        // a bad length is an error, not an allocation
+        let mut reader = FrameReader::default();
+        let huge = (MAX_FRAME as u32 + 1).to_le_bytes();
+        assert_eq!(reader.read_frame(&mut &huge[..]).map_err(|e| e.kind()), Err(std::io::ErrorKind::InvalidData));
     }
 
     #[test]
@@ -747,8 +822,5 @@ mod tests {
         // a count that claims more items than the frame holds
         assert!(decode_reply(&Bytes::from_static(&[2, 255, 255, 255, 255, 255, 255, 255, 127])).is_err());
         assert!(frame_len((MAX_FRAME as u32 + 1).to_le_bytes()).is_err());
-        assert_eq!(frame_total(&[1, 0, 0]), Err(WireError("short frame")));
-        assert_eq!(frame_total(&[1, 0, 0, 0, 9]), Ok(5));
-        assert_eq!(frame_total(&[1, 0, 0, 0, 9, 9]), Err(WireError("bytes after the frame")));
     }
 }

@@ -126,3 +126,79 @@ fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
     reset_settings(&["db_pool", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
 }
+
+/// Fast requests from `clients` threads at once for `seconds`, each asking for one product by
+/// id: the (status, asked id, body) of every one.
+fn hammer(clients: usize, seconds: f64, ids: &[String]) -> Vec<(u16, String, String)> {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let ids = ids.to_vec();
+            std::thread::spawn(move || {
+                let mut answers = vec![];
+                for i in (c..).step_by(7) {
+                    if Instant::now() >= until {
+                        break;
+                    }
+                    let id = ids[i % ids.len()].clone();
+                    answers.push(match request("GET", &format!("/products?select=id&id=eq.{id}"), &[]) {
+                        Ok(r) => (r.status, id, r.body),
+                        Err(e) => (0, id, e.to_string()),
+                    });
+                }
+                answers
+            })
+        })
+        .collect();
+    handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+}
+
+fn product_ids() -> Vec<String> {
+    let ids: Vec<String> = psql("select string_agg(id::text, ',' order by id) from api.products").split(',').map(String::from).collect();
+    assert!(ids.len() >= 2, "the fixture has products: {ids:?}");
+    ids
+}
+
+#[test]
+fn jobs_queued_behind_a_busy_executor_get_their_own_replies() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // two executors for sixteen clients: the fast jobs wait in the executors' queues
+    set_settings(&[("db_pool", "2")]);
+    let ids = product_ids();
+    assert_eq!(get("/products?select=id&limit=1").status, 200, "the pool learns the endpoint is fast");
+    let answers = hammer(16, 1.0, &ids);
+    for (status, id, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body, &format!("[{{\"id\":{id}}}]"), "the reply to id={id}");
+    }
+    assert!(executors() <= 2, "db_pool = 2 holds");
+    reset_settings(&["db_pool"]);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn jobs_queued_behind_a_terminated_executor_are_served_by_another() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set_settings(&[("db_pool", "2")]);
+    let ids = product_ids();
+    assert_eq!(get("/products?select=id&limit=1").status, 200);
+    let load = std::thread::spawn(move || hammer(16, 1.5, &ids));
+    std::thread::sleep(Duration::from_millis(300));
+    let n = psql(
+        "select count(pg_terminate_backend(pid)) from (select pid from pg_stat_activity \
+         where backend_type = 'postgrest_ext worker' limit 1) e",
+    );
+    assert_eq!(n, "1");
+    let answers = load.join().unwrap();
+    // the job it was running, if any, fails; those queued behind it never began: they are
+    // sent to the other executor
+    let failed: Vec<_> = answers.iter().filter(|(status, _, _)| *status != 200).collect();
+    assert!(failed.len() <= 1, "only the executor's own request fails: {failed:?}");
+    assert!(failed.iter().all(|(status, _, _)| *status >= 500), "{failed:?}");
+    for (status, id, body) in answers.iter().filter(|(status, _, _)| *status == 200) {
+        assert_eq!(body, &format!("[{{\"id\":{id}}}]"), "the reply to id={id} ({status})");
+    }
+    eventually("two executors again", Duration::from_secs(5), || executors() == 2);
+    reset_settings(&["db_pool"]);
+    assert_cluster_never_restarted();
+}

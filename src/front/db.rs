@@ -2,6 +2,7 @@
 //! executor and sending it a job. The schema cache is the front's own: read through an
 //! executor when the catalog generation moved, one read at a time, shared by every request.
 
+use super::pool::{Answer, Lost};
 use super::{wake_main, Cached, Shared};
 use crate::shmem;
 use postgrest_core::app::Rows;
@@ -11,6 +12,9 @@ use postgrest_core::error::Error;
 use postgrest_core::schema_cache::{catalog_param, CatalogRows, SchemaCache};
 use postgrest_core::wire::{self, Job, Reply};
 use std::sync::Arc;
+
+/// How many executors a job is sent to that go away before it begins.
+const MAX_SENDS: usize = 3;
 
 pub struct FrontDb<'a> {
     pub shared: &'a Shared,
@@ -34,20 +38,29 @@ impl<'a> FrontDb<'a> {
         FrontDb { shared, activity, endpoint_len, generation: 0 }
     }
 
-    /// Send one job's frame to an idle executor and await the reply. The request's own
+    /// Send one job's frame to an executor and await the reply. The request's own
     /// transaction (`of_endpoint`) counts toward its endpoint's job time.
     async fn call(&self, frame: &wire::Frame, of_endpoint: bool) -> Result<Reply, Error> {
         let endpoint = of_endpoint.then(|| &self.activity[..self.endpoint_len]);
-        let mut lease = self.shared.pool.acquire(self.shared.limits(), wake_main, endpoint).await?;
-        let started = std::time::Instant::now();
-        let reply = lease.call(frame).await;
-        if let Some(endpoint) = endpoint {
-            self.shared.pool.observe(endpoint, started.elapsed());
+        // a job queued behind one whose executor went away never began: it goes to another
+        for _ in 0..MAX_SENDS {
+            let lease = self.shared.pool.acquire(self.shared.limits(), wake_main, endpoint).await?;
+            let pid = lease.pid();
+            match lease.call(frame).await {
+                Ok(Answer { reply, took }) => {
+                    if let Some(endpoint) = endpoint {
+                        self.shared.pool.observe(endpoint, took);
+                    }
+                    return match reply {
+                        Reply::Failed(e) => Err(e),
+                        reply => Ok(reply),
+                    };
+                }
+                Err(Lost::NotStarted) => continue,
+                Err(Lost::Running(why)) => return Err(Error::ExecutorLost(format!("executor {pid}: {why}"))),
+            }
         }
-        match reply? {
-            Reply::Failed(e) => Err(e),
-            reply => Ok(reply),
-        }
+        Err(Error::ExecutorLost(format!("{MAX_SENDS} executors went away before the job began")))
     }
 
     /// Read the `relids` that changed again and update `cache` (and the `rows` it was derived

@@ -15,7 +15,7 @@ use crate::{guc, shmem};
 use pgrx::bgworkers::{BackgroundWorkerBuilder, BackgroundWorkerStatus, DynamicBackgroundWorker};
 use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
-use pool::{Executor, Limits, Pool};
+use pool::{Limits, Pool};
 use postgrest_core::auth::JwtCache;
 use postgrest_core::budget::{self, Budget};
 use postgrest_core::config::Config;
@@ -38,7 +38,7 @@ pub struct Shared {
     /// held while the schema cache is read, one read at a time: the rows the cache was
     /// derived from, for a partial read (`CatalogRows`)
     pub loading: tokio::sync::Mutex<Option<CatalogRows>>,
-    pub pool: Pool,
+    pub pool: Arc<Pool>,
     /// the bytes of request bodies in flight
     pub budget: Budget,
 }
@@ -140,7 +140,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         jwt: JwtCache::new(),
         cache: RwLock::new(None),
         loading: tokio::sync::Mutex::new(None),
-        pool: Pool::default(),
+        pool: Arc::new(Pool::default()),
         budget,
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {
@@ -259,7 +259,7 @@ pub fn accept_executor(shared: &Shared, mut stream: std::os::unix::net::UnixStre
     let hello = pool::read_reply(&mut stream);
     let stream = stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(stream));
     match (hello, stream) {
-        (Ok(Reply::Hello { pid }), Ok(stream)) => shared.pool.connected(Executor::new(stream, pid)),
+        (Ok(Reply::Hello { pid }), Ok(stream)) => shared.pool.connected(stream, pid),
         _ => shared.pool.start_lost(),
     }
 }

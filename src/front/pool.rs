@@ -1,95 +1,147 @@
-//! The executor pool, owned by the front: connected executors, idle or leased, and how many
-//! are being started. Requests lease an idle executor (waiting in line when none is, up to
-//! `db-pool-acquisition-timeout`), and ask the front's main thread to start more up to
-//! `db-pool`; the main thread starts them and retires the idle ones past
-//! `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
+//! The executor pool, owned by the front: connected executors and the jobs each runs or has
+//! queued, and how many are being started. A job goes to an idle executor. When none is idle,
+//! a job of a fast endpoint (its jobs averaged under [`QUEUE_BELOW`]) is written to a busy
+//! executor whose one running job is fast too: the executor reads it as soon as it answers,
+//! without going to sleep and being woken again (on a loaded server, that wake-up was the
+//! largest cost of an executor's job after the query itself). Otherwise the request asks the
+//! front's main thread for one more executor, up to `db-pool`, and waits in line up to
+//! `db-pool-acquisition-timeout`. The main thread starts executors and retires the idle ones
+//! past `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
 //!
 //! Slow endpoints (jobs that averaged [`SLOW`] or more) may hold at most three quarters of
 //! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
 //! fast requests keep flowing while it lasts. A pool smaller than four has no such reserve.
 
-use bytes::Bytes;
 use postgrest_core::budget::{Budget, Reservation};
 use postgrest_core::error::Error;
-use postgrest_core::wire::{self, Frame, Reply};
-use std::collections::HashMap;
-use std::os::fd::AsRawFd;
-use std::sync::{Mutex, MutexGuard};
+use postgrest_core::wire::{self, Frame, FrameReader, Reply};
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
-/// One executor's connection.
-pub struct Executor {
-    stream: UnixStream,
-    pub pid: i32,
-    idle_since: Instant,
+/// One executor's connection. Jobs are written in turn; the replies come back in the same
+/// order and are read by the connection's reader task ([`read_replies`]), which hands each to
+/// the request that owes it.
+struct Conn {
+    pid: i32,
+    fd: RawFd,
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    /// the jobs written and not answered, oldest first
+    owed: Mutex<VecDeque<Owed>>,
 }
 
-impl Executor {
-    pub fn new(stream: UnixStream, pid: i32) -> Executor {
-        Executor { stream, pid, idle_since: Instant::now() }
+struct Owed {
+    answer: oneshot::Sender<Result<Answer, Lost>>,
+    written: Instant,
+}
+
+/// A job's reply, and how long the executor spent on it (not counting a wait in its queue).
+pub struct Answer {
+    pub reply: Reply,
+    pub took: Duration,
+}
+
+/// Why a job got no reply.
+pub enum Lost {
+    /// the executor went away while it ran the job (or may have): the request's error
+    Running(String),
+    /// it went away before the job began: the job can be sent to another executor
+    NotStarted,
+}
+
+impl Conn {
+    fn owed(&self) -> MutexGuard<'_, VecDeque<Owed>> {
+        self.owed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Send one job (its frame, in one vectored write when the socket takes it) and await its
-    /// reply, read into one buffer that the reply's columns are slices of.
-    pub async fn call(&mut self, frame: &Frame) -> std::io::Result<Reply> {
-        let mut written = 0;
-        loop {
-            let slices = frame.slices_from(written);
-            if slices.is_empty() {
-                break;
+    /// End the connection both ways: the executor reads EOF and exits, the reader task ends.
+    fn close(&self) {
+        // SAFETY: plain libc on the socket this connection owns; it stays open (the halves
+        // live as long as `self`), so the fd is not another file's
+        unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+    }
+}
+
+/// Read an executor's replies until its connection ends; then it leaves the pool, the job it
+/// was running fails, and the jobs queued behind it may be sent elsewhere.
+async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHalf) {
+    let mut frames = FrameReader::default();
+    let mut last_reply = Instant::now();
+    let why = loop {
+        let frame = match frames.take() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                let room = match frames.room() {
+                    Ok(room) => room,
+                    Err(e) => break e.0.to_string(),
+                };
+                match stream.read(room).await {
+                    Ok(0) => break "connection closed".to_string(),
+                    Ok(n) => frames.filled(n),
+                    Err(e) => break e.to_string(),
+                }
+                continue;
             }
-            match self.stream.write_vectored(&slices).await? {
-                0 => return Err(std::io::ErrorKind::WriteZero.into()),
-                n => written += n,
-            }
-        }
-        // as wire::read_frame: a small reply, header and all, is one read
-        let mut buf: Vec<u8> = Vec::with_capacity(wire::FIRST_READ);
-        while buf.len() < 4 {
-            read_more(&mut self.stream, &mut buf).await?;
-        }
-        let total = wire::frame_total(&buf).map_err(bad_frame)?;
-        buf.reserve_exact(total - buf.len());
-        while buf.len() < total {
-            read_more(&mut self.stream, &mut buf).await?;
-        }
-        wire::decode_reply(&Bytes::from(buf).slice(4..)).map_err(bad_frame)
+            Err(e) => break e.0.to_string(),
+        };
+        let reply = match wire::decode_reply(&frame) {
+            Ok(reply) => reply,
+            Err(e) => break e.0.to_string(),
+        };
+        let Some(owed) = conn.owed().pop_front() else { break "a reply to no job".to_string() };
+        pool.answered(conn.pid);
+        // its time began when it was written, or when the job ahead of it was answered
+        let took = owed.written.max(last_reply).elapsed();
+        last_reply = Instant::now();
+        let _ = owed.answer.send(Ok(Answer { reply, took }));
+    };
+    conn.close();
+    pool.gone(conn.pid);
+    let mut owed = std::mem::take(&mut *conn.owed());
+    if let Some(running) = owed.pop_front() {
+        let _ = running.answer.send(Err(Lost::Running(why)));
     }
-
-    /// An idle executor's socket has nothing to read: readable means it closed (it died).
-    fn is_alive(&self) -> bool {
-        let mut fd = libc::pollfd { fd: self.stream.as_raw_fd(), events: libc::POLLIN | libc::POLLRDHUP, revents: 0 };
-        // SAFETY: one valid pollfd, zero timeout; plain libc, no PostgreSQL
-        let n = unsafe { libc::poll(&mut fd, 1, 0) };
-        n == 0
+    // an executor runs a job only after it answered the one before
+    for queued in owed {
+        let _ = queued.answer.send(Err(Lost::NotStarted));
     }
-}
-
-/// Read what the socket has into `buf`'s spare room; EOF is an error (the executor went away).
-async fn read_more(stream: &mut UnixStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    if stream.read_buf(buf).await? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(())
-}
-
-fn bad_frame(e: wire::WireError) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, e.0)
 }
 
 /// Read one reply frame, blocking (an executor's hello, on the accepting thread).
 pub fn read_reply(stream: &mut std::os::unix::net::UnixStream) -> std::io::Result<Reply> {
-    wire::decode_reply(&wire::read_frame(stream)?).map_err(bad_frame)
+    wire::decode_reply(&wire::read_frame(stream)?).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.0))
+}
+
+/// A connected executor as the pool sees it.
+struct Slot {
+    conn: Arc<Conn>,
+    /// the jobs written to it and not answered, the running one first: whether a job may be
+    /// queued behind each (it is of a fast endpoint)
+    jobs: VecDeque<bool>,
+    /// since when its running job runs, or it is idle
+    since: Instant,
+}
+
+impl Slot {
+    fn is_idle(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Running a fast job, not for long, with fewer than [`QUEUED`] fast ones behind it.
+    fn has_room(&self) -> bool {
+        (1..=QUEUED).contains(&self.jobs.len()) && self.jobs.iter().all(|fast| *fast) && self.since.elapsed() < QUEUE_BELOW
+    }
 }
 
 #[derive(Default)]
 struct State {
-    idle: Vec<Executor>,
-    /// connected executors, idle or leased
-    live: usize,
+    /// connected executors, idle or busy
+    executors: Vec<Slot>,
     /// asked of the main thread, not yet connected
     starting: usize,
     /// starts the main thread should make
@@ -100,16 +152,31 @@ struct State {
     greeted: std::collections::HashSet<i32>,
 }
 
+impl State {
+    fn slot(&mut self, pid: i32) -> Option<&mut Slot> {
+        self.executors.iter_mut().find(|s| s.conn.pid == pid)
+    }
+}
+
 /// An endpoint whose jobs average this long holds executors from the slow share.
 pub const SLOW: Duration = Duration::from_millis(100);
+
+/// A job of an endpoint whose jobs average less than this may wait in a busy executor's queue,
+/// behind one such job that has not run longer than this.
+pub const QUEUE_BELOW: Duration = Duration::from_millis(5);
+
+/// How many jobs may wait in one executor's queue.
+const QUEUED: usize = 2;
 
 /// Endpoints remembered (their mean job time); past this many the memory starts over.
 const MAX_ENDPOINTS: usize = 4096;
 
 pub struct Pool {
     state: Mutex<State>,
-    /// an executor came back or connected, or starting it failed
+    /// an executor became idle or connected, or went away, or starting one failed
     returned: Notify,
+    /// a busy executor has room for a queued job (only jobs that may queue wait for it)
+    room: Notify,
     /// executors that slow endpoints may hold at once
     slow_share: Budget,
     /// mean job time per endpoint (method and path), in seconds, decaying
@@ -118,7 +185,13 @@ pub struct Pool {
 
 impl Default for Pool {
     fn default() -> Pool {
-        Pool { state: Mutex::default(), returned: Notify::new(), slow_share: Budget::counting(0, 1), endpoints: Mutex::new(HashMap::new()) }
+        Pool {
+            state: Mutex::default(),
+            returned: Notify::new(),
+            room: Notify::new(),
+            slow_share: Budget::counting(0, 1),
+            endpoints: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -136,9 +209,10 @@ impl Pool {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// An idle executor, waiting in line for one up to the acquisition timeout. `wake` asks
-    /// the main thread to start one. A job of a slow `endpoint` first waits for room in the
-    /// slow share.
+    /// An executor for one job: an idle one, else (for a job of a fast endpoint) room in a
+    /// busy one's queue, else the first that comes back, waiting in line up to the acquisition
+    /// timeout. `wake` asks the main thread to start one. A job of a slow `endpoint` first
+    /// waits for room in the slow share.
     pub async fn acquire(&self, limits: Limits, wake: impl Fn(), endpoint: Option<&str>) -> Result<Lease<'_>, Error> {
         let deadline = tokio::time::Instant::now() + limits.acquisition_timeout;
         let share = limits.max - limits.max / 4;
@@ -148,7 +222,9 @@ impl Pool {
         let mut slow = None;
         loop {
             // checked again on each turn: the endpoint may be found slow while this job waits
-            if slow.is_none() && limits.max >= 4 && endpoint.is_some_and(|e| self.is_slow(e)) {
+            let mean = endpoint.and_then(|e| self.mean(e));
+            let queues = mean.is_some_and(|m| m < QUEUE_BELOW);
+            if slow.is_none() && limits.max >= 4 && mean.is_some_and(|m| m >= SLOW) {
                 // the wake-up that brought this job here may have been for an executor it must
                 // now leave to others: pass it on (a spurious one costs a look, a lost one a wait)
                 self.returned.notify_one();
@@ -159,32 +235,55 @@ impl Pool {
             }
             // listen before looking, so that a return between the look and the wait is seen
             let returned = self.returned.notified();
-            tokio::pin!(returned);
+            let room = self.room.notified();
+            tokio::pin!(returned, room);
             returned.as_mut().enable();
+            if queues {
+                room.as_mut().enable();
+            }
             {
                 let mut state = self.lock();
-                while let Some(executor) = state.idle.pop() {
-                    if executor.is_alive() {
-                        return Ok(Lease { pool: self, executor: Some(executor), in_flight: false, _slow: slow.take() });
+                // a busy executor's queue first, the one whose job has run longest (likely the
+                // first to end): it takes the job without a wake-up. Else the executor idle the
+                // shortest time (the others can retire).
+                let executors = &mut state.executors;
+                let roomy = executors.iter().enumerate().filter(|(_, s)| queues && s.has_room()).min_by_key(|(_, s)| s.since);
+                let idle = || executors.iter().enumerate().filter(|(_, s)| s.is_idle()).max_by_key(|(_, s)| s.since);
+                if let Some(at) = roomy.or_else(idle).map(|(at, _)| at) {
+                    let slot = &mut executors[at];
+                    if slot.is_idle() {
+                        slot.since = Instant::now();
                     }
-                    state.live = state.live.saturating_sub(1);
+                    slot.jobs.push_back(queues);
+                    return Ok(Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take() });
                 }
                 let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
-                if state.live + state.starting < limits.max && !blocked {
+                if state.executors.len() + state.starting < limits.max && !blocked {
                     state.starting += 1;
                     state.wanted += 1;
                     wake();
                 }
             }
-            if tokio::time::timeout_at(deadline, returned).await.is_err() {
+            let woken = async {
+                if queues {
+                    tokio::select! {
+                        () = returned => {}
+                        () = room => {}
+                    }
+                } else {
+                    returned.await
+                }
+            };
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 return Err(Error::PoolTimeout);
             }
         }
     }
 
-    fn is_slow(&self, endpoint: &str) -> bool {
+    /// The mean job time of `endpoint`, once one of its jobs has ended.
+    fn mean(&self, endpoint: &str) -> Option<Duration> {
         let endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
-        endpoints.get(endpoint).is_some_and(|mean| *mean >= SLOW.as_secs_f64())
+        endpoints.get(endpoint).map(|mean| Duration::from_secs_f64(*mean))
     }
 
     /// A job of `endpoint` held its executor for `took`.
@@ -201,14 +300,39 @@ impl Pool {
         endpoints.insert(endpoint.to_string(), took.as_secs_f64());
     }
 
-    /// A newly started executor connected.
-    pub fn connected(&self, executor: Executor) {
+    /// A newly started executor connected (on a thread in the I/O runtime: its reader task
+    /// is spawned there).
+    pub fn connected(self: &Arc<Self>, stream: UnixStream, pid: i32) {
+        let fd = stream.as_raw_fd();
+        let (read, write) = stream.into_split();
+        let conn = Arc::new(Conn { pid, fd, writer: tokio::sync::Mutex::new(write), owed: Mutex::default() });
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
-        state.live += 1;
-        state.greeted.insert(executor.pid);
-        state.idle.push(executor);
+        state.greeted.insert(pid);
+        state.executors.push(Slot { conn: conn.clone(), jobs: VecDeque::new(), since: Instant::now() });
         drop(state);
+        tokio::spawn(read_replies(self.clone(), conn, read));
+        self.returned.notify_one();
+    }
+
+    /// The oldest job of executor `pid` was answered.
+    fn answered(&self, pid: i32) {
+        let mut state = self.lock();
+        let Some(slot) = state.slot(pid) else { return };
+        slot.jobs.pop_front();
+        slot.since = Instant::now();
+        let (idle, room) = (slot.is_idle(), slot.has_room());
+        drop(state);
+        if idle {
+            self.returned.notify_one();
+        } else if room {
+            self.room.notify_one();
+        }
+    }
+
+    /// Executor `pid`'s connection ended.
+    fn gone(&self, pid: i32) {
+        self.lock().executors.retain(|s| s.conn.pid != pid);
         self.returned.notify_one();
     }
 
@@ -251,93 +375,116 @@ impl Pool {
     /// fewer than the warm ones are left (one was terminated).
     pub fn maintain(&self, limits: Limits) {
         let mut state = self.lock();
-        // the longest idle are at the front: the pool pushes and pops at the back
-        while state.live > limits.warm {
-            match state.idle.first() {
-                Some(e) if e.idle_since.elapsed() > limits.max_idle => {
-                    state.idle.remove(0);
-                    state.live = state.live.saturating_sub(1);
-                }
-                _ => break,
-            }
+        while state.executors.len() > limits.warm {
+            // the longest idle
+            let Some(at) = state
+                .executors
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_idle() && s.since.elapsed() > limits.max_idle)
+                .min_by_key(|(_, s)| s.since)
+                .map(|(at, _)| at)
+            else {
+                break;
+            };
+            state.executors.swap_remove(at).conn.close();
         }
-        let before = state.idle.len();
-        state.idle.retain(Executor::is_alive);
-        let dead = before - state.idle.len();
-        state.live = state.live.saturating_sub(dead);
-        let short = limits.warm.saturating_sub(state.live + state.starting);
+        let short = limits.warm.saturating_sub(state.executors.len() + state.starting);
         if short > 0 && state.blocked_until.is_none_or(|t| Instant::now() >= t) {
             state.starting += short;
             state.wanted += short;
         }
     }
 
-    /// Connected executors, idle or leased.
+    /// Connected executors, idle or busy.
     pub fn live(&self) -> usize {
-        self.lock().live
+        self.lock().executors.len()
     }
 
     /// Close every idle executor (shutdown).
     pub fn close_idle(&self) {
-        let mut state = self.lock();
-        let n = state.idle.len();
-        state.idle.clear();
-        state.live = state.live.saturating_sub(n);
+        self.lock().executors.retain(|s| {
+            if s.is_idle() {
+                s.conn.close();
+            }
+            !s.is_idle()
+        });
     }
 
-    fn give_back(&self, mut executor: Executor) {
-        executor.idle_since = Instant::now();
-        self.lock().idle.push(executor);
-        self.returned.notify_one();
-    }
-
-    fn lost(&self) {
+    /// A lease ended before its job was written: the job it counted is not coming.
+    fn unlease(&self, pid: i32) {
         let mut state = self.lock();
-        state.live = state.live.saturating_sub(1);
+        let Some(slot) = state.slot(pid) else { return };
+        slot.jobs.pop_back();
+        let idle = slot.is_idle();
         drop(state);
-        self.returned.notify_one();
+        if idle {
+            self.returned.notify_one();
+        }
     }
 }
 
-/// An executor leased to one request; it goes back to the pool when dropped, unless its
-/// connection broke.
+/// One job's turn on an executor, running at once or queued behind one job.
 pub struct Lease<'a> {
     pool: &'a Pool,
-    executor: Option<Executor>,
-    in_flight: bool,
+    conn: Arc<Conn>,
+    written: bool,
     /// a slow endpoint's room in the slow share, given back with the executor
     _slow: Option<Reservation<'a>>,
 }
 
 impl Lease<'_> {
-    /// Send one job and wait for its reply; a broken connection is an error of this request
-    /// only (PGRST001), and the executor is forgotten.
-    pub async fn call(&mut self, frame: &Frame) -> Result<Reply, Error> {
-        let executor = self.executor.as_mut().ok_or_else(|| Error::Internal("lease used after loss".into()))?;
-        // dropped before the reply is read, the lease must not give the executor back: its
-        // reply would answer the next job
-        self.in_flight = true;
-        let outcome = executor.call(frame).await;
-        self.in_flight = false;
-        match outcome {
-            Ok(reply) => Ok(reply),
-            Err(e) => {
-                let pid = executor.pid;
-                self.executor = None;
-                self.pool.lost();
-                Err(Error::ExecutorLost(format!("executor {pid}: {e}")))
+    /// Send the job (its frame, in one vectored write when the socket takes it) and await its
+    /// reply. A job the executor never began ([`Lost::NotStarted`]) may be sent again.
+    pub async fn call(mut self, frame: &Frame) -> Result<Answer, Lost> {
+        let (answer, reply) = oneshot::channel();
+        {
+            let mut writer = self.conn.writer.lock().await;
+            self.conn.owed().push_back(Owed { answer, written: Instant::now() });
+            self.written = true;
+            // a write cut short (the request dropped, or the socket broken) leaves a partial
+            // frame: the connection is unusable
+            let mut broken = CloseOnDrop(Some(&self.conn));
+            let mut written = 0;
+            loop {
+                let slices = frame.slices_from(written);
+                if slices.is_empty() {
+                    break;
+                }
+                match writer.write_vectored(&slices).await {
+                    Ok(n) if n > 0 => written += n,
+                    // nothing of the job was read: it never began
+                    _ => return Err(Lost::NotStarted),
+                }
             }
+            broken.0 = None;
         }
+        match reply.await {
+            Ok(answer) => answer,
+            Err(_) => Err(Lost::Running("the reply was lost".into())),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.conn.pid
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        match self.executor.take() {
-            Some(executor) if !self.in_flight => self.pool.give_back(executor),
-            // closed: the executor exits when it sees it
-            Some(_) => self.pool.lost(),
-            None => {}
+        if !self.written {
+            self.pool.unlease(self.conn.pid);
+        }
+    }
+}
+
+/// Closes a connection when dropped, unless emptied first.
+struct CloseOnDrop<'a>(Option<&'a Conn>);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0 {
+            conn.close();
         }
     }
 }

@@ -106,7 +106,10 @@ fn parse_query(query_string: &str, is_rpc_read: bool) -> Result<QueryParams, Err
         .map(|(k, v)| parse_logic_tree(k, v))
         .collect::<Result<Vec<_>, _>>()?;
     let columns = lookup("columns").map(parse_columns).transpose()?;
-    let select = parse_select(lookup("select").unwrap_or("*"))?;
+    let select = match lookup("select") {
+        Some(select) => parse_select(select)?,
+        None => all_columns(),
+    };
     let all_filters = with_values
         .iter()
         .filter(|(k, _)| is_filter_key(k))
@@ -288,6 +291,12 @@ pub fn parse_select(value: &str) -> Result<Vec<SelectItem>, Error> {
     errors::check_nesting(&source, value)?;
     let pair = grammar::parse_entry(Rule::select_param, value, &source)?;
     grammar::select_param(pair, &source, value)
+}
+
+/// No `select=` is `select=*`, parsed once: most requests have none.
+fn all_columns() -> Vec<SelectItem> {
+    static STAR: std::sync::OnceLock<Vec<SelectItem>> = std::sync::OnceLock::new();
+    STAR.get_or_init(|| parse_select("*").expect("the grammar parses *")).clone()
 }
 
 /// `columns=`: sorted, without duplicates (`pRequestColumns`).
