@@ -210,6 +210,9 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
 /// The first read of a frame asks for this much: a small frame, header and all, is one read.
 pub const FIRST_READ: usize = 8192;
 
+/// Frames up to this long are copied out of a [`FrameReader`]'s buffer; longer ones take it.
+const COPIED_UP_TO: usize = 2048;
+
 /// Frames read off one stream. The front may write an executor's next job before it has read
 /// the last reply (`front::pool`), so one read can end inside the frame after the one it
 /// completes: those bytes are kept for the next frame. A small frame takes one read; a large
@@ -230,6 +233,14 @@ impl FrameReader {
         let Some(total) = self.announced()? else { return Ok(None) };
         if self.have < total {
             return Ok(None);
+        }
+        if total <= COPIED_UP_TO {
+            // a small frame is copied out: the buffer is kept for the next reads, instead of a
+            // new one allocated and zeroed for each frame
+            let frame = Bytes::copy_from_slice(&self.buf[4..total]);
+            self.buf.copy_within(total..self.have, 0);
+            self.have -= total;
+            return Ok(Some(frame));
         }
         // the next frame's first bytes, if any, move to a buffer of their own (less than one read)
         let next = self.buf[total..self.have].to_vec();
