@@ -220,6 +220,7 @@ impl Pool {
             self.slow_share.resize(share as u64);
         }
         let mut slow = None;
+        let mut patience = None;
         loop {
             // checked again on each turn: the endpoint may be found slow while this job waits
             let mean = endpoint.and_then(|e| self.mean(e));
@@ -257,8 +258,12 @@ impl Pool {
                     slot.jobs.push_back(queues);
                     return Ok(Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take() });
                 }
+                // a job that may queue first waits a moment for room: a busy executor ends its
+                // fast job within that, and a few busy executors sleep less than many
+                let now = tokio::time::Instant::now();
+                let patient = queues && *patience.get_or_insert(now + QUEUE_BELOW) > now;
                 let blocked = state.blocked_until.is_some_and(|t| Instant::now() < t);
-                if state.executors.len() + state.starting < limits.max && !blocked {
+                if !patient && state.executors.len() + state.starting < limits.max && !blocked {
                     state.starting += 1;
                     state.wanted += 1;
                     wake();
@@ -274,7 +279,11 @@ impl Pool {
                     returned.await
                 }
             };
-            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            let until = match patience {
+                Some(p) if p > tokio::time::Instant::now() => p.min(deadline),
+                _ => deadline,
+            };
+            if tokio::time::timeout_at(until, woken).await.is_err() && until == deadline {
                 return Err(Error::PoolTimeout);
             }
         }

@@ -10,7 +10,6 @@ use crate::request::preferences::{Handling, Transaction};
 use crate::request::ApiRequest;
 use crate::response::{self, ResultSet};
 use crate::sql::{fragment, Statement};
-use serde_json::{Map, Value};
 
 /// A planned request: what the database runs, and how its result becomes the response.
 #[derive(Debug, Clone)]
@@ -144,9 +143,10 @@ pub fn main_tx_for(
 /// method, path, headers, cookies, the time zone, a called function's settings, then
 /// `app.settings.*`.
 pub fn settings(config: &Config, api: &ApiRequest, role: &str, routine_settings: &[(String, String)]) -> Vec<(String, String)> {
+    // a JSON object of the pairs, keys in order, the last value of a repeated key
     let obj = |pairs: &[(String, String)]| -> String {
-        let map: Map<String, Value> = pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        Value::Object(map).to_string()
+        let map: std::collections::BTreeMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        serde_json::to_string(&map).unwrap_or_default()
     };
     let search_path: Vec<String> =
         std::iter::once(&api.schema).chain(config.db_extra_search_path.iter()).map(|s| fragment::ident(s)).collect();

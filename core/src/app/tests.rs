@@ -255,3 +255,16 @@ fn execute_fails_a_singular_write_that_touched_two_rows_inside_the_transaction()
     let mut tx = Recorder { rows: result_row(2, "[]").rows, ..Recorder::default() };
     assert_eq!(execute(&mut tx, &main.job).map(|(_, end)| end), Err(Error::Singularity(2)));
 }
+
+#[test]
+fn request_headers_and_cookies_are_json_objects_in_key_order() {
+    let config = config(&[]);
+    let headers = [("X-B", "2"), ("X-A", "say \"hi\""), ("Cookie", "z=1; a=2; a=3")];
+    let api = parse_request(&config, &request("GET", "/clients", "", &headers, ""), Auth::default()).expect("parses");
+    let settings = main_tx::settings(&config, &api, "anon", &[]);
+    let get = |n: &str| settings.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+    // the cookies are a setting of their own
+    assert_eq!(get("request.headers"), r#"{"x-a":"say \"hi\"","x-b":"2"}"#);
+    // a repeated cookie: its last value, as PostgREST's map of them
+    assert_eq!(get("request.cookies"), r#"{"a":"3","z":"1"}"#);
+}

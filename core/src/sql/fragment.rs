@@ -33,17 +33,33 @@ pub fn is_json_object(json: &[u8]) -> bool {
 /// from a NUL on is dropped, as PostgREST's `trimNullChars` does: PostgreSQL identifiers
 /// cannot hold one.
 pub fn ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    push_ident(&mut out, name);
+    out
+}
+
+/// [`ident`], appended to `out`.
+fn push_ident(out: &mut String, name: &str) {
     let name = name.split('\0').next().unwrap_or("");
-    format!("\"{}\"", name.replace('"', "\"\""))
+    out.push('"');
+    for (i, part) in name.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 /// `"schema"."name"`, or just `"name"` for an alias (empty schema).
 pub fn qi(q: &QualifiedIdentifier) -> String {
-    if q.schema.is_empty() {
-        ident(&q.name)
-    } else {
-        format!("{}.{}", ident(&q.schema), ident(&q.name))
+    let mut out = String::with_capacity(q.schema.len() + q.name.len() + 5);
+    if !q.schema.is_empty() {
+        push_ident(&mut out, &q.schema);
+        out.push('.');
     }
+    push_ident(&mut out, &q.name);
+    out
 }
 
 pub fn column(table: &QualifiedIdentifier, name: &str) -> String {
