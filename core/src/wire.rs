@@ -255,6 +255,8 @@ impl FrameReader {
     pub fn room(&mut self) -> Result<&mut [u8], WireError> {
         let want = self.announced()?.unwrap_or(FIRST_READ).max(self.have + 1);
         if self.buf.len() < want {
+            // exactly: a frame's payload keeps the whole buffer alive while its slices live
+            self.buf.reserve_exact(want - self.buf.len());
             self.buf.resize(want, 0);
         }
         Ok(&mut self.buf[self.have..])

@@ -72,43 +72,47 @@ impl Conn {
 async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHalf) {
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
-    let why = loop {
+    // (why, whether the executor may have begun the jobs behind the first one too)
+    let (why, garbled) = loop {
         let frame = match frames.take() {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 let room = match frames.room() {
                     Ok(room) => room,
-                    Err(e) => break e.0.to_string(),
+                    Err(e) => break (e.0.to_string(), true),
                 };
                 match stream.read(room).await {
-                    Ok(0) => break "connection closed".to_string(),
+                    Ok(0) => break ("connection closed".to_string(), false),
                     Ok(n) => frames.filled(n),
-                    Err(e) => break e.to_string(),
+                    Err(e) => break (e.to_string(), false),
                 }
                 continue;
             }
-            Err(e) => break e.0.to_string(),
+            Err(e) => break (e.0.to_string(), true),
         };
+        // a reply that arrived whole but does not decode was answered: the executor may have
+        // gone on to the next job
         let reply = match wire::decode_reply(&frame) {
             Ok(reply) => reply,
-            Err(e) => break e.0.to_string(),
+            Err(e) => break (e.0.to_string(), true),
         };
-        let Some(owed) = conn.owed().pop_front() else { break "a reply to no job".to_string() };
-        pool.answered(conn.pid);
+        let Some(owed) = conn.owed().pop_front() else { break ("a reply to no job".to_string(), true) };
+        pool.answered(&conn);
         // its time began when it was written, or when the job ahead of it was answered
         let took = owed.written.max(last_reply).elapsed();
         last_reply = Instant::now();
         let _ = owed.answer.send(Ok(Answer { reply, took }));
     };
     conn.close();
-    pool.gone(conn.pid);
+    pool.gone(&conn);
     let mut owed = std::mem::take(&mut *conn.owed());
     if let Some(running) = owed.pop_front() {
-        let _ = running.answer.send(Err(Lost::Running(why)));
+        let _ = running.answer.send(Err(Lost::Running(why.clone())));
     }
-    // an executor runs a job only after it answered the one before
+    // an executor runs a job only after it answered the one before, and a reply it wrote is
+    // read before the end of the stream: the jobs behind the first never began
     for queued in owed {
-        let _ = queued.answer.send(Err(Lost::NotStarted));
+        let _ = queued.answer.send(Err(if garbled { Lost::Running(why.clone()) } else { Lost::NotStarted }));
     }
 }
 
@@ -153,8 +157,9 @@ struct State {
 }
 
 impl State {
-    fn slot(&mut self, pid: i32) -> Option<&mut Slot> {
-        self.executors.iter_mut().find(|s| s.conn.pid == pid)
+    /// The slot of `conn` (by identity: a pid may be reused once its executor is gone).
+    fn slot(&mut self, conn: &Conn) -> Option<&mut Slot> {
+        self.executors.iter_mut().find(|s| std::ptr::eq(&*s.conn, conn))
     }
 }
 
@@ -221,6 +226,7 @@ impl Pool {
         }
         let mut slow = None;
         let mut patience = None;
+        let mut woken = false;
         loop {
             // checked again on each turn: the endpoint may be found slow while this job waits
             let mean = endpoint.and_then(|e| self.mean(e));
@@ -252,11 +258,22 @@ impl Pool {
                 let idle = || executors.iter().enumerate().filter(|(_, s)| s.is_idle()).max_by_key(|(_, s)| s.since);
                 if let Some(at) = roomy.or_else(idle).map(|(at, _)| at) {
                     let slot = &mut executors[at];
-                    if slot.is_idle() {
+                    let took_idle = slot.is_idle();
+                    if took_idle {
                         slot.since = Instant::now();
                     }
                     slot.jobs.push_back(queues);
-                    return Ok(Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take() });
+                    let lease = Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take() };
+                    // the wake-up that brought this job here may have been for the other kind of
+                    // place (an idle executor, room in a queue), which some other job waits for
+                    if woken {
+                        if took_idle && executors.iter().any(Slot::has_room) {
+                            self.room.notify_one();
+                        } else if !took_idle && executors.iter().any(Slot::is_idle) {
+                            self.returned.notify_one();
+                        }
+                    }
+                    return Ok(lease);
                 }
                 // a job that may queue first waits a moment for room: a busy executor ends its
                 // fast job within that, and a few busy executors sleep less than many
@@ -269,7 +286,7 @@ impl Pool {
                     wake();
                 }
             }
-            let woken = async {
+            let wait = async {
                 if queues {
                     tokio::select! {
                         () = returned => {}
@@ -283,9 +300,10 @@ impl Pool {
                 Some(p) if p > tokio::time::Instant::now() => p.min(deadline),
                 _ => deadline,
             };
-            if tokio::time::timeout_at(until, woken).await.is_err() && until == deadline {
+            if tokio::time::timeout_at(until, wait).await.is_err() && until == deadline {
                 return Err(Error::PoolTimeout);
             }
+            woken = true;
         }
     }
 
@@ -324,10 +342,10 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    /// The oldest job of executor `pid` was answered.
-    fn answered(&self, pid: i32) {
+    /// The oldest job of `conn` was answered.
+    fn answered(&self, conn: &Conn) {
         let mut state = self.lock();
-        let Some(slot) = state.slot(pid) else { return };
+        let Some(slot) = state.slot(conn) else { return };
         slot.jobs.pop_front();
         slot.since = Instant::now();
         let (idle, room) = (slot.is_idle(), slot.has_room());
@@ -339,9 +357,9 @@ impl Pool {
         }
     }
 
-    /// Executor `pid`'s connection ended.
-    fn gone(&self, pid: i32) {
-        self.lock().executors.retain(|s| s.conn.pid != pid);
+    /// `conn` ended (or broke): no more jobs go to it.
+    fn gone(&self, conn: &Conn) {
+        self.lock().executors.retain(|s| !std::ptr::eq(&*s.conn, conn));
         self.returned.notify_one();
     }
 
@@ -421,14 +439,16 @@ impl Pool {
     }
 
     /// A lease ended before its job was written: the job it counted is not coming.
-    fn unlease(&self, pid: i32) {
+    fn unlease(&self, conn: &Conn) {
         let mut state = self.lock();
-        let Some(slot) = state.slot(pid) else { return };
+        let Some(slot) = state.slot(conn) else { return };
         slot.jobs.pop_back();
-        let idle = slot.is_idle();
+        let (idle, room) = (slot.is_idle(), slot.has_room());
         drop(state);
         if idle {
             self.returned.notify_one();
+        } else if room {
+            self.room.notify_one();
         }
     }
 }
@@ -437,6 +457,8 @@ impl Pool {
 pub struct Lease<'a> {
     pool: &'a Pool,
     conn: Arc<Conn>,
+    /// the job went to `call`, which counts it from then on (a lease dropped before that
+    /// takes its job back)
     written: bool,
     /// a slow endpoint's room in the slow share, given back with the executor
     _slow: Option<Reservation<'a>>,
@@ -447,26 +469,28 @@ impl Lease<'_> {
     /// reply. A job the executor never began ([`Lost::NotStarted`]) may be sent again.
     pub async fn call(mut self, frame: &Frame) -> Result<Answer, Lost> {
         let (answer, reply) = oneshot::channel();
+        let conn = self.conn.clone();
         {
-            let mut writer = self.conn.writer.lock().await;
-            self.conn.owed().push_back(Owed { answer, written: Instant::now() });
+            let mut writer = conn.writer.lock().await;
+            conn.owed().push_back(Owed { answer, written: Instant::now() });
+            // the job is counted by `sending` from here on, not by the lease
+            let mut sending = Sending { pool: self.pool, conn: &conn, bytes: 0, state: Write::Writing };
             self.written = true;
-            // a write cut short (the request dropped, or the socket broken) leaves a partial
-            // frame: the connection is unusable
-            let mut broken = CloseOnDrop(Some(&self.conn));
-            let mut written = 0;
             loop {
-                let slices = frame.slices_from(written);
+                let slices = frame.slices_from(sending.bytes);
                 if slices.is_empty() {
                     break;
                 }
                 match writer.write_vectored(&slices).await {
-                    Ok(n) if n > 0 => written += n,
-                    // nothing of the job was read: it never began
-                    _ => return Err(Lost::NotStarted),
+                    Ok(n) if n > 0 => sending.bytes += n,
+                    // the socket broke: the executor cannot have read all of the job, it never began
+                    _ => {
+                        sending.state = Write::Broken;
+                        return Err(Lost::NotStarted);
+                    }
                 }
             }
-            broken.0 = None;
+            sending.state = Write::Done;
         }
         match reply.await {
             Ok(answer) => answer,
@@ -482,18 +506,41 @@ impl Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if !self.written {
-            self.pool.unlease(self.conn.pid);
+            self.pool.unlease(&self.conn);
         }
     }
 }
 
-/// Closes a connection when dropped, unless emptied first.
-struct CloseOnDrop<'a>(Option<&'a Conn>);
+/// A job being written, with the connection's writer held. If it ends without the whole frame
+/// written (the request's future dropped, or the socket broken), the job is taken back when none
+/// of it was written, and otherwise the connection is closed: a partial frame makes it unusable.
+struct Sending<'a> {
+    pool: &'a Pool,
+    conn: &'a Conn,
+    bytes: usize,
+    state: Write,
+}
 
-impl Drop for CloseOnDrop<'_> {
+enum Write {
+    Writing,
+    Done,
+    Broken,
+}
+
+impl Drop for Sending<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.0 {
-            conn.close();
+        match self.state {
+            Write::Done => {}
+            Write::Writing if self.bytes == 0 => {
+                // the writer is still held: this job is the last one owed
+                self.conn.owed().pop_back();
+                self.pool.unlease(self.conn);
+            }
+            Write::Writing | Write::Broken => {
+                self.conn.close();
+                // no job goes to it while its reader task has not seen the end yet
+                self.pool.gone(self.conn);
+            }
         }
     }
 }
