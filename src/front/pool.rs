@@ -350,6 +350,11 @@ impl Pool {
         slot.since = Instant::now();
         let (idle, room) = (slot.is_idle(), slot.has_room());
         drop(state);
+        self.offered(idle, room);
+    }
+
+    /// An executor has one job fewer: wake a job waiting for what it now offers.
+    fn offered(&self, idle: bool, room: bool) {
         if idle {
             self.returned.notify_one();
         } else if room {
@@ -445,15 +450,11 @@ impl Pool {
         slot.jobs.pop_back();
         let (idle, room) = (slot.is_idle(), slot.has_room());
         drop(state);
-        if idle {
-            self.returned.notify_one();
-        } else if room {
-            self.room.notify_one();
-        }
+        self.offered(idle, room);
     }
 }
 
-/// One job's turn on an executor, running at once or queued behind one job.
+/// One job's turn on an executor: run at once, or waiting in its queue (of [`QUEUED`] at most).
 pub struct Lease<'a> {
     pool: &'a Pool,
     conn: Arc<Conn>,
