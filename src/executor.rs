@@ -13,9 +13,10 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use postgrest_core::app::{self, End, Rows, Transaction};
 use postgrest_core::error::{Error, PgError};
-use postgrest_core::schema_cache::{partial_catalog_query, partial_view_rules_query, CATALOG_QUERY, VIEW_RULES_QUERY};
+use postgrest_core::schema_cache::{
+    partial_catalog_query, partial_view_rules_query, rule_targets, CATALOG_QUERY, CATALOG_RELATIONS_QUERY, VIEW_RULES_QUERY,
+};
 use postgrest_core::sql::Statement;
-use postgrest_core::text::Text;
 use postgrest_core::wire::{self, Job, Reply};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -55,16 +56,17 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     while let Some(job) = next_job(&mut front, &mut jobs, &waiter) {
         let generation = shmem::generation();
         if generation != seen_generation {
-            // the catalogs changed: plans kept for the old schema may now fail (the partial
-            // schema cache reads, which follow most changes, read only the system catalogs
-            // and take 20 ms to plan; a full read's plan, a few MB, is rarely needed again)
-            exec::forget_plans(|sql| sql == partial_catalog_query() || sql == partial_view_rules_query());
+            // the catalogs changed: plans kept for the old schema may now fail. Not those of
+            // the schema cache's reads that read the system catalogs only and follow most
+            // changes (the partial ones, which also serve a full read by index, take 20 ms to
+            // plan); a full read's plan, a few MB, is rarely needed again.
+            exec::forget_plans(|sql| sql == partial_catalog_query() || sql == partial_view_rules_query() || sql == CATALOG_RELATIONS_QUERY);
             seen_generation = generation;
         }
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
             .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
         report_idle();
-        if matches!(reply, Reply::Loaded { .. }) {
+        if matches!(reply, Reply::Loaded { .. } | Reply::Rules(_)) {
             crate::memory::trim_after_job();
         }
         if wire::encode_reply(&reply).write_to(&mut front).is_err() {
@@ -165,28 +167,38 @@ fn run(job: Job) -> Reply {
                 if relations.is_none() {
                     schema_cache::remember_exposed(tx)?;
                 }
-                // The query's cost estimate grows with the schema: past jit_above_cost, JIT
-                // compiling it would take longer than running it (seconds at 10,000 tables).
-                // Planning it takes 20 ms (apflora) and the plan does not depend on $1: the
-                // kept plan is made generic once instead of planned again at every read.
-                exec::query(
-                    tx,
-                    "SELECT pg_catalog.set_config('jit', 'off', true), pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)",
-                    &[],
-                    true,
-                )?;
-                let param: Text = param.into();
-                let query = if relations.is_some() { partial_catalog_query() } else { CATALOG_QUERY };
-                let rows = exec::query(tx, query, &[Some(param.clone())], true)?;
-                let document = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).ok_or(Error::NoSchemaCache)?;
-                // the rule texts as they are (a text column is read without a copy by its
-                // send function), parsed by the front
-                let rules_query = if relations.is_some() { partial_view_rules_query() } else { VIEW_RULES_QUERY };
-                let rules = exec::query_bytes(tx, rules_query, &[Some(param)], true, Some(1))?;
-                Ok((Reply::Loaded { document, rules }, End::Commit))
+                catalog_read_settings(tx)?;
+                let first = |rows: Vec<Vec<Option<String>>>| rows.into_iter().next().and_then(|r| r.into_iter().next().flatten());
+                // a full read of a few relations in a big database finds them by index
+                let (query, param) = match relations {
+                    Some(_) => (partial_catalog_query(), param),
+                    None => match first(exec::query(tx, CATALOG_RELATIONS_QUERY, &[Some(param.as_str().into())], true)?) {
+                        Some(listed) => (partial_catalog_query(), listed),
+                        None => (CATALOG_QUERY, param),
+                    },
+                };
+                let document = first(exec::query(tx, query, &[Some(param.into())], true)?).ok_or(Error::NoSchemaCache)?;
+                Ok((Reply::Loaded { document }, End::Commit))
             });
             loaded.unwrap_or_else(|e| {
                 pgrx::warning!("postgrest_ext: could not read the schema cache: {e}");
+                Reply::Failed(e)
+            })
+        }
+        // in its own snapshot, as it was as the second statement of a read committed
+        // transaction: a change between the two reads is logged, and read again
+        Job::Rules { param, relations } => {
+            let read = transaction(true, |tx| {
+                schema_cache::settle(tx);
+                catalog_read_settings(tx)?;
+                let query = if relations.is_some() { partial_view_rules_query() } else { VIEW_RULES_QUERY };
+                // the rule texts as they are (a text column is read without a copy by its
+                // send function); only their target lists travel
+                let rows = exec::query_bytes(tx, query, &[Some(param.into())], true, Some(1))?;
+                Ok((Reply::Rules(rule_targets(rule_texts(&rows))), End::Commit))
+            });
+            read.unwrap_or_else(|e| {
+                pgrx::warning!("postgrest_ext: could not read the views' rules: {e}");
                 Reply::Failed(e)
             })
         }
@@ -196,6 +208,28 @@ fn run(job: Job) -> Reply {
         })
         .unwrap_or_else(Reply::Failed),
     }
+}
+
+/// The catalog reads' settings. Their cost estimates grow with the schema: past
+/// jit_above_cost, JIT compiling them would take longer than running them (seconds at 10,000
+/// tables). Planning the catalog query takes 20 ms (apflora) and its plan does not depend on
+/// $1: the kept plan is made generic once instead of planned again at every read.
+fn catalog_read_settings(tx: &Tx) -> Result<(), Error> {
+    exec::query(
+        tx,
+        "SELECT pg_catalog.set_config('jit', 'off', true), pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)",
+        &[],
+        true,
+    )
+    .map(drop)
+}
+
+/// (view oid, rule text) of the rows of `VIEW_RULES_QUERY`.
+fn rule_texts(rows: &postgrest_core::app::Rows) -> impl Iterator<Item = (u32, &[u8])> {
+    rows.iter().filter_map(|row| match row.as_slice() {
+        [Some(view), Some(tree)] => Some((std::str::from_utf8(view).ok()?.parse().ok()?, &tree[..])),
+        _ => None,
+    })
 }
 
 /// The schemas whose catalog changes count (`schema_cache::settle`), from the configuration.

@@ -13,6 +13,7 @@
 
 use crate::app::{Checks, Output, Rows, TxJob};
 use crate::error::{Error, PgError, RaiseError, RaisedError};
+use crate::schema_cache::{RuleTargets, TargetEntry};
 use crate::sql::Statement;
 use crate::text::Text;
 use bytes::Bytes;
@@ -25,10 +26,13 @@ pub enum Job {
     /// Run one request's transaction, planned with the schema cache of `generation`; with
     /// `check_fresh`, answer [`Reply::Stale`] if the catalogs changed since.
     Run { generation: u64, check_fresh: bool, activity: String, job: TxJob },
-    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` and
-    /// `VIEW_RULES_QUERY` with `param`), or with `relations` only these relations
-    /// (`partial_catalog_query`; `param` names them too).
+    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` with `param`), or
+    /// with `relations` only these relations (`partial_catalog_query`; `param` names them too).
     Load { param: String, relations: Option<Vec<u32>> },
+    /// Read the views' rules for the same `param` and `relations` (`VIEW_RULES_QUERY`) and
+    /// answer their target lists. A job of its own, so that another executor runs it while
+    /// the catalog is read; the rules' text (10 MB on a big schema) stays in the executor.
+    Rules { param: String, relations: Option<Vec<u32>> },
     /// Start and end a transaction, taking in pending invalidations; answer the generation.
     Ping,
 }
@@ -46,9 +50,9 @@ pub enum Reply {
     /// the schema cache's catalog read; the front knows the generation it asked at
     Loaded {
         document: String,
-        /// the view rules: (view oid as text, rule text) rows of `VIEW_RULES_QUERY`
-        rules: Rows,
     },
+    /// the target lists of the views' rules (`schema_cache::rule_targets`)
+    Rules(RuleTargets),
     Pong {
         generation: u64,
     },
@@ -118,11 +122,11 @@ pub fn encode_job(job: &Job) -> Frame {
         Job::Run { generation, check_fresh, activity, job } => return encode_run(*generation, *check_fresh, activity, job),
         Job::Load { param, relations } => {
             w.u8(2);
-            w.str(param);
-            w.bool(relations.is_some());
-            for relid in relations.iter().flatten() {
-                w.u64(u64::from(*relid));
-            }
+            catalog_read(&mut w, param, relations.as_deref());
+        }
+        Job::Rules { param, relations } => {
+            w.u8(4);
+            catalog_read(&mut w, param, relations.as_deref());
         }
         Job::Ping => w.u8(3),
     }
@@ -145,17 +149,12 @@ pub fn decode_job(payload: &Bytes) -> Result<Job, WireError> {
     let job = match r.u8()? {
         1 => Job::Run { generation: r.u64()?, check_fresh: r.bool()?, activity: r.string()?, job: r.tx_job()? },
         2 => {
-            let param = r.string()?;
-            let relations = if r.bool()? {
-                let mut relids = Vec::new();
-                while r.at < r.frame.len() {
-                    relids.push(u32::try_from(r.u64()?).map_err(|_| WireError("bad relation"))?);
-                }
-                Some(relids)
-            } else {
-                None
-            };
+            let (param, relations) = r.catalog_read()?;
             Job::Load { param, relations }
+        }
+        4 => {
+            let (param, relations) = r.catalog_read()?;
+            Job::Rules { param, relations }
         }
         3 => Job::Ping,
         _ => return Err(WireError("unknown job")),
@@ -180,10 +179,23 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(4);
             error(&mut w, e);
         }
-        Reply::Loaded { document, rules } => {
+        Reply::Loaded { document } => {
             w.u8(5);
             w.str(document);
-            rows(&mut w, rules);
+        }
+        Reply::Rules(rules) => {
+            w.u8(7);
+            w.u64(rules.len() as u64);
+            for (view, entries) in rules {
+                w.u64(u64::from(*view));
+                w.u64(entries.len() as u64);
+                for e in entries {
+                    // column numbers are positive; a negative one would be a corrupt rule
+                    w.u64(u64::from(e.resno as u32));
+                    w.u64(u64::from(e.resorigtbl));
+                    w.u64(u64::from(e.resorigcol as u32));
+                }
+            }
         }
         Reply::Pong { generation } => {
             w.u8(6);
@@ -200,7 +212,8 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         2 => Reply::Done(Output { rows: r.rows()?, explain: r.opt_string()? }),
         3 => Reply::Stale,
         4 => Reply::Failed(r.error()?),
-        5 => Reply::Loaded { document: r.string()?, rules: r.rows()? },
+        5 => Reply::Loaded { document: r.string()? },
+        7 => Reply::Rules(r.rule_targets()?),
         6 => Reply::Pong { generation: r.u64()? },
         _ => return Err(WireError("unknown reply")),
     };
@@ -340,6 +353,15 @@ fn tx_job(w: &mut Writer, j: &TxJob) {
     w.bool(j.rollback);
     w.opt_i64(j.binary_column.map(|c| c as i64));
     w.bool(j.spi_read_only);
+}
+
+/// The fields of a [`Job::Load`] or [`Job::Rules`]: the relations last, up to the frame's end.
+fn catalog_read(w: &mut Writer, param: &str, relations: Option<&[u32]>) {
+    w.str(param);
+    w.bool(relations.is_some());
+    for relid in relations.into_iter().flatten() {
+        w.u64(u64::from(*relid));
+    }
 }
 
 fn rows(w: &mut Writer, rows: &Rows) {
@@ -609,6 +631,35 @@ impl Reader<'_> {
             spi_read_only: self.bool()?,
         })
     }
+    fn catalog_read(&mut self) -> Result<(String, Option<Vec<u32>>), WireError> {
+        let param = self.string()?;
+        let relations = if self.bool()? {
+            let mut relids = Vec::new();
+            while self.at < self.frame.len() {
+                relids.push(self.u32()?);
+            }
+            Some(relids)
+        } else {
+            None
+        };
+        Ok((param, relations))
+    }
+    fn u32(&mut self) -> Result<u32, WireError> {
+        u32::try_from(self.u64()?).map_err(|_| WireError("bad number"))
+    }
+    fn rule_targets(&mut self) -> Result<RuleTargets, WireError> {
+        let n = self.count()?;
+        let mut rules = Vec::with_capacity(n);
+        for _ in 0..n {
+            let view = self.u32()?;
+            let entries = self.count()?;
+            let entries = (0..entries)
+                .map(|_| Ok(TargetEntry { resno: self.u32()? as i32, resorigtbl: self.u32()?, resorigcol: self.u32()? as i32 }))
+                .collect::<Result<_, WireError>>()?;
+            rules.push((view, entries));
+        }
+        Ok(rules)
+    }
     fn rows(&mut self) -> Result<Rows, WireError> {
         let n = self.count()?;
         let mut rows = Vec::with_capacity(n);
@@ -681,6 +732,8 @@ mod tests {
             Job::Run { generation: 7, check_fresh: true, activity: "GET /x?y".into(), job: job() },
             Job::Load { param: "{\"schemas\":[]}".into(), relations: None },
             Job::Load { param: "{}".into(), relations: Some(vec![16384, u32::MAX]) },
+            Job::Rules { param: "{\"schemas\":[]}".into(), relations: None },
+            Job::Rules { param: "{}".into(), relations: Some(vec![]) },
             Job::Ping,
         ] {
             assert_eq!(decode_job(&payload(&encode_job(&j))), Ok(j));
@@ -710,10 +763,18 @@ mod tests {
             Reply::Failed(Error::PutMatchingPk),
             Reply::Failed(Error::MaxAffectedViolation(9)),
             Reply::Failed(Error::Internal("boom".into())),
-            Reply::Loaded {
-                document: "{}".into(),
-                rules: vec![vec![Some(Bytes::from_static(b"16384")), Some(Bytes::from(vec![b'x'; 20_000]))]],
-            },
+            Reply::Loaded { document: "x".repeat(20_000) },
+            Reply::Rules(vec![]),
+            Reply::Rules(vec![
+                (
+                    16384,
+                    vec![
+                        TargetEntry { resno: 1, resorigtbl: 16390, resorigcol: 2 },
+                        TargetEntry { resno: 2, resorigtbl: 0, resorigcol: 0 },
+                    ],
+                ),
+                (u32::MAX, vec![]),
+            ]),
             Reply::Pong { generation: 4 },
         ] {
             assert_eq!(decode_reply(&payload(&encode_reply(&r))), Ok(r));

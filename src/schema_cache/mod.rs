@@ -2,8 +2,9 @@
 //! (relcache and syscache callbacks, replayed on standbys too) reach each executor when its
 //! transactions start. The callbacks only record what changed; `settle`, run first in every
 //! transaction, drops what cannot change the API and bumps the catalog generation in shared
-//! memory (`shmem`) for the rest. The front reads the catalogs again (`core::wire::Job::Load`,
-//! run by an executor) when the generation moved past the one its schema cache was read at.
+//! memory (`shmem`) for the rest. The front reads the catalogs again (`core::wire::Job::Load`
+//! and `Job::Rules`, run by executors) when the generation moved past the one its schema cache
+//! was read at.
 //!
 //! What is dropped: relations in temporary and TOAST namespaces and in schemas that are
 //! neither exposed nor on `db-extra-search-path` (a temp table in another session, ANALYZE of

@@ -2,7 +2,8 @@
 //! columns, relationships, functions and media handlers of the exposed schemas, which the
 //! planner resolves requests against. The extension's background worker runs
 //! [`CATALOG_QUERY`] through SPI (one row, one text column: a JSON document) and
-//! [`VIEW_RULES_QUERY`] (the views' rules), and hands both to [`SchemaCache::from_catalog`],
+//! [`VIEW_RULES_QUERY`] (the views' rules, reduced to their target lists by the executor that
+//! read them: [`rule_targets`]), and hands both to [`SchemaCache::from_catalog`],
 //! which decodes them and derives the relationships the way PostgREST does after its own
 //! catalog queries.
 
@@ -31,14 +32,26 @@ pub use routine::{
 pub use rows::{CatalogRows, NeedsFullRead};
 pub use table::{Column, Table};
 
-/// Each rule's target list (`view_deps::target_list`), by view.
-fn target_lists<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Vec<(u32, Vec<view_deps::TargetEntry>)> {
+pub use view_deps::TargetEntry;
+
+/// The target list of each rule (view oid, entries): all the schema cache needs of the views'
+/// rules, read from their text by the executor that read them ([`rule_targets`]).
+pub type RuleTargets = Vec<(u32, Vec<TargetEntry>)>;
+
+/// Each rule's target list (`view_deps::target_list`) from (view oid, rule text) rows of
+/// [`VIEW_RULES_QUERY`].
+pub fn rule_targets<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> RuleTargets {
     rules.into_iter().map(|(view, tree)| (view, view_deps::target_list(tree))).collect()
 }
 
 /// The catalog query. `$1` (text) is the JSON built by [`catalog_param`]; the result is one
 /// row with one text column holding the document [`SchemaCache::from_catalog`] reads.
 pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
+
+/// Run before a full read with the same `$1`: one row, one text column, the `$1` of a full
+/// read by index ([`partial_catalog_query`] with `"whole": true`) when the exposed relations
+/// are a small part of the database's, else NULL (read with [`CATALOG_QUERY`]).
+pub const CATALOG_RELATIONS_QUERY: &str = include_str!("catalog_relations.sql");
 
 /// [`CATALOG_QUERY`] for a partial read (`rows`): with its `--partial` lines in, which keep
 /// what mentions the "relations" of `$1` (see [`catalog_param`]).
@@ -109,16 +122,16 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
-    /// Decode the catalog query's document and the view rules (view oid, rule text) and
-    /// derive relationships as PostgREST's `querySchemaCache` does.
-    pub fn from_catalog<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<SchemaCache, String> {
+    /// Decode the catalog query's document and the views' rules' target lists and derive
+    /// relationships as PostgREST's `querySchemaCache` does.
+    pub fn from_catalog(doc: &str, rules: RuleTargets) -> Result<SchemaCache, String> {
         SchemaCache::read(doc, rules).map(|(cache, _)| cache)
     }
 
     /// [`SchemaCache::from_catalog`], and the rows it was derived from, for [`SchemaCache::update`].
-    pub fn read<'a>(doc: &str, rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Result<(SchemaCache, CatalogRows), String> {
+    pub fn read(doc: &str, rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
         let mut doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
-        let rows = CatalogRows::take(&mut doc, target_lists(rules));
+        let rows = CatalogRows::take(&mut doc, rules);
         let tables = std::mem::take(&mut doc.tables)
             .into_iter()
             .map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), Arc::new(t)))
@@ -147,18 +160,17 @@ impl SchemaCache {
     /// `Ok(None)` when none of them changed (a statistics update, an invalidation another
     /// read already took in). `rows` are the rows this cache was derived from; they are
     /// updated in place.
-    pub fn update<'a>(
+    pub fn update(
         &self,
         rows: &mut CatalogRows,
         changed: &[u32],
         doc: &str,
-        rules: impl IntoIterator<Item = (u32, &'a [u8])>,
+        rules: RuleTargets,
     ) -> Result<Option<SchemaCache>, NeedsFullRead> {
         let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| NeedsFullRead::Invalid(e.to_string()))?;
         if !doc.partial {
             return Err(NeedsFullRead::NotPartial);
         }
-        let rules = target_lists(rules);
         if !rows.differs(changed, &doc, &rules, &self.tables) {
             return Ok(None);
         }
@@ -201,7 +213,7 @@ impl SchemaCache {
     #[doc(hidden)]
     pub fn from_saved(doc: &str, rules: &str) -> Result<SchemaCache, String> {
         let rules: Vec<(u32, String)> = serde_json::from_str(rules).map_err(|e| format!("invalid view rules: {e}"))?;
-        SchemaCache::from_catalog(doc, rules.iter().map(|(view, tree)| (*view, tree.as_bytes())))
+        SchemaCache::from_catalog(doc, rule_targets(rules.iter().map(|(view, tree)| (*view, tree.as_bytes()))))
     }
 
     /// PostgREST's fixture schema (db-schemas = "test", `testdata/`), for tests and fuzzing.

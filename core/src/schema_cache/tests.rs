@@ -294,15 +294,15 @@ fn settings_isolation_level_and_bad_documents() {
         "rettype_name":"void","rettype_is_setof":false,"rettype_is_composite":false,
         "rettype_is_composite_alias":false,"volatility":"v","has_variadic":false,
         "isolation_level":"Serializable","settings":[["statement_timeout","5s"]]}]}"#;
-    let sc = SchemaCache::from_catalog(doc, []).expect("minimal document");
+    let sc = SchemaCache::from_catalog(doc, vec![]).expect("minimal document");
     let f = &sc.routines(&QualifiedIdentifier::new("api", "f"))[0];
     assert!(f.returns_void());
     assert_eq!(f.isolation_level, Some(IsolationLevel::Serializable));
     assert_eq!(f.settings, vec![("statement_timeout".to_string(), "5s".to_string())]);
     assert_eq!(sc.media_handlers.len(), 4); // just the builtins
 
-    assert!(SchemaCache::from_catalog("not json", []).is_err());
-    assert!(SchemaCache::from_catalog(r#"{"schemas":[]}"#, []).is_err());
+    assert!(SchemaCache::from_catalog("not json", vec![]).is_err());
+    assert!(SchemaCache::from_catalog(r#"{"schemas":[]}"#, vec![]).is_err());
 }
 
 #[test]
@@ -372,8 +372,12 @@ fn partial_read(doc: &serde_json::Value, relids: &[u32]) -> String {
     .to_string()
 }
 
-fn rules_of<'a>(rules: &'a [(u32, String)], relids: &'a [u32]) -> impl Iterator<Item = (u32, &'a [u8])> {
-    rules.iter().filter(|(view, _)| relids.contains(view)).map(|(view, tree)| (*view, tree.as_bytes()))
+fn rules_of(rules: &[(u32, String)], relids: &[u32]) -> RuleTargets {
+    rule_targets(rules.iter().filter(|(view, _)| relids.contains(view)).map(|(view, tree)| (*view, tree.as_bytes())))
+}
+
+fn all_rules(rules: &[(u32, String)]) -> RuleTargets {
+    rule_targets(rules.iter().map(|(view, tree)| (*view, tree.as_bytes())))
 }
 
 fn oid_of(doc: &serde_json::Value, name: &str) -> u32 {
@@ -389,7 +393,7 @@ fn oid_of(doc: &serde_json::Value, name: &str) -> u32 {
 #[test]
 fn a_partial_read_that_finds_nothing_new_changes_nothing() {
     let (doc, rules) = fixture_parts();
-    let (cache, mut rows) = SchemaCache::read(&doc.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    let (cache, mut rows) = SchemaCache::read(&doc.to_string(), all_rules(&rules)).unwrap();
     // a table with foreign keys both ways, and a view (its primary key is derived, not read)
     let relids = [oid_of(&doc, "clients"), oid_of(&doc, "projects"), oid_of(&doc, "projects_view")];
     let updated = cache.update(&mut rows, &relids, &partial_read(&doc, &relids), rules_of(&rules, &relids));
@@ -399,7 +403,7 @@ fn a_partial_read_that_finds_nothing_new_changes_nothing() {
 #[test]
 fn a_partial_read_builds_what_a_full_read_of_the_same_catalogs_builds() {
     let (before, rules) = fixture_parts();
-    let (cache, mut rows) = SchemaCache::read(&before.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    let (cache, mut rows) = SchemaCache::read(&before.to_string(), all_rules(&rules)).unwrap();
     let (clients, projects) = (oid_of(&before, "clients"), oid_of(&before, "projects"));
     // projects loses its foreign key to clients, and clients gains a comment
     let mut after = before.clone();
@@ -412,7 +416,7 @@ fn a_partial_read_builds_what_a_full_read_of_the_same_catalogs_builds() {
             t["description"] = serde_json::json!("who pays");
         }
     }
-    let full = SchemaCache::from_catalog(&after.to_string(), rules.iter().map(|(v, t)| (*v, t.as_bytes()))).unwrap();
+    let full = SchemaCache::from_catalog(&after.to_string(), all_rules(&rules)).unwrap();
     let relids = [clients, projects];
     let updated = cache.update(&mut rows, &relids, &partial_read(&after, &relids), rules_of(&rules, &relids)).unwrap().expect("a change");
     assert_eq!(updated.tables, full.tables);
