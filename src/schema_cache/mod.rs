@@ -187,22 +187,30 @@ fn what_changed() -> Change {
 /// and the extra search path: relations, columns, constraints, view rules, comments,
 /// functions, the schemas themselves. A change of any of them makes a new row version; the
 /// statistics that ANALYZE and VACUUM write into pg_class are updated in place and do not.
+/// Every executor runs it after such a change, before its next job (a new request's among
+/// them): pg_class is read once, and the other catalogs by index where they have one
+/// (apflora beside 10,000 tables: 50 -> 15 ms). An index's columns are not read.
 const FINGERPRINT_SQL: &str = "\
+WITH rels AS MATERIALIZED (
+  SELECT c.oid, c.xmin, c.relkind FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY ($1::oid[])
+),
+with_columns AS MATERIALIZED (
+  SELECT coalesce(array_agg(oid), '{}') AS oids FROM rels WHERE relkind NOT IN ('i', 'I')
+)
 SELECT coalesce(sum(h), 0)::text FROM (
   SELECT hashtextextended(n.oid::text || ' ' || n.xmin::text, 1) AS h
     FROM pg_catalog.pg_namespace n WHERE n.oid = ANY ($1::oid[])
   UNION ALL SELECT hashtextextended(c.oid::text || ' ' || c.xmin::text, 2)
-    FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY ($1::oid[])
+    FROM rels c
   UNION ALL SELECT hashtextextended(a.attrelid::text || ' ' || a.attnum::text || ' ' || a.xmin::text, 3)
-    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-    WHERE c.relnamespace = ANY ($1::oid[]) AND a.attnum > 0
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = ANY ((SELECT oids FROM with_columns)::oid[]) AND a.attnum > 0
   UNION ALL SELECT hashtextextended(k.oid::text || ' ' || k.xmin::text, 4)
     FROM pg_catalog.pg_constraint k
-    WHERE k.connamespace = ANY ($1::oid[])
-       OR k.confrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY ($1::oid[]))
+    -- IN: a hashed subplan (= ANY of an array compares each row with every element)
+    WHERE k.connamespace = ANY ($1::oid[]) OR k.confrelid IN (SELECT oid FROM rels)
   UNION ALL SELECT hashtextextended(r.oid::text || ' ' || r.xmin::text, 5)
-    FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
-    WHERE c.relnamespace = ANY ($1::oid[])
+    FROM pg_catalog.pg_rewrite r JOIN rels c ON c.oid = r.ev_class
   UNION ALL SELECT hashtextextended(d.objoid::text || ' ' || d.objsubid::text || ' ' || d.xmin::text, 6)
     FROM pg_catalog.pg_description d WHERE d.classoid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_namespace'::regclass)
   UNION ALL SELECT hashtextextended(p.oid::text || ' ' || p.xmin::text, 7)

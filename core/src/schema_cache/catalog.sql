@@ -368,6 +368,8 @@ SELECT (ARRAY[
 --partial WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
 --partial   AND d.refobjid = ANY (ARRAY(SELECT unnest((SELECT oids FROM only_rels))
 --partial     UNION SELECT k.confrelid FROM pg_constraint k WHERE k.contype = 'f' AND k.conrelid = ANY ((SELECT oids FROM only_rels)::oid[])))
+--partial   -- (a full read by index has them all in the first part)
+--partial   AND (SELECT partial FROM only_rels)
   ),
   -- their primary keys and foreign keys (`f`: the referencing columns, `f_ref`: the
   -- referenced ones), with the columns' numbers and names in key order
