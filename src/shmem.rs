@@ -23,9 +23,12 @@ const FILTER_WORDS: usize = 8192;
 static EXPOSED_RELATIONS: PgAtomic<[AtomicU64; FILTER_WORDS]> = unsafe { PgAtomic::new(c"postgrest_ext exposed relations") };
 // SAFETY: as for GENERATION
 static BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache builds") };
-/// The catalog fingerprint (`schema_cache::settle`) "everything" was last logged for.
+/// The fingerprints (`schema_cache::settle`) of the catalogs but functions and of the
+/// functions when "everything" was last logged for them.
 // SAFETY: as for GENERATION
 static FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext catalog fingerprint") };
+// SAFETY: as for GENERATION
+static FUNCTIONS_FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext functions fingerprint") };
 // SAFETY: as for GENERATION
 static FULL_BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache full builds") };
 /// The change log: entry n (the change from generation n to n + 1) is in slot n % LOG_SLOTS,
@@ -44,6 +47,7 @@ pub fn init() {
     pg_shmem_init!(GENERATION = AtomicU64::new(1));
     pg_shmem_init!(BUILDS = AtomicU64::new(0));
     pg_shmem_init!(FINGERPRINT = AtomicU64::new(0));
+    pg_shmem_init!(FUNCTIONS_FINGERPRINT = AtomicU64::new(0));
     pg_shmem_init!(EXPOSED_RELATIONS = [const { AtomicU64::new(0) }; FILTER_WORDS]);
     pg_shmem_init!(FULL_BUILDS = AtomicU64::new(0));
     pg_shmem_init!(LOG = [const { AtomicU64::new(0) }; 3 * LOG_SLOTS]);
@@ -149,12 +153,22 @@ fn logged_version(relid: u32) -> Option<u64> {
         .find_map(|n| entry(n).filter(|(logged, _)| *logged == u64::from(relid)).map(|(_, version)| version))
 }
 
-/// Log "everything" for the catalogs as `fingerprint` describes them, unless it was logged
-/// for exactly that already (by another executor that saw the same change).
-pub fn bump_for(fingerprint: u64) {
-    if FINGERPRINT.get().swap(fingerprint, Ordering::SeqCst) != fingerprint {
+/// Log "everything" for the catalogs as their fingerprints describe them (`rest`: all but the
+/// functions; `functions`), unless it was logged for exactly that already (by another
+/// executor that saw the same change). A value stored replaces a different one only with a
+/// bump, so an equal one was logged before: two executors racing cost a build too many at
+/// worst, never a change missed.
+pub fn bump_for(rest: u64, functions: u64) {
+    let rest_changed = FINGERPRINT.get().swap(rest, Ordering::SeqCst) != rest;
+    let functions_changed = FUNCTIONS_FINGERPRINT.get().swap(functions, Ordering::SeqCst) != functions;
+    if rest_changed || functions_changed {
         bump();
     }
+}
+
+/// The functions' fingerprint "everything" was last logged for.
+pub fn functions_fingerprint() -> u64 {
+    FUNCTIONS_FINGERPRINT.get().load(Ordering::SeqCst)
 }
 
 /// The relations that changed from generation `from` to `to`, without repeats; None if

@@ -121,27 +121,45 @@ fn statistics_of_exposed_tables_cause_no_rebuild() {
     assert_eq!(builds_caused_by("alter table api.products drop column pgrst_scratch"), 1);
 }
 
-#[test]
-fn one_change_is_one_build_however_many_executors_see_it() {
-    let _one = serial();
-    // five executors at least, each of which receives the invalidation
+/// Builds caused by `change` with five executors at least, each of which receives the
+/// invalidation and runs a transaction after it: bursts of GETs of `path`, each answered 200.
+fn builds_across_executors(change: &str, path: &'static str) -> i64 {
     let naps: Vec<_> = (0..5).map(|_| std::thread::spawn(|| request("GET", "/rpc/nap?seconds=0.5", &[]))).collect();
     for n in naps {
         assert_eq!(n.join().unwrap().map(|r| r.status).ok(), Some(200));
     }
-    psql("drop table if exists api.counted_once");
     let _ = get("/products?select=id&id=eq.1");
     let before = builds();
-    psql("create table api.counted_once (id int primary key); grant select on api.counted_once to web_anon");
-    // bursts of requests at once, so that every executor runs a transaction after the change
+    psql(change);
     for _ in 0..4 {
-        let burst: Vec<_> = (0..5).map(|_| std::thread::spawn(|| get("/counted_once").status)).collect();
+        let burst: Vec<_> = (0..5).map(|_| std::thread::spawn(move || get(path))).collect();
         for b in burst {
-            assert_eq!(b.join().unwrap(), 200);
+            let r = b.join().unwrap();
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
         }
     }
-    assert_eq!(builds() - before, 1, "one change, one build");
+    builds() - before
+}
+
+#[test]
+fn one_change_is_one_build_however_many_executors_see_it() {
+    let _one = serial();
+    psql("drop table if exists api.counted_once");
+    let change = "create table api.counted_once (id int primary key); grant select on api.counted_once to web_anon";
+    assert_eq!(builds_across_executors(change, "/counted_once"), 1, "one change, one build");
     psql("drop table api.counted_once");
+    // a change of functions only is checked against the functions' fingerprint
+    psql("drop function if exists api.pgrst_counted(int)");
+    let change = "create function api.pgrst_counted(n int) returns int language sql as 'select n + 1'";
+    assert_eq!(builds_across_executors(change, "/rpc/pgrst_counted?n=41"), 1, "one new function, one build");
+    assert_eq!(get("/rpc/pgrst_counted?n=41").json(), json!(42));
+    // its new signature is seen on the very next request
+    let change =
+        "drop function api.pgrst_counted(int); create function api.pgrst_counted(n int, m int) returns int language sql as 'select n + m'";
+    assert_eq!(builds_across_executors(change, "/rpc/pgrst_counted?n=40&m=3"), 1, "one change of functions, one build");
+    assert_eq!(get("/rpc/pgrst_counted?n=40&m=3").json(), json!(43));
+    // taken in here, not by the next test's first request
+    assert_eq!(builds_caused_by("drop function api.pgrst_counted(int, int)"), 1);
 }
 
 fn full_builds() -> i64 {

@@ -117,15 +117,23 @@ pub fn settle(tx: &Tx) {
             // cannot tell: a full read too many is better than a change missed
             Err(_) => shmem::bump(),
         },
-        Change::Anything => {
-            // the fingerprint reads the catalogs of every exposed relation
-            crate::memory::trim_after_job();
-            match fingerprint(tx) {
-                Ok(f) => shmem::bump_for(f),
-                // cannot tell: a build too many is better than a change missed
-                Err(_) => shmem::bump(),
-            }
-        }
+        Change::Functions => match fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL) {
+            // another executor logged this change already
+            Ok(functions) if functions == shmem::functions_fingerprint() => {}
+            _ => log_everything(tx),
+        },
+        Change::Anything => log_everything(tx),
+    }
+}
+
+/// Log "everything" unless another executor logged the catalogs as they are now.
+fn log_everything(tx: &Tx) {
+    // the fingerprint reads the catalogs of every exposed relation
+    crate::memory::trim_after_job();
+    match (fingerprint(tx, FINGERPRINT_SQL), fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL)) {
+        (Ok(rest), Ok(functions)) => shmem::bump_for(rest, functions),
+        // cannot tell: a build too many is better than a change missed
+        _ => shmem::bump(),
     }
 }
 
@@ -134,17 +142,22 @@ enum Change {
     Nothing,
     /// relations of the exposed schemas or the extra search path (oids, without repeats)
     Relations(Vec<u32>),
+    /// functions, and nothing else that may matter (`CREATE FUNCTION` in a migration)
+    Functions,
     Anything,
 }
 
 /// The cheap filter: which of the recorded changes could reach the schema cache?
 fn what_changed() -> Change {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    if pending.everything || pending.functions {
+    if pending.everything {
         return Change::Anything;
     }
     if pending.relations.is_empty() && !pending.namespaces {
-        return Change::Nothing;
+        return if pending.functions { Change::Functions } else { Change::Nothing };
+    }
+    if pending.functions {
+        return Change::Anything;
     }
     let relevant = relevant_namespaces();
     // a namespace changed: it matters if an exposed schema appeared, went or was renamed (a
@@ -184,8 +197,8 @@ fn what_changed() -> Change {
 }
 
 /// The oids and row versions (xmin) of what the catalog query reads for the exposed schemas
-/// and the extra search path: relations, columns, constraints, view rules, comments,
-/// functions, the schemas themselves. A change of any of them makes a new row version; the
+/// and the extra search path: relations, columns, constraints, view rules, comments, types,
+/// the schemas themselves; with [`FUNCTIONS_FINGERPRINT_SQL`], the functions too. A change of any of them makes a new row version; the
 /// statistics that ANALYZE and VACUUM write into pg_class are updated in place and do not.
 /// Every executor runs it after such a change, before its next job (a new request's among
 /// them): pg_class is read once, and the other catalogs by index where they have one
@@ -213,13 +226,22 @@ SELECT coalesce(sum(h), 0)::text FROM (
     FROM pg_catalog.pg_rewrite r JOIN rels c ON c.oid = r.ev_class
   UNION ALL SELECT hashtextextended(d.objoid::text || ' ' || d.objsubid::text || ' ' || d.xmin::text, 6)
     FROM pg_catalog.pg_description d WHERE d.classoid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_namespace'::regclass)
-  UNION ALL SELECT hashtextextended(p.oid::text || ' ' || p.xmin::text, 7)
-    FROM pg_catalog.pg_proc p WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
   UNION ALL SELECT hashtextextended(t.oid::text || ' ' || t.xmin::text, 8)
     FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY ($1::oid[]) AND t.typtype IN ('d', 'e')
   UNION ALL SELECT hashtextextended(e.oid::text || ' ' || e.xmin::text, 9)
     FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid WHERE t.typnamespace = ANY ($1::oid[])
 ) f";
+
+/// The functions' part of the fingerprint (the catalog query reads the functions of any
+/// schema: computed relationships), on its own so that after a change of functions alone
+/// (`CREATE FUNCTION` in a migration) the executors after the first, which find it logged
+/// already, skip the rest: well under 1 ms against 15 ms on apflora beside 10,000 tables, on
+/// the path of the schema cache read that follows. `$1` (the namespaces) is not needed: it is
+/// there to share `fingerprint`'s call.
+const FUNCTIONS_FINGERPRINT_SQL: &str = "\
+SELECT coalesce(sum(hashtextextended(p.oid::text || ' ' || p.xmin::text, 7)), 0)::text
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) AND $1::oid[] IS NOT NULL";
 
 /// A version of each relation of `$1` (a sequence counts as the table that owns it: its name
 /// is in the column's default): the row versions of the catalog rows a partial read
@@ -274,10 +296,10 @@ fn fnv(digits: &str) -> u64 {
     digits.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// The catalogs' fingerprint now (see [`FINGERPRINT_SQL`]).
-fn fingerprint(tx: &Tx) -> Result<u64, Error> {
+/// The catalogs' fingerprint now ([`FINGERPRINT_SQL`] or [`FUNCTIONS_FINGERPRINT_SQL`]).
+fn fingerprint(tx: &Tx, sql: &str) -> Result<u64, Error> {
     let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
-    let rows = exec::query(tx, FINGERPRINT_SQL, &[Some(namespaces.into())], true)?;
+    let rows = exec::query(tx, sql, &[Some(namespaces.into())], true)?;
     let sum = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
     // the sum is a numeric of any size
     Ok(fnv(&sum))
