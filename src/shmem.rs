@@ -35,8 +35,10 @@ static FULL_BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext
 /// as three words: n + 1 once it is written, the relation's oid (or [`EVERYTHING`]) and the
 /// relation's version when it was logged (`schema_cache::relation_versions`).
 const LOG_SLOTS: usize = 1024;
-/// A log entry for a change that is not one relation's (functions, schemas, a reload).
+/// A log entry for a change that is not one relation's (schemas, comments, a reload).
 const EVERYTHING: u64 = u64::MAX;
+/// A log entry for a change of functions only (their part of the fingerprint changed).
+const FUNCTIONS: u64 = u64::MAX - 1;
 // SAFETY: as for GENERATION
 static LOG: PgAtomic<[AtomicU64; 3 * LOG_SLOTS]> = unsafe { PgAtomic::new(c"postgrest_ext change log") };
 
@@ -106,20 +108,20 @@ fn schema_cache_full_builds() -> i64 {
 
 /// Log a change: a relation's (`Some(oid)`, with its version) or one that may change
 /// anything (`None`).
-fn log(relid: Option<u32>, version: u64) {
+fn log(what: u64, version: u64) {
     let n = GENERATION.get().fetch_add(1, Ordering::SeqCst);
     let slot = (n % LOG_SLOTS as u64) as usize * 3;
     let log = LOG.get();
     // a reader that read the slot's old entry sees it change (`changes`, `logged_version`)
     log[slot].store(0, Ordering::SeqCst);
-    log[slot + 1].store(relid.map_or(EVERYTHING, u64::from), Ordering::SeqCst);
+    log[slot + 1].store(what, Ordering::SeqCst);
     log[slot + 2].store(version, Ordering::SeqCst);
     log[slot].store(n + 1, Ordering::SeqCst);
 }
 
 /// A catalog change that may change anything in the API arrived.
 pub fn bump() {
-    log(None, 0);
+    log(EVERYTHING, 0);
 }
 
 /// A catalog change of this relation arrived; `version` is the relation's now. Every executor
@@ -128,7 +130,7 @@ pub fn bump() {
 /// entry saw it.
 pub fn relation_changed(relid: u32, version: u64) {
     if logged_version(relid) != Some(version) {
-        log(Some(relid), version);
+        log(u64::from(relid), version);
     }
 }
 
@@ -153,31 +155,45 @@ fn logged_version(relid: u32) -> Option<u64> {
         .find_map(|n| entry(n).filter(|(logged, _)| *logged == u64::from(relid)).map(|(_, version)| version))
 }
 
-/// Log "everything" for the catalogs as their fingerprints describe them (`rest`: all but the
+/// Log a change of the catalogs as their fingerprints describe them (`rest`: all but the
 /// functions; `functions`), unless it was logged for exactly that already (by another
-/// executor that saw the same change). A value stored replaces a different one only with a
-/// bump, so an equal one was logged before: two executors racing cost a build too many at
-/// worst, never a change missed.
+/// executor that saw the same change): "everything" if the rest changed, else "functions" if
+/// they did. A value stored replaces a different one only with a log entry, so an equal one
+/// was logged before: two executors racing cost a build too many at worst, never a change
+/// missed.
 pub fn bump_for(rest: u64, functions: u64) {
     let rest_changed = FINGERPRINT.get().swap(rest, Ordering::SeqCst) != rest;
     let functions_changed = FUNCTIONS_FINGERPRINT.get().swap(functions, Ordering::SeqCst) != functions;
-    if rest_changed || functions_changed {
+    if rest_changed {
         bump();
+    } else if functions_changed {
+        log(FUNCTIONS, 0);
     }
 }
 
-/// The functions' fingerprint "everything" was last logged for.
-pub fn functions_fingerprint() -> u64 {
-    FUNCTIONS_FINGERPRINT.get().load(Ordering::SeqCst)
+/// Log "functions" for the functions as `fingerprint` describes them, unless it was logged
+/// for exactly that already.
+pub fn functions_changed(fingerprint: u64) {
+    if FUNCTIONS_FINGERPRINT.get().swap(fingerprint, Ordering::SeqCst) != fingerprint {
+        log(FUNCTIONS, 0);
+    }
 }
 
-/// The relations that changed from generation `from` to `to`, without repeats; None if
+/// What changed from one catalog generation to another, when it is not "everything".
+pub struct Changes {
+    /// without repeats
+    pub relations: Vec<u32>,
+    pub functions: bool,
+}
+
+/// The relations and whether functions changed from generation `from` to `to`; None if
 /// anything else may have changed, or the log no longer holds those entries.
-pub fn changes(from: u64, to: u64) -> Option<Vec<u32>> {
+pub fn changes(from: u64, to: u64) -> Option<Changes> {
     if to < from || to - from > LOG_SLOTS as u64 {
         return None;
     }
     let mut relids = Vec::new();
+    let mut functions = false;
     for n in from..to {
         // an entry is written right after its generation is taken: wait for it a little (an
         // entry overwritten by one LOG_SLOTS later never comes back: a full read)
@@ -192,13 +208,16 @@ pub fn changes(from: u64, to: u64) -> Option<Vec<u32>> {
                 None => return None,
             }
         };
-        if relid == EVERYTHING {
-            return None;
-        }
-        let relid = relid as u32;
-        if !relids.contains(&relid) {
-            relids.push(relid);
+        match relid {
+            EVERYTHING => return None,
+            FUNCTIONS => functions = true,
+            relid => {
+                let relid = relid as u32;
+                if !relids.contains(&relid) {
+                    relids.push(relid);
+                }
+            }
         }
     }
-    Some(relids)
+    Some(Changes { relations: relids, functions })
 }

@@ -148,8 +148,10 @@ fn one_change_is_one_build_however_many_executors_see_it() {
     let change = "create table api.counted_once (id int primary key); grant select on api.counted_once to web_anon";
     assert_eq!(builds_across_executors(change, "/counted_once"), 1, "one change, one build");
     psql("drop table api.counted_once");
-    // a change of functions only is checked against the functions' fingerprint
+    // a change of functions only is checked against the functions' fingerprint, and read
+    // again without the relations
     psql("drop function if exists api.pgrst_counted(int)");
+    let full = full_builds();
     let change = "create function api.pgrst_counted(n int) returns int language sql as 'select n + 1'";
     assert_eq!(builds_across_executors(change, "/rpc/pgrst_counted?n=41"), 1, "one new function, one build");
     assert_eq!(get("/rpc/pgrst_counted?n=41").json(), json!(42));
@@ -158,6 +160,11 @@ fn one_change_is_one_build_however_many_executors_see_it() {
         "drop function api.pgrst_counted(int); create function api.pgrst_counted(n int, m int) returns int language sql as 'select n + m'";
     assert_eq!(builds_across_executors(change, "/rpc/pgrst_counted?n=40&m=3"), 1, "one change of functions, one build");
     assert_eq!(get("/rpc/pgrst_counted?n=40&m=3").json(), json!(43));
+    assert_eq!(full_builds(), full, "functions are read again alone");
+    // a function of a schema that is not exposed changes nothing
+    psql("drop schema if exists elsewhere cascade; create schema elsewhere");
+    assert_eq!(builds_caused_by("create function elsewhere.f() returns int language sql as 'select 1'"), 0);
+    psql("drop schema elsewhere cascade");
     // taken in here, not by the next test's first request
     assert_eq!(builds_caused_by("drop function api.pgrst_counted(int, int)"), 1);
 }
@@ -182,7 +189,7 @@ fn a_change_of_one_relation_reads_only_it_again() {
 }
 
 /// What the API looks like: the OpenAPI document and embeddings through the tables under test.
-const SHAPE: [&str; 6] = [
+const SHAPE: [&str; 7] = [
     "/",
     "/inc_b?select=id,inc_a(id)",
     "/inc_a?select=id,inc_b(id)",
@@ -190,6 +197,8 @@ const SHAPE: [&str; 6] = [
     "/inc_v2?select=*",
     // through the foreign key, by its name, to a view of the table it references
     "/inc_b?select=id,inc_av!inc_b_a(id)",
+    // a computed relationship
+    "/inc_a?select=id,inc_bs(id)",
 ];
 
 fn api_shape() -> Vec<(u16, String)> {
@@ -219,7 +228,7 @@ fn api_shape_after_a_full_read() -> Vec<(u16, String)> {
 #[test]
 fn reading_the_changed_relations_builds_what_a_full_read_builds() {
     let _one = serial();
-    psql("drop view if exists api.inc_v, api.inc_v2, api.inc_av; drop table if exists api.inc_b, api.inc_a, api.inc_a2, api.inc_s");
+    psql("drop view if exists api.inc_v, api.inc_v2, api.inc_av; drop table if exists api.inc_b, api.inc_a, api.inc_a2, api.inc_s cascade");
     let steps = [
         "create table api.inc_a (id int primary key, name text); create table api.inc_b (id int primary key, a_id int); \
          insert into api.inc_a values (1, 'one'); insert into api.inc_b values (10, 1); \
@@ -234,6 +243,9 @@ fn reading_the_changed_relations_builds_what_a_full_read_builds() {
         "alter sequence api.inc_s_id_seq rename to inc_s_seq",
         "create view api.inc_v2 as select v.id as vid, v.a_id from api.inc_v v; grant select on api.inc_v2 to web_anon",
         "alter table api.inc_a add column extra int default 7",
+        // functions alone are read again: a computed relationship comes and goes
+        "create function api.inc_bs(api.inc_a) returns setof api.inc_b language sql stable as 'select * from api.inc_b where a_id = $1.id'",
+        "drop function api.inc_bs(api.inc_a)",
         "alter table api.inc_b drop constraint inc_b_a",
         "alter table api.inc_b add constraint inc_b_a foreign key (a_id) references api.inc_a (id); alter table api.inc_a drop column name",
         "drop view api.inc_v2",

@@ -63,17 +63,24 @@ impl<'a> FrontDb<'a> {
         Err(Error::ExecutorLost(format!("{MAX_SENDS} executors went away before the job began")))
     }
 
-    /// Read the `relids` that changed again and update `cache` (and the `rows` it was derived
-    /// from) with them: `Some(None)` when none of them changed after all, `None` when that
-    /// takes a full read (a rename, a failed read).
+    /// Read what changed again (the relations, and the functions if they changed) and update
+    /// `cache` (and the `rows` it was derived from) with it: `Some(None)` when none of it
+    /// changed after all, `None` when that takes a full read (a rename, a failed read).
     async fn read_again(
         &self,
         config: &Config,
         cache: &SchemaCache,
         rows: &mut CatalogRows,
-        relids: Vec<u32>,
+        changes: shmem::Changes,
     ) -> Option<Option<SchemaCache>> {
-        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, Some(&relids));
+        let relids = changes.relations;
+        let param = catalog_param(
+            &config.db_schemas,
+            &config.db_extra_search_path,
+            &config.db_hoisted_tx_settings,
+            Some(&relids),
+            changes.functions,
+        );
         // before the read's snapshot: if one of them is dropped right after it, the executor
         // that sees the drop knows it was read
         relids.iter().copied().for_each(shmem::remember_exposed);
@@ -89,6 +96,13 @@ impl<'a> FrontDb<'a> {
     /// executors at once when two are free: the document and the rules' target lists.
     async fn read_catalogs(&self, param: String, relations: Option<Vec<u32>>) -> Result<(String, RuleTargets), Error> {
         let catalog = wire::encode_job(&Job::Load { param: param.clone(), relations: relations.clone() });
+        if relations.as_ref().is_some_and(Vec::is_empty) {
+            // the functions alone: no rules to read
+            return match self.call(&catalog, false).await? {
+                Reply::Loaded { document } => Ok((document, Vec::new())),
+                _ => Err(Error::Internal("unexpected reply to a schema read".into())),
+            };
+        }
         let rules = wire::encode_job(&Job::Rules { param, relations });
         match tokio::join!(self.call(&catalog, false), self.call(&rules, false)) {
             (Ok(Reply::Loaded { document }), Ok(Reply::Rules(targets))) => Ok((document, targets)),
@@ -156,8 +170,8 @@ impl Database for FrontDb<'_> {
             .filter(|c| c.schemas == config.db_schemas)
             .map(|c| (c.generation, c.cache.clone()));
         if let (Some((generation, cache)), Some(kept)) = (previous, rows.as_mut()) {
-            if let Some(relids) = shmem::changes(generation, now) {
-                if let Some(updated) = self.read_again(config, &cache, kept, relids).await {
+            if let Some(changes) = shmem::changes(generation, now) {
+                if let Some(updated) = self.read_again(config, &cache, kept, changes).await {
                     let rebuilt = updated.is_some();
                     let cache = updated.map(Arc::new).unwrap_or(cache);
                     self.install(config, now, cache.clone());
@@ -168,7 +182,7 @@ impl Database for FrontDb<'_> {
                 }
             }
         }
-        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None);
+        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None, false);
         // the read's snapshot is taken after `now`: it has every change logged before, and a
         // change logged later makes a read of its own
         let start = Instant::now();

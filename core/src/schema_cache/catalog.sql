@@ -26,7 +26,9 @@
 -- The partial form of this query (schema_cache::partial_catalog_query: the lines that start
 -- with `--partial` are in) reads a few relations again, the oids in $1's "relations": every
 -- row that mentions one of them, and nothing for functions and types. Its document has
--- "partial": true; schema_cache::CatalogRows compares and applies it.
+-- "partial": true; schema_cache::CatalogRows compares and applies it. With "functions": true
+-- in $1 it reads the functions, types, representations and media handlers too (after a change
+-- of functions; "relations" may then be empty), and its document has "functions": true.
 -- With "whole": true in $1 as well, the partial form is a full read (document and all) whose
 -- "relations" are all those of the exposed schemas and the views of db-extra-search-path
 -- (catalog_relations.sql lists them): it finds their rows by index instead of reading the
@@ -56,7 +58,10 @@ SELECT (ARRAY[
   only_rels AS (
     SELECT CASE WHEN json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array'
       THEN ARRAY(SELECT json_array_elements_text(j->'relations')::oid) END AS oids,
-      coalesce(json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array' AND j->'whole' IS NULL, false) AS partial
+      coalesce(json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array' AND j->'whole' IS NULL, false) AS partial,
+      -- the functions and types: read by a full read, and by a partial one with "functions": true
+      NOT coalesce(json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array' AND j->'whole' IS NULL, false)
+        OR coalesce(json_typeof(j) = 'object' AND (j->>'functions')::boolean, false) AS functions
     FROM params
   ),
   exposed AS (
@@ -591,20 +596,21 @@ SELECT (ARRAY[
     'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
     -- a partial read leaves out what is not read per relation: the functions and the types
     'partial', (SELECT partial FROM only_rels),
+    'functions', (SELECT functions FROM only_rels),
     'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.con, x.constraint_type), '[]'::json)
       FROM view_keys x),
     -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
-    'routines', CASE WHEN NOT (SELECT partial FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
+    'routines', CASE WHEN (SELECT functions FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
       FROM routines r, LATERAL (SELECT r.proc_schema AS schema, r.proc_name AS name,
         r.proc_description AS description, r.args AS params, r.rettype_schema, r.rettype_name,
         r.rettype_is_setof, r.rettype_is_composite, r.rettype_is_composite_alias, r.volatility,
         r.has_variadic, r.transaction_isolation_level AS isolation_level, r.settings) x) ELSE '[]'::json END,
-    'computed_rels', CASE WHEN NOT (SELECT partial FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json)
+    'computed_rels', CASE WHEN (SELECT functions FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY function_schema, function_name, table_schema, table_name), '[]'::json)
       FROM (SELECT *, row(table_schema, table_name) = row(foreign_table_schema, foreign_table_name) AS is_self
         FROM computed_rels) x) ELSE '[]'::json END,
-    'representations', CASE WHEN NOT (SELECT partial FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY source_type, target_type), '[]'::json)
+    'representations', CASE WHEN (SELECT functions FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY source_type, target_type), '[]'::json)
       FROM representations x) ELSE '[]'::json END,
-    'media_handlers', CASE WHEN NOT (SELECT partial FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json)
+    'media_handlers', CASE WHEN (SELECT functions FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY handler_schema, handler_name, target_schema, target_name, media_type), '[]'::json)
       FROM media_handlers x) ELSE '[]'::json END
   )::text
   ) END,

@@ -16,6 +16,9 @@ pub(crate) struct CatalogDoc {
     /// a read of some relations only (`rows`)
     #[serde(default)]
     pub partial: bool,
+    /// a partial read that read the functions, types, representations and media handlers too
+    #[serde(default)]
+    pub functions: bool,
     pub tables: Vec<Table>,
     /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
     #[serde(default)]
@@ -115,7 +118,7 @@ impl RawRoutine {
 }
 
 /// A row of `allComputedRels`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct RawComputedRel {
     function_schema: String,
     function_name: String,

@@ -90,12 +90,13 @@ pub type RepresentationsMap = HashMap<(String, String), DataRepresentation>;
 /// The value of `$1` for [`CATALOG_QUERY`]: exposed schemas (db-schemas), db-extra-search-path
 /// (views there are followed when looking for keys exposed by views) and
 /// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept), and for a
-/// partial read the relations to read (oids).
+/// partial read the relations to read (oids) and whether to read the functions too.
 pub fn catalog_param(
     schemas: &[String],
     extra_search_path: &[String],
     hoisted_tx_settings: &[String],
     relations: Option<&[u32]>,
+    functions: bool,
 ) -> String {
     let mut param = serde_json::json!({
         "schemas": schemas,
@@ -104,6 +105,9 @@ pub fn catalog_param(
     });
     if let Some(relations) = relations {
         param["relations"] = relations.into();
+        if functions {
+            param["functions"] = true.into();
+        }
     }
     param.to_string()
 }
@@ -136,29 +140,15 @@ impl SchemaCache {
             .into_iter()
             .map(|t| (QualifiedIdentifier::new(t.schema.clone(), t.name.clone()), Arc::new(t)))
             .collect();
-
-        let mut routines: RoutineMap = HashMap::new();
-        for r in doc.routines {
-            let r = r.into_routine();
-            routines.entry(r.qi()).or_default().push(r);
-        }
-        for overloads in routines.values_mut() {
-            overloads.sort();
-        }
-
-        let representations = doc.representations.into_iter().map(|r| ((r.source_type.clone(), r.target_type.clone()), r)).collect();
-
-        // Custom handlers override the builtin ones (HM.union mHdlers initialMediaHandlers).
-        let mut media_handlers = initial_media_handlers();
-        media_handlers.extend(doc.media_handlers.into_iter().map(|h| h.into_entry()));
-
-        let cache = SchemaCache { schemas: doc.schemas, tables, relationships: HashMap::new(), routines, representations, media_handlers };
+        let Functions { routines, representations, media_handlers } = Functions::take(&mut doc);
+        let schemas = std::mem::take(&mut doc.schemas);
+        let cache = SchemaCache { schemas, tables, relationships: HashMap::new(), routines, representations, media_handlers };
         Ok((cache.derive(&rows), rows))
     }
 
-    /// The schema cache after a partial read (`doc`, `rules`) of the `changed` relations:
-    /// `Ok(None)` when none of them changed (a statistics update, an invalidation another
-    /// read already took in). `rows` are the rows this cache was derived from; they are
+    /// The schema cache after a partial read (`doc`, `rules`) of the `changed` relations (and
+    /// of the functions, if it read them): `Ok(None)` when none of them changed (a statistics
+    /// update, an invalidation another read already took in, a function of another schema). `rows` are the rows this cache was derived from; they are
     /// updated in place.
     pub fn update(
         &self,
@@ -167,23 +157,41 @@ impl SchemaCache {
         doc: &str,
         rules: RuleTargets,
     ) -> Result<Option<SchemaCache>, NeedsFullRead> {
-        let doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| NeedsFullRead::Invalid(e.to_string()))?;
+        let mut doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| NeedsFullRead::Invalid(e.to_string()))?;
         if !doc.partial {
             return Err(NeedsFullRead::NotPartial);
         }
-        if !rows.differs(changed, &doc, &rules, &self.tables) {
+        // the functions' part, when it was read and differs from this cache's
+        let functions = match doc.functions {
+            true => {
+                let computed = std::mem::take(&mut doc.computed_rels);
+                let read = Functions::take(&mut doc);
+                let same = read.routines == self.routines
+                    && read.representations == self.representations
+                    && read.media_handlers == self.media_handlers
+                    && computed == rows.computed_rels;
+                (!same).then_some((read, computed))
+            }
+            false => None,
+        };
+        if functions.is_none() && !rows.differs(changed, &doc, &rules, &self.tables) {
             return Ok(None);
         }
         let mut tables = self.tables.clone();
         rows.apply(changed, doc, rules, &mut tables)?;
-        let cache = SchemaCache {
-            schemas: self.schemas.clone(),
-            tables,
-            relationships: HashMap::new(),
-            routines: self.routines.clone(),
-            representations: self.representations.clone(),
-            media_handlers: self.media_handlers.clone(),
+        let Functions { routines, representations, media_handlers } = match functions {
+            Some((read, computed)) => {
+                rows.computed_rels = computed;
+                read
+            }
+            None => Functions {
+                routines: self.routines.clone(),
+                representations: self.representations.clone(),
+                media_handlers: self.media_handlers.clone(),
+            },
         };
+        let cache =
+            SchemaCache { schemas: self.schemas.clone(), tables, relationships: HashMap::new(), routines, representations, media_handlers };
         Ok(Some(cache.derive(rows)))
     }
 
@@ -271,6 +279,33 @@ impl SchemaCache {
             self.representations.len(),
             self.media_handlers.len()
         )
+    }
+}
+
+/// What a read gives of the functions and types (the computed relationships are `CatalogRows`').
+struct Functions {
+    routines: RoutineMap,
+    representations: RepresentationsMap,
+    media_handlers: MediaHandlerMap,
+}
+
+impl Functions {
+    /// The document's functions, representations and media handlers, taken out of it.
+    fn take(doc: &mut document::CatalogDoc) -> Functions {
+        let mut routines: RoutineMap = HashMap::new();
+        for r in std::mem::take(&mut doc.routines) {
+            let r = r.into_routine();
+            routines.entry(r.qi()).or_default().push(r);
+        }
+        for overloads in routines.values_mut() {
+            overloads.sort();
+        }
+        let representations =
+            std::mem::take(&mut doc.representations).into_iter().map(|r| ((r.source_type.clone(), r.target_type.clone()), r)).collect();
+        // Custom handlers override the builtin ones (HM.union mHdlers initialMediaHandlers).
+        let mut media_handlers = initial_media_handlers();
+        media_handlers.extend(std::mem::take(&mut doc.media_handlers).into_iter().map(|h| h.into_entry()));
+        Functions { routines, representations, media_handlers }
     }
 }
 

@@ -307,10 +307,10 @@ fn settings_isolation_level_and_bad_documents() {
 
 #[test]
 fn catalog_param_shape() {
-    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()], None);
+    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()], None, false);
     assert_eq!(p, r#"{"extra_search_path":[],"hoisted_tx_settings":["statement_timeout"],"schemas":["test"]}"#);
     assert!(CATALOG_QUERY.contains("$1::json"));
-    let p = catalog_param(&["test".into()], &[], &[], Some(&[16384, 16390]));
+    let p = catalog_param(&["test".into()], &[], &[], Some(&[16384, 16390]), false);
     assert!(p.contains(r#""relations":[16384,16390]"#), "{p}");
     // the partial read is the full one with its filters in
     assert!(!CATALOG_QUERY.lines().any(|l| l.starts_with("AND c.oid = ANY")));
@@ -433,4 +433,40 @@ fn a_partial_read_builds_what_a_full_read_of_the_same_catalogs_builds() {
     }
     let again = updated.update(&mut rows, &[clients], &partial_read(&renamed, &[clients]), rules_of(&rules, &[clients]));
     assert!(matches!(again, Err(NeedsFullRead::Renamed)), "{again:?}");
+}
+
+/// A partial read of the functions alone (no relations) that finds `doc`'s.
+fn functions_read(doc: &serde_json::Value) -> String {
+    serde_json::json!({
+        "schemas": doc["schemas"], "partial": true, "functions": true,
+        "tables": [], "internal_pks": [], "m2o_rels": [], "views": [], "view_keys": [],
+        "routines": doc["routines"], "computed_rels": doc["computed_rels"],
+        "representations": doc["representations"], "media_handlers": doc["media_handlers"],
+    })
+    .to_string()
+}
+
+#[test]
+fn a_read_of_the_functions_builds_what_a_full_read_builds() {
+    let (before, rules) = fixture_parts();
+    let (cache, mut rows) = SchemaCache::read(&before.to_string(), all_rules(&rules)).unwrap();
+    // the function of a computed relationship is dropped (not a routine of the API: its one
+    // parameter is a table's row)
+    let mut after = before.clone();
+    let computed = after["computed_rels"].as_array_mut().unwrap();
+    let at = computed.iter().position(|c| c["function_schema"] == "test").expect("a computed relationship of the exposed schema");
+    computed.remove(at);
+    // and a function of its own
+    after["routines"].as_array_mut().unwrap().remove(0);
+    let full = SchemaCache::from_catalog(&after.to_string(), all_rules(&rules)).unwrap();
+    assert_ne!(full.relationships, cache.relationships);
+    assert_ne!(full.routines, cache.routines);
+
+    let updated = cache.update(&mut rows, &[], &functions_read(&after), vec![]).unwrap().expect("a change");
+    assert_eq!(updated.routines, full.routines);
+    assert_eq!(updated.relationships, full.relationships);
+    assert_eq!(updated.tables, full.tables);
+    assert_eq!(updated.media_handlers, full.media_handlers);
+    // read again as they are: nothing changed (a function of another schema, say)
+    assert!(matches!(updated.update(&mut rows, &[], &functions_read(&after), vec![]), Ok(None)));
 }
