@@ -23,8 +23,8 @@ const FILTER_WORDS: usize = 8192;
 static EXPOSED_RELATIONS: PgAtomic<[AtomicU64; FILTER_WORDS]> = unsafe { PgAtomic::new(c"postgrest_ext exposed relations") };
 // SAFETY: as for GENERATION
 static BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache builds") };
-/// The fingerprints (`schema_cache::settle`) of the catalogs but functions and of the
-/// functions when "everything" was last logged for them.
+/// The fingerprints (`schema_cache::settle`) of the catalogs but the functions, and of the
+/// functions, when a change of them was last logged ("everything", "functions").
 // SAFETY: as for GENERATION
 static FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext catalog fingerprint") };
 // SAFETY: as for GENERATION
@@ -32,8 +32,9 @@ static FUNCTIONS_FINGERPRINT: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"pos
 // SAFETY: as for GENERATION
 static FULL_BUILDS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"postgrest_ext schema cache full builds") };
 /// The change log: entry n (the change from generation n to n + 1) is in slot n % LOG_SLOTS,
-/// as three words: n + 1 once it is written, the relation's oid (or [`EVERYTHING`]) and the
-/// relation's version when it was logged (`schema_cache::relation_versions`).
+/// as three words: n + 1 once it is written, the relation's oid (or [`EVERYTHING`] or
+/// [`FUNCTIONS`]) and the relation's version when it was logged
+/// (`schema_cache::relation_versions`).
 const LOG_SLOTS: usize = 1024;
 /// A log entry for a change that is not one relation's (schemas, comments, a reload).
 const EVERYTHING: u64 = u64::MAX;
@@ -106,8 +107,7 @@ fn schema_cache_full_builds() -> i64 {
     FULL_BUILDS.get().load(Ordering::SeqCst) as i64
 }
 
-/// Log a change: a relation's (`Some(oid)`, with its version) or one that may change
-/// anything (`None`).
+/// Log a change: a relation's (its oid, with its version), [`FUNCTIONS`] or [`EVERYTHING`].
 fn log(what: u64, version: u64) {
     let n = GENERATION.get().fetch_add(1, Ordering::SeqCst);
     let slot = (n % LOG_SLOTS as u64) as usize * 3;
@@ -162,12 +162,11 @@ fn logged_version(relid: u32) -> Option<u64> {
 /// was logged before: two executors racing cost a build too many at worst, never a change
 /// missed.
 pub fn bump_for(rest: u64, functions: u64) {
-    let rest_changed = FINGERPRINT.get().swap(rest, Ordering::SeqCst) != rest;
-    let functions_changed = FUNCTIONS_FINGERPRINT.get().swap(functions, Ordering::SeqCst) != functions;
-    if rest_changed {
+    if FINGERPRINT.get().swap(rest, Ordering::SeqCst) != rest {
+        FUNCTIONS_FINGERPRINT.get().store(functions, Ordering::SeqCst);
         bump();
-    } else if functions_changed {
-        log(FUNCTIONS, 0);
+    } else {
+        functions_changed(functions);
     }
 }
 

@@ -29,6 +29,7 @@ use crate::exec::{self, Tx};
 use crate::shmem;
 use pgrx::pg_sys;
 use postgrest_core::error::Error;
+use postgrest_core::text::Text;
 use std::cell::RefCell;
 use std::ffi::CString;
 
@@ -122,7 +123,7 @@ pub fn settle(tx: &Tx) {
         }
     }
     if functions {
-        match fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL) {
+        match fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL, &[]) {
             Ok(functions) => shmem::functions_changed(functions),
             Err(_) => shmem::bump(),
         }
@@ -134,7 +135,8 @@ pub fn settle(tx: &Tx) {
 fn log_everything(tx: &Tx) {
     // the fingerprint reads the catalogs of every exposed relation
     crate::memory::trim_after_job();
-    match (fingerprint(tx, FINGERPRINT_SQL), fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL)) {
+    let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
+    match (fingerprint(tx, FINGERPRINT_SQL, &[Some(namespaces.into())]), fingerprint(tx, FUNCTIONS_FINGERPRINT_SQL, &[])) {
         (Ok(rest), Ok(functions)) => shmem::bump_for(rest, functions),
         // cannot tell: a build too many is better than a change missed
         _ => shmem::bump(),
@@ -198,8 +200,9 @@ fn what_changed() -> Change {
 
 /// The oids and row versions (xmin) of what the catalog query reads for the exposed schemas
 /// and the extra search path: relations, columns, constraints, view rules, comments, types,
-/// the schemas themselves; with [`FUNCTIONS_FINGERPRINT_SQL`], the functions too. A change of any of them makes a new row version; the
-/// statistics that ANALYZE and VACUUM write into pg_class are updated in place and do not.
+/// the schemas themselves; with [`FUNCTIONS_FINGERPRINT_SQL`], the functions too. A change of
+/// any of them makes a new row version; the statistics that ANALYZE and VACUUM write into
+/// pg_class are updated in place and do not.
 /// Every executor runs it after such a change, before its next job (a new request's among
 /// them): pg_class is read once, and the other catalogs by index where they have one
 /// (apflora beside 10,000 tables: 50 -> 15 ms). An index's columns are not read.
@@ -236,12 +239,11 @@ SELECT coalesce(sum(h), 0)::text FROM (
 /// schema: computed relationships), on its own: a change of functions (`CREATE FUNCTION` in
 /// a migration) is logged as "functions" when it changes (well under 1 ms, where the whole
 /// fingerprint takes 15 ms on apflora beside 10,000 tables), and the front reads the
-/// functions again, not everything. `$1` (the namespaces) is not needed: it is there to share
-/// `fingerprint`'s call.
+/// functions again, not everything.
 const FUNCTIONS_FINGERPRINT_SQL: &str = "\
 SELECT coalesce(sum(hashtextextended(p.oid::text || ' ' || p.xmin::text, 7)), 0)::text
 FROM pg_catalog.pg_proc p
-WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) AND $1::oid[] IS NOT NULL";
+WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)";
 
 /// A version of each relation of `$1` (a sequence counts as the table that owns it: its name
 /// is in the column's default): the row versions of the catalog rows a partial read
@@ -296,10 +298,10 @@ fn fnv(digits: &str) -> u64 {
     digits.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// The catalogs' fingerprint now ([`FINGERPRINT_SQL`] or [`FUNCTIONS_FINGERPRINT_SQL`]).
-fn fingerprint(tx: &Tx, sql: &str) -> Result<u64, Error> {
-    let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
-    let rows = exec::query(tx, sql, &[Some(namespaces.into())], true)?;
+/// The catalogs' fingerprint now ([`FINGERPRINT_SQL`] with the relevant namespaces, or
+/// [`FUNCTIONS_FINGERPRINT_SQL`]).
+fn fingerprint(tx: &Tx, sql: &str, params: &[Option<Text>]) -> Result<u64, Error> {
+    let rows = exec::query(tx, sql, params, true)?;
     let sum = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
     // the sum is a numeric of any size
     Ok(fnv(&sum))

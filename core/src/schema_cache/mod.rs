@@ -148,8 +148,8 @@ impl SchemaCache {
 
     /// The schema cache after a partial read (`doc`, `rules`) of the `changed` relations (and
     /// of the functions, if it read them): `Ok(None)` when none of them changed (a statistics
-    /// update, an invalidation another read already took in, a function of another schema). `rows` are the rows this cache was derived from; they are
-    /// updated in place.
+    /// update, an invalidation another read already took in, a function of another schema).
+    /// `rows` are the rows this cache was derived from; they are updated in place.
     pub fn update(
         &self,
         rows: &mut CatalogRows,
@@ -162,17 +162,16 @@ impl SchemaCache {
             return Err(NeedsFullRead::NotPartial);
         }
         // the functions' part, when it was read and differs from this cache's
-        let functions = match doc.functions {
-            true => {
-                let computed = std::mem::take(&mut doc.computed_rels);
-                let read = Functions::take(&mut doc);
-                let same = read.routines == self.routines
-                    && read.representations == self.representations
-                    && read.media_handlers == self.media_handlers
-                    && computed == rows.computed_rels;
-                (!same).then_some((read, computed))
-            }
-            false => None,
+        let functions = if doc.functions {
+            let computed = std::mem::take(&mut doc.computed_rels);
+            let read = Functions::take(&mut doc);
+            let same = read.routines == self.routines
+                && read.representations == self.representations
+                && read.media_handlers == self.media_handlers
+                && computed == rows.computed_rels;
+            (!same).then_some((read, computed))
+        } else {
+            None
         };
         if functions.is_none() && !rows.differs(changed, &doc, &rules, &self.tables) {
             return Ok(None);
