@@ -133,7 +133,7 @@ fn foreign_key(cache: &SchemaCache, table: &Table, col: &Column) -> Option<(Stri
             _ => return None,
         };
         match columns.as_slice() {
-            [(c, fcol)] if *c == col.name => Some((r.foreign_table().name.clone(), fcol.clone())),
+            [(c, fcol)] if **c == *col.name => Some((r.foreign_table().name.clone(), fcol.to_string())),
             _ => None,
         }
     })

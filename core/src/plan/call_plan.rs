@@ -262,7 +262,7 @@ fn returning_columns(read: &ReadPlan) -> BTreeSet<String> {
                     Cardinality::O2M { columns, .. } | Cardinality::M2O { columns, .. } | Cardinality::O2O { columns, .. } => columns,
                     Cardinality::M2M(j) => &j.cols_source,
                 };
-                out.extend(cols.iter().map(|(c, _)| c.clone()));
+                out.extend(cols.iter().map(|(c, _)| c.to_string()));
             }
             None => {}
         }

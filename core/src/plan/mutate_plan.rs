@@ -174,7 +174,7 @@ pub fn infer_cols_embed_needs(read: &ReadPlan, pk_cols: &[String]) -> Vec<String
                     Cardinality::M2M(j) => &j.cols_source,
                     Cardinality::O2M { columns, .. } | Cardinality::M2O { columns, .. } | Cardinality::O2O { columns, .. } => columns,
                 };
-                out.extend(cols.iter().map(|(c, _)| c.clone()));
+                out.extend(cols.iter().map(|(c, _)| c.to_string()));
             }
             None => {}
         }

@@ -274,7 +274,7 @@ fn add_rels(
             }
             Relationship::ComputedRelationship { function, table, foreign_table, to_one, is_self, .. } => {
                 let table_alias = match parent_alias {
-                    Some(a) => QualifiedIdentifier { schema: String::new(), name: a.to_string() },
+                    Some(a) => std::sync::Arc::new(QualifiedIdentifier { schema: String::new(), name: a.to_string() }),
                     None => table.clone(),
                 };
                 node.rel_to_parent = Some(Relationship::ComputedRelationship {

@@ -4,10 +4,10 @@
 use super::fuzzy;
 use super::read_plan::JoinCondition;
 use crate::error::Error;
-use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship, SchemaCache};
+use crate::schema_cache::{Cardinality, Name, QualifiedIdentifier, Relationship, SchemaCache};
 use serde_json::{json, Value};
 
-fn single_col(card: &Cardinality) -> Option<&(String, String)> {
+fn single_col(card: &Cardinality) -> Option<&(Name, Name)> {
     match card.columns() {
         Some(cols) if cols.len() == 1 => cols.first(),
         _ => None,
@@ -18,8 +18,8 @@ fn single_col(card: &Cardinality) -> Option<&(String, String)> {
 pub fn find_rel(cache: &SchemaCache, schema: &str, origin: &str, target: &str, hint: Option<&str>) -> Result<Relationship, Error> {
     let origin_qi = QualifiedIdentifier { schema: schema.to_string(), name: origin.to_string() };
     let all = cache.relationships(&origin_qi, schema);
-    let fk_col = |h: &str, c: &Cardinality| single_col(c).is_some_and(|(col, _)| col == h);
-    let fk_ref_col = |h: &str, c: &Cardinality| single_col(c).is_some_and(|(_, fcol)| fcol == h);
+    let fk_col = |h: &str, c: &Cardinality| single_col(c).is_some_and(|(col, _)| &**col == h);
+    let fk_ref_col = |h: &str, c: &Cardinality| single_col(c).is_some_and(|(_, fcol)| &**fcol == h);
     let constraint = |h: &str, c: &Cardinality| c.constraint() == Some(h);
     let junction = |h: &str, c: &Cardinality| matches!(c, Cardinality::M2M(j) if j.table.name == h);
     let is_m2o = |c: &Cardinality| matches!(c, Cardinality::M2O { .. });
@@ -83,8 +83,8 @@ fn no_rel_suggestion(cache: &SchemaCache, schema: &str, parent: &str, child: &st
     }
 }
 
-fn fmt_cols<'a>(cols: impl Iterator<Item = &'a String>) -> String {
-    format!("({})", cols.map(String::as_str).collect::<Vec<_>>().join(", "))
+fn fmt_cols<'a>(cols: impl Iterator<Item = &'a Name>) -> String {
+    format!("({})", cols.map(|c| &**c).collect::<Vec<_>>().join(", "))
 }
 
 /// One candidate in PGRST201's details (PostgREST's `compressedRel`).
@@ -142,9 +142,9 @@ pub fn join_conditions(alias: Option<&str>, parent_alias: Option<&str>, rel: &Re
         Some(a) => QualifiedIdentifier { schema: String::new(), name: a.to_string() },
         None => QualifiedIdentifier { schema: schema.clone(), name: name.to_string() },
     };
-    let cond = |parent_al: Option<&str>, new_al: Option<&str>, tb: &str, ftb: &str, (c, fc): &(String, String)| JoinCondition {
-        left: (qi_or_alias(new_al, ftb), fc.clone()),
-        right: (qi_or_alias(parent_al, tb), c.clone()),
+    let cond = |parent_al: Option<&str>, new_al: Option<&str>, tb: &str, ftb: &str, (c, fc): &(Name, Name)| JoinCondition {
+        left: (qi_or_alias(new_al, ftb), fc.to_string()),
+        right: (qi_or_alias(parent_al, tb), c.to_string()),
     };
     match cardinality {
         Cardinality::M2M(j) => {

@@ -4,8 +4,8 @@
 //! overriding by computed relationships, and removal of objects of non-exposed schemas.
 //! Each function is a direct port of its Haskell namesake. A big schema gives tens of
 //! thousands of relationships (apflora: 35,604 from 50 foreign keys, through its views), so
-//! each is built once, with the strings it owns cloned once, and the working maps are keyed by
-//! borrowed names with a fast hasher (issue #19).
+//! each is built once, sharing its names (`relationship::Name`) with the others, and the
+//! working maps are keyed by borrowed names with a fast hasher (issue #19).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::fx_hash::{FxHashMap, FxHashSet};
 use super::identifiers::QualifiedIdentifier;
-use super::relationship::{Cardinality, ColumnPairs, Junction, Relationship};
+use super::relationship::{Cardinality, ColumnPairs, Junction, Name, Relationship, SharedIdentifier};
 use super::table::Table;
 use super::RelationshipsMap;
 
@@ -66,14 +66,15 @@ pub fn add_view_primary_keys(tables: &mut BTreeMap<QualifiedIdentifier, Arc<Tabl
 /// Every way of picking one view column per key column (the list-monad `traverse` of
 /// PostgREST's `expandKeyDepCols`), each as the picked view columns in key order (the table
 /// columns are the key's, which the caller already has).
-fn expand_key_dep_cols(kdc: &[(String, Vec<String>)]) -> Vec<Vec<&str>> {
-    let mut acc: Vec<Vec<&str>> = vec![Vec::new()];
+fn expand_key_dep_cols(kdc: &[(String, Vec<String>)]) -> Vec<Vec<Name>> {
+    let mut acc: Vec<Vec<Name>> = vec![Vec::new()];
     for (_, vcols) in kdc {
+        let vcols: Vec<Name> = vcols.iter().map(|c| Name::from(c.as_str())).collect();
         let mut next = Vec::with_capacity(acc.len() * vcols.len());
         for prefix in &acc {
-            for vcol in vcols {
+            for vcol in &vcols {
                 let mut p = prefix.clone();
-                p.push(vcol.as_str());
+                p.push(vcol.clone());
                 next.push(p);
             }
         }
@@ -84,9 +85,9 @@ fn expand_key_dep_cols(kdc: &[(String, Vec<String>)]) -> Vec<Vec<&str>> {
 
 /// An M2O relationship, or the child side of an O2O, between tables: what views can expose.
 struct ForeignKey<'a> {
-    table: &'a QualifiedIdentifier,
-    foreign_table: &'a QualifiedIdentifier,
-    cons: &'a str,
+    table: &'a SharedIdentifier,
+    foreign_table: &'a SharedIdentifier,
+    cons: &'a Name,
     cols: &'a ColumnPairs,
     is_m2o: bool,
 }
@@ -106,7 +107,7 @@ impl<'a> ForeignKey<'a> {
 
     /// The same kind of relationship over other columns.
     fn cardinality(&self, columns: ColumnPairs) -> Cardinality {
-        let cons = self.cons.to_string();
+        let cons = self.cons.clone();
         if self.is_m2o {
             Cardinality::M2O { cons, columns }
         } else {
@@ -116,10 +117,11 @@ impl<'a> ForeignKey<'a> {
 }
 
 /// A view exposing a key, with every way it does (`expand_key_dep_cols`), expanded once: the
-/// view-to-view case pairs each exposure with all of the other side's.
-struct Exposure<'a> {
-    view: &'a QualifiedIdentifier,
-    cols: Vec<Vec<&'a str>>,
+/// view-to-view case pairs each exposure with all of the other side's. The view and its
+/// columns are made shareable once here, for the many relationships they end up in.
+struct Exposure {
+    view: SharedIdentifier,
+    cols: Vec<Vec<Name>>,
 }
 
 /// How many relationships `exposures` give on one side.
@@ -133,7 +135,7 @@ fn count_exposures(exposures: &[Exposure]) -> usize {
 pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<Relationship>) -> Vec<Relationship> {
     let mut indexed: FxHashMap<(&QualifiedIdentifier, &str, KeyDep), Vec<Exposure>> = FxHashMap::default();
     for dep in key_deps {
-        let exposure = Exposure { view: &dep.view, cols: expand_key_dep_cols(&dep.cols) };
+        let exposure = Exposure { view: Arc::new(dep.view.clone()), cols: expand_key_dep_cols(&dep.cols) };
         indexed.entry((&dep.table, dep.cons.as_str(), dep.dep_type)).or_default().push(exposure);
     }
     let exposures = |table, cons, dep_type| indexed.get(&(table, cons, dep_type)).map(Vec::as_slice).unwrap_or(&[]);
@@ -158,7 +160,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
     for (fk, view_table, table_view) in &fks {
         for vw_tbl in *view_table {
             for kdc in &vw_tbl.cols {
-                let cols = kdc.iter().zip(fk.cols).map(|(vcol, (_, fcol))| (vcol.to_string(), fcol.clone()));
+                let cols = kdc.iter().zip(fk.cols).map(|(vcol, (_, fcol))| (vcol.clone(), fcol.clone()));
                 extra.push(Relationship::Relationship {
                     table: vw_tbl.view.clone(),
                     foreign_table: fk.foreign_table.clone(),
@@ -171,7 +173,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
         }
         for tbl_vw in *table_view {
             for kdc in &tbl_vw.cols {
-                let cols = fk.cols.iter().zip(kdc).map(|((tcol, _), vcol)| (tcol.clone(), vcol.to_string()));
+                let cols = fk.cols.iter().zip(kdc).map(|((tcol, _), vcol)| (tcol.clone(), vcol.clone()));
                 extra.push(Relationship::Relationship {
                     table: fk.table.clone(),
                     foreign_table: tbl_vw.view.clone(),
@@ -186,7 +188,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
             for kdc1 in &vw_tbl.cols {
                 for tbl_vw in *table_view {
                     for kdc2 in &tbl_vw.cols {
-                        let cols = kdc1.iter().zip(kdc2).map(|(v1, v2)| (v1.to_string(), v2.to_string()));
+                        let cols = kdc1.iter().zip(kdc2).map(|(v1, v2)| (v1.clone(), v2.clone()));
                         extra.push(Relationship::Relationship {
                             table: vw_tbl.view.clone(),
                             foreign_table: tbl_vw.view.clone(),
@@ -270,10 +272,10 @@ impl<'a> PrimaryKeys<'a> {
 /// One side of a possible junction: an M2O relationship from `junction` to `target` whose FK
 /// columns all belong to the junction's primary key.
 struct JunctionLeg<'a> {
-    junction: &'a QualifiedIdentifier,
-    target: &'a QualifiedIdentifier,
+    junction: &'a SharedIdentifier,
+    target: &'a SharedIdentifier,
     target_is_view: bool,
-    cons: &'a str,
+    cons: &'a Name,
     /// (junction column, target column)
     cols: &'a ColumnPairs,
 }
@@ -284,7 +286,7 @@ fn junction_leg<'a>(rel: &'a Relationship, pks: &PrimaryKeys) -> Option<Junction
         return None;
     };
     let pk_cols = pks.get(table);
-    columns.iter().all(|(jcol, _)| pk_cols.contains(jcol)).then_some(JunctionLeg {
+    columns.iter().all(|(jcol, _)| pk_cols.iter().any(|pk| **pk == **jcol)).then_some(JunctionLeg {
         junction: table,
         target: foreign_table,
         target_is_view: *ftable_is_view,
@@ -301,11 +303,11 @@ pub fn add_m2m_rels(pks: &PrimaryKeys, mut rels: Vec<Relationship>) -> Vec<Relat
     let legs: Vec<JunctionLeg> = rels.iter().filter_map(|rel| junction_leg(rel, pks)).collect();
     let mut by_junction: FxHashMap<&QualifiedIdentifier, Vec<&JunctionLeg>> = FxHashMap::default();
     for leg in &legs {
-        by_junction.entry(leg.junction).or_default().push(leg);
+        by_junction.entry(&**leg.junction).or_default().push(leg);
     }
     let mut m2m = Vec::new();
     for leg1 in &legs {
-        for leg2 in by_junction.get(leg1.junction).map(Vec::as_slice).unwrap_or(&[]) {
+        for leg2 in by_junction.get(&**leg1.junction).map(Vec::as_slice).unwrap_or(&[]) {
             if leg1.cons == leg2.cons {
                 continue;
             }
@@ -315,8 +317,8 @@ pub fn add_m2m_rels(pks: &PrimaryKeys, mut rels: Vec<Relationship>) -> Vec<Relat
                 is_self: leg1.target == leg2.target,
                 cardinality: Cardinality::M2M(Junction {
                     table: leg1.junction.clone(),
-                    constraint1: leg1.cons.to_string(),
-                    constraint2: leg2.cons.to_string(),
+                    constraint1: leg1.cons.clone(),
+                    constraint2: leg2.cons.clone(),
                     cols_source: swapped(leg1.cols),
                     cols_target: swapped(leg2.cols),
                 }),
@@ -414,7 +416,7 @@ fn cmp_in_group(a: &Relationship, b: &Relationship) -> Ordering {
 fn fk_order_in_group(rel: &Relationship) -> Option<(&str, bool, &Cardinality, bool, bool)> {
     match rel {
         Relationship::Relationship { table: _, foreign_table, is_self, cardinality, table_is_view, ftable_is_view } => {
-            Some((&foreign_table.name, *is_self, cardinality, *table_is_view, *ftable_is_view))
+            Some((foreign_table.name.as_str(), *is_self, cardinality, *table_is_view, *ftable_is_view))
         }
         Relationship::ComputedRelationship { .. } => None,
     }

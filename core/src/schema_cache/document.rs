@@ -2,10 +2,12 @@
 //! schema cache's types (what PostgREST's hasql decoders `decodeTables`, `decodeRels`,
 //! `decodeFuncs`, ... do). Nothing is derived here; see `derive` and `view_deps`.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::identifiers::{QualifiedIdentifier, RelIdentifier};
-use super::relationship::{Cardinality, Relationship};
+use super::relationship::{Cardinality, Name, Relationship};
 use super::routine::{FuncVolatility, IsolationLevel, MediaHandler, PgType, RetType, Routine, RoutineParam};
 use super::table::Table;
 use super::view_deps::{ExposedView, TableKey};
@@ -64,12 +66,13 @@ pub(crate) struct RawRel {
 impl RawRel {
     /// `decodeRels`: an FK is O2O when its columns are also a PK/unique key, else M2O.
     pub fn to_relationship(&self) -> Relationship {
-        let (cons, columns) = (self.constraint_name.clone(), self.cols_and_fcols.clone());
+        let cons = Name::from(self.constraint_name.as_str());
+        let columns = self.cols_and_fcols.iter().map(|(col, fcol)| (Name::from(col.as_str()), Name::from(fcol.as_str()))).collect();
         let cardinality =
             if self.one_to_one { Cardinality::O2O { cons, columns, is_parent: false } } else { Cardinality::M2O { cons, columns } };
         Relationship::Relationship {
-            table: QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone()),
-            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone()),
+            table: Arc::new(QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone())),
+            foreign_table: Arc::new(QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone())),
             is_self: self.is_self,
             cardinality,
             table_is_view: false,
@@ -133,10 +136,10 @@ pub(crate) struct RawComputedRel {
 impl RawComputedRel {
     pub fn to_relationship(&self) -> Relationship {
         Relationship::ComputedRelationship {
-            function: QualifiedIdentifier::new(self.function_schema.clone(), self.function_name.clone()),
-            table: QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone()),
-            foreign_table: QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone()),
-            table_alias: QualifiedIdentifier::default(),
+            function: Arc::new(QualifiedIdentifier::new(self.function_schema.clone(), self.function_name.clone())),
+            table: Arc::new(QualifiedIdentifier::new(self.table_schema.clone(), self.table_name.clone())),
+            foreign_table: Arc::new(QualifiedIdentifier::new(self.foreign_table_schema.clone(), self.foreign_table_name.clone())),
+            table_alias: Arc::default(),
             to_one: self.single_row,
             is_self: self.is_self,
         }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 pub use derive::{KeyDep, ViewKeyDependency};
 pub use identifiers::{to_qi, QualifiedIdentifier, RelIdentifier};
-pub use relationship::{Cardinality, ColumnPairs, Junction, Relationship};
+pub use relationship::{Cardinality, ColumnPairs, Junction, Name, Relationship, SharedIdentifier};
 pub use routine::{
     DataRepresentation, FuncVolatility, IsolationLevel, MediaHandler, PgType, ResolvedHandler, RetType, Routine, RoutineParam,
 };

@@ -6,11 +6,23 @@
 //! Field and variant order matter: the derived `Ord` equals Haskell's derived `Ord`, and
 //! PostgREST sorts every relationship list with it (that order shows up in the
 //! "more than one relationship was found" error details).
+//!
+//! A big schema has tens of thousands of relationships made from a few hundred names
+//! (apflora: 35,604, through its views), so they share their identifiers and names
+//! (`Arc`): a copy is a reference count, not an allocation (issue #19).
+
+use std::sync::Arc;
 
 use super::identifiers::QualifiedIdentifier;
 
+/// A column or constraint name, shared by the relationships that mention it.
+pub type Name = Arc<str>;
+
+/// A relation's or function's identifier, shared by the relationships that mention it.
+pub type SharedIdentifier = Arc<QualifiedIdentifier>;
+
 /// PostgREST's `FieldName` pairs: (column on this side, column on the other side).
-pub type ColumnPairs = Vec<(String, String)>;
+pub type ColumnPairs = Vec<(Name, Name)>;
 
 /// A relationship between two relations.
 #[allow(clippy::enum_variant_names)] // the names are PostgREST's constructors
@@ -18,8 +30,8 @@ pub type ColumnPairs = Vec<(String, String)>;
 pub enum Relationship {
     /// Based on a foreign key (possibly followed through views).
     Relationship {
-        table: QualifiedIdentifier,
-        foreign_table: QualifiedIdentifier,
+        table: SharedIdentifier,
+        foreign_table: SharedIdentifier,
         is_self: bool,
         cardinality: Cardinality,
         table_is_view: bool,
@@ -27,11 +39,11 @@ pub enum Relationship {
     },
     /// A function `f(table) returns [setof] foreign_table` used as a relationship named `f`.
     ComputedRelationship {
-        function: QualifiedIdentifier,
-        table: QualifiedIdentifier,
-        foreign_table: QualifiedIdentifier,
+        function: SharedIdentifier,
+        table: SharedIdentifier,
+        foreign_table: SharedIdentifier,
         /// Filled in by the planner (PostgREST sets it to an empty identifier here).
-        table_alias: QualifiedIdentifier,
+        table_alias: SharedIdentifier,
         to_one: bool,
         is_self: bool,
     },
@@ -82,12 +94,12 @@ impl Relationship {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cardinality {
     /// one-to-many
-    O2M { cons: String, columns: ColumnPairs },
+    O2M { cons: Name, columns: ColumnPairs },
     /// many-to-one
-    M2O { cons: String, columns: ColumnPairs },
+    M2O { cons: Name, columns: ColumnPairs },
     /// one-to-one, a refinement of M2O (the FK columns are also a PK/unique key). Operating on
     /// it is the same as M2O when `is_parent` is false; the inverse side has `is_parent` true.
-    O2O { cons: String, columns: ColumnPairs, is_parent: bool },
+    O2O { cons: Name, columns: ColumnPairs, is_parent: bool },
     /// many-to-many
     M2M(Junction),
 }
@@ -114,9 +126,9 @@ impl Cardinality {
 /// `constraint2` to the target, both within its primary key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Junction {
-    pub table: QualifiedIdentifier,
-    pub constraint1: String,
-    pub constraint2: String,
+    pub table: SharedIdentifier,
+    pub constraint1: Name,
+    pub constraint2: Name,
     /// (source column, junction column)
     pub cols_source: ColumnPairs,
     /// (target column, junction column)

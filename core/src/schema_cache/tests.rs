@@ -13,19 +13,23 @@ fn qi(name: &str) -> QualifiedIdentifier {
     QualifiedIdentifier::new("test", name)
 }
 
+fn shared(name: &str) -> SharedIdentifier {
+    Arc::new(qi(name))
+}
+
 /// Relationships from test.`from` to test.`to`, in cache order.
 fn rels<'a>(sc: &'a SchemaCache, from: &str, to: &str) -> Vec<&'a Relationship> {
     sc.relationships(&qi(from), "test").iter().filter(|r| r.foreign_table().name == to).collect()
 }
 
 fn pairs(p: &[(&str, &str)]) -> ColumnPairs {
-    p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    p.iter().map(|(a, b)| (Name::from(*a), Name::from(*b))).collect()
 }
 
 fn fk(from: &str, to: &str, card: Cardinality, from_view: bool, to_view: bool) -> Relationship {
     Relationship::Relationship {
-        table: qi(from),
-        foreign_table: qi(to),
+        table: shared(from),
+        foreign_table: shared(to),
         is_self: from == to,
         cardinality: card,
         table_is_view: from_view,
@@ -121,7 +125,7 @@ fn m2m_through_junction_table() {
         "users",
         "tasks",
         Cardinality::M2M(Junction {
-            table: qi("users_tasks"),
+            table: shared("users_tasks"),
             constraint1: "users_tasks_user_id_fkey".into(),
             constraint2: "users_tasks_task_id_fkey".into(),
             cols_source: pairs(&[("id", "user_id")]),
@@ -133,7 +137,7 @@ fn m2m_through_junction_table() {
     assert_eq!(rels(&sc, "users", "tasks"), vec![&expected]);
     let back = rels(&sc, "tasks", "users");
     assert_eq!(back.len(), 1);
-    assert!(matches!(back[0].cardinality(), Some(Cardinality::M2M(j)) if j.constraint1 == "users_tasks_task_id_fkey"));
+    assert!(matches!(back[0].cardinality(), Some(Cardinality::M2M(j)) if &*j.constraint1 == "users_tasks_task_id_fkey"));
     // users_tasks itself has M2O to both and O2M from comments/touched_files
     assert_eq!(rels(&sc, "users_tasks", "users").len(), 1);
     assert!(rels(&sc, "users_tasks", "comments")
@@ -221,10 +225,10 @@ fn computed_relationships() {
     let sc = cache();
     let to_clients = rels(&sc, "projects", "clients");
     let computed = Relationship::ComputedRelationship {
-        function: qi("computed_clients"),
-        table: qi("projects"),
-        foreign_table: qi("clients"),
-        table_alias: QualifiedIdentifier::default(),
+        function: shared("computed_clients"),
+        table: shared("projects"),
+        foreign_table: shared("clients"),
+        table_alias: SharedIdentifier::default(),
         to_one: true,
         is_self: false,
     };
@@ -327,7 +331,7 @@ fn ambiguous_m2m_lists_every_junction_pairing_in_postgrest_order() {
     let found: Vec<(String, String)> = rels(&sc, "whatev_sites", "whatev_projects")
         .iter()
         .filter_map(|r| match r.cardinality() {
-            Some(Cardinality::M2M(j)) if j.table == qi("whatev_jobs") => Some((j.constraint1.clone(), j.constraint2.clone())),
+            Some(Cardinality::M2M(j)) if *j.table == qi("whatev_jobs") => Some((j.constraint1.to_string(), j.constraint2.to_string())),
             _ => None,
         })
         .collect();
