@@ -66,7 +66,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
             .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
         report_idle();
-        if matches!(reply, Reply::Loaded { .. } | Reply::Rules(_)) {
+        if matches!(reply, Reply::Loaded { .. } | Reply::Rules { .. }) {
             crate::memory::trim_after_job();
         }
         if wire::encode_reply(&reply).write_to(&mut front).is_err() {
@@ -162,20 +162,22 @@ fn run(job: Job) -> Reply {
         Job::Load { param, relations } => {
             let loaded = transaction(true, |tx| {
                 schema_cache::settle(tx);
-                // a relation the read sees is in the filter when it is dropped (for a partial
-                // read, the front put the relations there before it sent the job)
-                if relations.is_none() {
-                    schema_cache::remember_exposed(tx)?;
-                }
                 catalog_read_settings(tx)?;
-                let first = |rows: Vec<Vec<Option<String>>>| rows.into_iter().next().and_then(|r| r.into_iter().next().flatten());
-                // a full read of a few relations in a big database finds them by index
                 let (query, param) = match relations {
                     Some(_) => (partial_catalog_query(), param),
-                    None => match first(exec::query(tx, CATALOG_RELATIONS_QUERY, &[Some(param.as_str().into())], true)?) {
-                        Some(listed) => (partial_catalog_query(), listed),
-                        None => (CATALOG_QUERY, param),
-                    },
+                    None => {
+                        let listed = exec::query(tx, CATALOG_RELATIONS_QUERY, &[Some(param.as_str().into())], true)?;
+                        let [by_index, relevant] =
+                            listed.into_iter().next().and_then(|row| <[_; 2]>::try_from(row).ok()).unwrap_or_default();
+                        // a relation the read sees is in the filter when it is dropped (for a
+                        // partial read, the front put the relations there before it sent the job)
+                        schema_cache::remember_exposed(relevant.as_deref().unwrap_or_default());
+                        match by_index {
+                            // a full read of a few relations in a big database finds them by index
+                            Some(listed) => (partial_catalog_query(), listed),
+                            None => (CATALOG_QUERY, param),
+                        }
+                    }
                 };
                 let document = first(exec::query(tx, query, &[Some(param.into())], true)?).ok_or(Error::NoSchemaCache)?;
                 Ok((Reply::Loaded { document }, End::Commit))
@@ -187,7 +189,7 @@ fn run(job: Job) -> Reply {
         }
         // in its own snapshot, as it was as the second statement of a read committed
         // transaction: a change between the two reads is logged, and read again
-        Job::Rules { param, relations } => {
+        Job::Rules { param, relations, functions } => {
             let read = transaction(true, |tx| {
                 schema_cache::settle(tx);
                 catalog_read_settings(tx)?;
@@ -195,7 +197,15 @@ fn run(job: Job) -> Reply {
                 // the rule texts as they are (a text column is read without a copy by its
                 // send function); only their target lists travel
                 let rows = exec::query_bytes(tx, query, &[Some(param.into())], true, Some(1))?;
-                Ok((Reply::Rules(rule_targets(rule_texts(&rows))), End::Commit))
+                let targets = rule_targets(rule_texts(&rows));
+                drop(rows);
+                let functions = match functions {
+                    Some(param) => {
+                        Some(first(exec::query(tx, partial_catalog_query(), &[Some(param.into())], true)?).ok_or(Error::NoSchemaCache)?)
+                    }
+                    None => None,
+                };
+                Ok((Reply::Rules { targets, functions }, End::Commit))
             });
             read.unwrap_or_else(|e| {
                 pgrx::warning!("postgrest_ext: could not read the views' rules: {e}");
@@ -222,6 +232,11 @@ fn catalog_read_settings(tx: &Tx) -> Result<(), Error> {
         true,
     )
     .map(drop)
+}
+
+/// The one text column of the one row a catalog read answers.
+fn first(rows: Vec<Vec<Option<String>>>) -> Option<String> {
+    rows.into_iter().next().and_then(|r| r.into_iter().next().flatten())
 }
 
 /// (view oid, rule text) of the rows of `VIEW_RULES_QUERY`.

@@ -32,7 +32,9 @@ pub enum Job {
     /// Read the views' rules for the same `param` and `relations` (`VIEW_RULES_QUERY`) and
     /// answer their target lists. A job of its own, so that another executor runs it while
     /// the catalog is read; the rules' text (10 MB on a big schema) stays in the executor.
-    Rules { param: String, relations: Option<Vec<u32>> },
+    /// With `functions`, the `param` of a read of the functions alone, it reads them too: a
+    /// full read splits its work so between two executors.
+    Rules { param: String, relations: Option<Vec<u32>>, functions: Option<String> },
     /// Start and end a transaction, taking in pending invalidations; answer the generation.
     Ping,
 }
@@ -51,8 +53,12 @@ pub enum Reply {
     Loaded {
         document: String,
     },
-    /// the target lists of the views' rules (`schema_cache::rule_targets`)
-    Rules(RuleTargets),
+    /// the target lists of the views' rules (`schema_cache::rule_targets`), and the document
+    /// of the functions' read if the job asked for one
+    Rules {
+        targets: RuleTargets,
+        functions: Option<String>,
+    },
     Pong {
         generation: u64,
     },
@@ -124,8 +130,9 @@ pub fn encode_job(job: &Job) -> Frame {
             w.u8(2);
             catalog_read(&mut w, param, relations.as_deref());
         }
-        Job::Rules { param, relations } => {
+        Job::Rules { param, relations, functions } => {
             w.u8(4);
+            w.opt_str(functions.as_deref());
             catalog_read(&mut w, param, relations.as_deref());
         }
         Job::Ping => w.u8(3),
@@ -153,8 +160,9 @@ pub fn decode_job(payload: &Bytes) -> Result<Job, WireError> {
             Job::Load { param, relations }
         }
         4 => {
+            let functions = r.opt_string()?;
             let (param, relations) = r.catalog_read()?;
-            Job::Rules { param, relations }
+            Job::Rules { param, relations, functions }
         }
         3 => Job::Ping,
         _ => return Err(WireError("unknown job")),
@@ -183,10 +191,11 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(5);
             w.str(document);
         }
-        Reply::Rules(rules) => {
+        Reply::Rules { targets, functions } => {
             w.u8(7);
-            w.u64(rules.len() as u64);
-            for (view, entries) in rules {
+            w.opt_str(functions.as_deref());
+            w.u64(targets.len() as u64);
+            for (view, entries) in targets {
                 w.u64(u64::from(*view));
                 w.u64(entries.len() as u64);
                 for e in entries {
@@ -213,7 +222,7 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         3 => Reply::Stale,
         4 => Reply::Failed(r.error()?),
         5 => Reply::Loaded { document: r.string()? },
-        7 => Reply::Rules(r.rule_targets()?),
+        7 => Reply::Rules { functions: r.opt_string()?, targets: r.rule_targets()? },
         6 => Reply::Pong { generation: r.u64()? },
         _ => return Err(WireError("unknown reply")),
     };
@@ -732,8 +741,8 @@ mod tests {
             Job::Run { generation: 7, check_fresh: true, activity: "GET /x?y".into(), job: job() },
             Job::Load { param: "{\"schemas\":[]}".into(), relations: None },
             Job::Load { param: "{}".into(), relations: Some(vec![16384, u32::MAX]) },
-            Job::Rules { param: "{\"schemas\":[]}".into(), relations: None },
-            Job::Rules { param: "{}".into(), relations: Some(vec![]) },
+            Job::Rules { param: "{\"schemas\":[]}".into(), relations: None, functions: Some("{\"relations\":[]}".into()) },
+            Job::Rules { param: "{}".into(), relations: Some(vec![]), functions: None },
             Job::Ping,
         ] {
             assert_eq!(decode_job(&payload(&encode_job(&j))), Ok(j));
@@ -764,17 +773,20 @@ mod tests {
             Reply::Failed(Error::MaxAffectedViolation(9)),
             Reply::Failed(Error::Internal("boom".into())),
             Reply::Loaded { document: "x".repeat(20_000) },
-            Reply::Rules(vec![]),
-            Reply::Rules(vec![
-                (
-                    16384,
-                    vec![
-                        TargetEntry { resno: 1, resorigtbl: 16390, resorigcol: 2 },
-                        TargetEntry { resno: 2, resorigtbl: 0, resorigcol: 0 },
-                    ],
-                ),
-                (u32::MAX, vec![]),
-            ]),
+            Reply::Rules { targets: vec![], functions: None },
+            Reply::Rules {
+                targets: vec![
+                    (
+                        16384,
+                        vec![
+                            TargetEntry { resno: 1, resorigtbl: 16390, resorigcol: 2 },
+                            TargetEntry { resno: 2, resorigtbl: 0, resorigcol: 0 },
+                        ],
+                    ),
+                    (u32::MAX, vec![]),
+                ],
+                functions: Some("{\"functions\": true}".into()),
+            },
             Reply::Pong { generation: 4 },
         ] {
             assert_eq!(decode_reply(&payload(&encode_reply(&r))), Ok(r));

@@ -13,6 +13,14 @@ use postgrest_core::wire::{self, Job, Reply};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What a read of the catalogs answers: the document, the functions' document when they were
+/// read beside it, and the views' rules' target lists.
+struct Read {
+    document: String,
+    functions: Option<String>,
+    rules: RuleTargets,
+}
+
 /// How many executors a job is sent to that go away before it begins.
 const MAX_SENDS: usize = 3;
 
@@ -84,8 +92,8 @@ impl<'a> FrontDb<'a> {
         // before the read's snapshot: if one of them is dropped right after it, the executor
         // that sees the drop knows it was read
         relids.iter().copied().for_each(shmem::remember_exposed);
-        let (document, rules) = self.read_catalogs(param, Some(relids.clone())).await.ok()?;
-        let updated = cache.update(rows, &relids, &document, rules).ok()?;
+        let read = self.read_catalogs(param, Some(relids.clone()), None).await.ok()?;
+        let updated = cache.update(rows, &relids, &read.document, read.rules).ok()?;
         if updated.is_some() {
             shmem::count_build(false);
         }
@@ -93,19 +101,21 @@ impl<'a> FrontDb<'a> {
     }
 
     /// Read the catalogs (`Job::Load`) and the views' rules (`Job::Rules`) for `param`, on two
-    /// executors at once when two are free: the document and the rules' target lists.
-    async fn read_catalogs(&self, param: String, relations: Option<Vec<u32>>) -> Result<(String, RuleTargets), Error> {
+    /// executors at once when two are free; with `functions` (the `param` of a read of the
+    /// functions alone, for a `param` that leaves them out), the rules' executor reads the
+    /// functions too.
+    async fn read_catalogs(&self, param: String, relations: Option<Vec<u32>>, functions: Option<String>) -> Result<Read, Error> {
         let catalog = wire::encode_job(&Job::Load { param: param.clone(), relations: relations.clone() });
         if relations.as_ref().is_some_and(Vec::is_empty) {
             // the functions alone: no rules to read
             return match self.call(&catalog, false).await? {
-                Reply::Loaded { document } => Ok((document, Vec::new())),
+                Reply::Loaded { document } => Ok(Read { document, functions: None, rules: Vec::new() }),
                 _ => Err(Error::Internal("unexpected reply to a schema read".into())),
             };
         }
-        let rules = wire::encode_job(&Job::Rules { param, relations });
+        let rules = wire::encode_job(&Job::Rules { param, relations, functions });
         match tokio::join!(self.call(&catalog, false), self.call(&rules, false)) {
-            (Ok(Reply::Loaded { document }), Ok(Reply::Rules(targets))) => Ok((document, targets)),
+            (Ok(Reply::Loaded { document }), Ok(Reply::Rules { targets, functions })) => Ok(Read { document, functions, rules: targets }),
             (Err(e), _) | (_, Err(e)) => Err(e),
             _ => Err(Error::Internal("unexpected reply to a schema read".into())),
         }
@@ -182,13 +192,17 @@ impl Database for FrontDb<'_> {
                 }
             }
         }
-        let param = catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None, false);
-        // the read's snapshot is taken after `now`: it has every change logged before, and a
-        // change logged later makes a read of its own
+        // the relations in one executor, the rules and the functions in another: the two
+        // halves of a full read take about as long (apflora: 41 and 35 ms)
+        let param = |relations, functions| {
+            catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, relations, functions)
+        };
+        // the read's snapshots are taken after `now`: they have every change logged before,
+        // and a change logged later makes a read of its own
         let start = Instant::now();
-        let (document, rules) = self.read_catalogs(param, None).await?;
+        let Read { document, functions, rules } = self.read_catalogs(param(None, false), None, Some(param(Some(&[]), true))).await?;
         let read_in = start.elapsed();
-        let (cache, read) = SchemaCache::read(&document, rules).map_err(|e| {
+        let (cache, read) = SchemaCache::read(&document, functions.as_deref(), rules).map_err(|e| {
             eprintln!("postgrest_ext: could not build the schema cache: {e}");
             Error::NoSchemaCache
         })?;
@@ -203,8 +217,8 @@ impl Database for FrontDb<'_> {
         shmem::count_build(true);
         let cache = Arc::new(cache);
         self.install(config, now, cache.clone());
-        // the document and the old cache (unless a request still holds it) are gone
-        drop(document);
+        // the documents and the old cache (unless a request still holds it) are gone
+        drop((document, functions));
         self.trim_when_quiet();
         Ok(cache)
     }

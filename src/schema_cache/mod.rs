@@ -320,16 +320,11 @@ pub fn relevant_namespaces() -> Vec<pg_sys::Oid> {
     })
 }
 
-/// At a schema cache read: remember every relation of the relevant schemas (see `settle`).
-pub fn remember_exposed(tx: &Tx) -> Result<(), postgrest_core::error::Error> {
-    let namespaces = oid_array(relevant_namespaces().iter().map(|o| o.to_u32()));
-    let sql = "SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = ANY ($1::oid[])";
-    for row in exec::query(tx, sql, &[Some(namespaces.into())], true)? {
-        if let Some(Ok(oid)) = row.into_iter().next().flatten().map(|o| o.parse::<u32>()) {
-            shmem::remember_exposed(oid);
-        }
-    }
-    Ok(())
+/// At a full schema cache read: remember every relation of the relevant schemas (see
+/// `settle`), listed by `CATALOG_RELATIONS_QUERY` as an array's text (`{16384,16390}`).
+pub fn remember_exposed(relations: &str) {
+    let oids = relations.trim_matches(|c| c == '{' || c == '}').split(',');
+    oids.filter_map(|oid| oid.parse::<u32>().ok()).for_each(shmem::remember_exposed);
 }
 
 /// Called by the extension's event trigger after `COMMENT ON`, which sends no invalidation of

@@ -38,6 +38,18 @@ pub(crate) struct CatalogDoc {
     pub media_handlers: Vec<RawMediaHandler>,
 }
 
+impl CatalogDoc {
+    /// The functions, types, representations and media handlers of `other`, a read of them
+    /// alone, for this document read without them.
+    pub fn take_functions(&mut self, other: CatalogDoc) {
+        self.functions = true;
+        self.routines = other.routines;
+        self.computed_rels = other.computed_rels;
+        self.representations = other.representations;
+        self.media_handlers = other.media_handlers;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct InternalPk {
     pub relid: u32,

@@ -48,9 +48,10 @@ pub fn rule_targets<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Rul
 /// row with one text column holding the document [`SchemaCache::from_catalog`] reads.
 pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
 
-/// Run before a full read with the same `$1`: one row, one text column, the `$1` of a full
+/// Run before a full read with the same `$1`: one row of two text columns, the `$1` of a full
 /// read by index ([`partial_catalog_query`] with `"whole": true`) when the exposed relations
-/// are a small part of the database's, else NULL (read with [`CATALOG_QUERY`]).
+/// are a small part of the database's, else NULL (read with [`CATALOG_QUERY`]); and every
+/// relation of the exposed schemas and db-extra-search-path, as an array (`{16384,16390}`).
 pub const CATALOG_RELATIONS_QUERY: &str = include_str!("catalog_relations.sql");
 
 /// [`CATALOG_QUERY`] for a partial read (`rows`): with its `--partial` lines in, which keep
@@ -89,8 +90,10 @@ pub type RepresentationsMap = HashMap<(String, String), DataRepresentation>;
 
 /// The value of `$1` for [`CATALOG_QUERY`]: exposed schemas (db-schemas), db-extra-search-path
 /// (views there are followed when looking for keys exposed by views) and
-/// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept), and for a
-/// partial read the relations to read (oids) and whether to read the functions too.
+/// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept), for a
+/// partial read the relations to read (oids), and whether to read the functions, types,
+/// representations and media handlers: a partial read after a change of functions does, a
+/// full read does unless a read of the functions alone (no relations) runs beside it.
 pub fn catalog_param(
     schemas: &[String],
     extra_search_path: &[String],
@@ -105,10 +108,8 @@ pub fn catalog_param(
     });
     if let Some(relations) = relations {
         param["relations"] = relations.into();
-        if functions {
-            param["functions"] = true.into();
-        }
     }
+    param["functions"] = functions.into();
     param.to_string()
 }
 
@@ -129,12 +130,22 @@ impl SchemaCache {
     /// Decode the catalog query's document and the views' rules' target lists and derive
     /// relationships as PostgREST's `querySchemaCache` does.
     pub fn from_catalog(doc: &str, rules: RuleTargets) -> Result<SchemaCache, String> {
-        SchemaCache::read(doc, rules).map(|(cache, _)| cache)
+        SchemaCache::read(doc, None, rules).map(|(cache, _)| cache)
     }
 
     /// [`SchemaCache::from_catalog`], and the rows it was derived from, for [`SchemaCache::update`].
-    pub fn read(doc: &str, rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
-        let mut doc: document::CatalogDoc = serde_json::from_str(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
+    /// `functions` is the document of a read of the functions alone, for a `doc` read without
+    /// them (see [`catalog_param`]).
+    pub fn read(doc: &str, functions: Option<&str>, rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
+        let decode = |doc| serde_json::from_str::<document::CatalogDoc>(doc).map_err(|e| format!("invalid schema cache document: {e}"));
+        let mut doc = decode(doc)?;
+        if let Some(functions) = functions {
+            let functions = decode(functions)?;
+            if !functions.functions || doc.functions {
+                return Err("the functions were not read once".into());
+            }
+            doc.take_functions(functions);
+        }
         let rows = CatalogRows::take(&mut doc, rules);
         let tables = std::mem::take(&mut doc.tables)
             .into_iter()
