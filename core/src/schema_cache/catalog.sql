@@ -469,9 +469,12 @@ SELECT (ARRAY[
     FROM pg_proc p
     LEFT JOIN arguments a ON a.oid = p.oid
     JOIN pg_namespace pn ON pn.oid = p.pronamespace
-    JOIN pg_type rt ON rt.oid = p.prorettype
-    LEFT JOIN domain_base bt ON bt.oid = rt.oid
-    JOIN pg_type t ON t.oid = COALESCE(bt.base_type, rt.oid)
+    -- the return type and its base type, by index from each function: as joins, the generic
+    -- plan read all of pg_type (24,278 rows beside 10,000 tables: 4 of the functions' 12 ms)
+    CROSS JOIN LATERAL (SELECT rt.oid, bt.base_type
+      FROM pg_type rt LEFT JOIN domain_base bt ON bt.oid = rt.oid WHERE rt.oid = p.prorettype OFFSET 0) rt
+    CROSS JOIN LATERAL (SELECT t.oid, t.typtype, t.typname, t.typnamespace, t.typrelid
+      FROM pg_type t WHERE t.oid = COALESCE(rt.base_type, rt.oid) OFFSET 0) t
     JOIN pg_namespace tn ON tn.oid = t.typnamespace
     LEFT JOIN pg_class comp ON comp.oid = t.typrelid
     LEFT JOIN pg_description as d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
@@ -538,7 +541,10 @@ SELECT (ARRAY[
           when '*/*' then 'application/octet-stream'
           else t.typname
         end as resolved_media_type
-      FROM pg_type t
+      -- the domains domain_rec found in its scan of pg_type (a second scan took 2 ms)
+      FROM (SELECT DISTINCT oid FROM domain_rec) dom
+      CROSS JOIN LATERAL (SELECT t.oid, t.typname, t.typnamespace, t.typbasetype
+        FROM pg_type t WHERE t.oid = dom.oid OFFSET 0) t
       JOIN pg_type b ON t.typbasetype = b.oid
       WHERE
         t.typbasetype <> 0 and

@@ -132,7 +132,7 @@ fn count_exposures(exposures: &[Exposure]) -> usize {
 /// `addViewM2OAndO2ORels`: for every M2O/O2O relationship between tables, add the same
 /// relationship for views exposing the FK columns (view→table), views exposing the
 /// referenced columns (table→view), and both (view→view).
-pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<Relationship>) -> Vec<Relationship> {
+pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], rels: Vec<Relationship>) -> Vec<Relationship> {
     let mut indexed: FxHashMap<(&QualifiedIdentifier, &str, KeyDep), Vec<Exposure>> = FxHashMap::default();
     for dep in key_deps {
         let exposure = Exposure { view: Arc::new(dep.view.clone()), cols: expand_key_dep_cols(&dep.cols) };
@@ -148,7 +148,8 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
             (fk, view_table, table_view)
         })
         .collect();
-    // sized up front: a big schema gets tens of thousands of these, a few hundred bytes each
+    // sized up front, with room for the inverses `add_inverse_rels` adds: a big schema gets
+    // tens of thousands of these, and each growth would copy them all
     let count: usize = fks
         .iter()
         .map(|(_, view_table, table_view)| {
@@ -156,7 +157,9 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
             vt + tv + vt * tv
         })
         .sum();
-    let mut extra = Vec::with_capacity(count);
+    let mut extra = Vec::with_capacity(2 * (rels.len() + count));
+    // the tables' own first (a few: cloned, while `fks` borrows them)
+    extra.extend(rels.iter().cloned());
     for (fk, view_table, table_view) in &fks {
         for vw_tbl in *view_table {
             for kdc in &vw_tbl.cols {
@@ -202,8 +205,7 @@ pub fn add_view_m2o_and_o2o_rels(key_deps: &[ViewKeyDependency], mut rels: Vec<R
             }
         }
     }
-    rels.append(&mut extra);
-    rels
+    extra
 }
 
 /// `addInverseRels`: each M2O gets its O2M, each O2O its counterpart with `is_parent` flipped
@@ -315,13 +317,13 @@ pub fn add_m2m_rels(pks: &PrimaryKeys, mut rels: Vec<Relationship>) -> Vec<Relat
                 table: leg1.target.clone(),
                 foreign_table: leg2.target.clone(),
                 is_self: leg1.target == leg2.target,
-                cardinality: Cardinality::M2M(Junction {
+                cardinality: Cardinality::M2M(Box::new(Junction {
                     table: leg1.junction.clone(),
                     constraint1: leg1.cons.clone(),
                     constraint2: leg2.cons.clone(),
                     cols_source: swapped(leg1.cols),
                     cols_target: swapped(leg2.cols),
-                }),
+                })),
                 table_is_view: leg1.target_is_view,
                 ftable_is_view: leg2.target_is_view,
             });
@@ -432,9 +434,7 @@ pub fn remove_internal_relationships(mut rels: RelationshipsMap, schemas: &[Stri
         // only computed ones need their target's schema read.
         let to_exposed = exposed(schema);
         group.retain(|r| match r {
-            Relationship::Relationship { cardinality: Cardinality::M2M(Junction { table, .. }), .. } => {
-                to_exposed && exposed(&table.schema)
-            }
+            Relationship::Relationship { cardinality: Cardinality::M2M(junction), .. } => to_exposed && exposed(&junction.table.schema),
             Relationship::Relationship { .. } => to_exposed,
             Relationship::ComputedRelationship { foreign_table, .. } => exposed(&foreign_table.schema),
         });

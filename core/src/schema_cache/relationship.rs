@@ -100,8 +100,8 @@ pub enum Cardinality {
     /// one-to-one, a refinement of M2O (the FK columns are also a PK/unique key). Operating on
     /// it is the same as M2O when `is_parent` is false; the inverse side has `is_parent` true.
     O2O { cons: Name, columns: ColumnPairs, is_parent: bool },
-    /// many-to-many
-    M2M(Junction),
+    /// many-to-many (boxed: the other variants, most of a big schema's, are half its size)
+    M2M(Box<Junction>),
 }
 
 impl Cardinality {

@@ -124,13 +124,13 @@ fn m2m_through_junction_table() {
     let expected = fk(
         "users",
         "tasks",
-        Cardinality::M2M(Junction {
+        Cardinality::M2M(Box::new(Junction {
             table: shared("users_tasks"),
             constraint1: "users_tasks_user_id_fkey".into(),
             constraint2: "users_tasks_task_id_fkey".into(),
             cols_source: pairs(&[("id", "user_id")]),
             cols_target: pairs(&[("id", "task_id")]),
-        }),
+        })),
         false,
         false,
     );
