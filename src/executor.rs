@@ -78,6 +78,10 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
             break;
         }
     }
+    // a job the front wrote meanwhile is not read: it goes to another executor, not to a 5xx
+    if signals::shutdown_requested() {
+        let _ = wire::encode_reply(&Reply::Leaving).write_to(&mut front);
+    }
 }
 
 /// What an idle executor waits on: its latch (signals), the postmaster's death, the socket.

@@ -62,6 +62,9 @@ pub enum Reply {
     Pong {
         generation: u64,
     },
+    /// The executor stops (it was asked to shut down) and reads no more jobs: those written
+    /// to it and not answered never began, and can go to another.
+    Leaving,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +213,7 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(6);
             w.u64(*generation);
         }
+        Reply::Leaving => w.u8(8),
     }
     w.finish()
 }
@@ -224,6 +228,7 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         5 => Reply::Loaded { document: r.string()? },
         7 => Reply::Rules { functions: r.opt_string()?, targets: r.rule_targets()? },
         6 => Reply::Pong { generation: r.u64()? },
+        8 => Reply::Leaving,
         _ => return Err(WireError("unknown reply")),
     };
     r.end(reply)
@@ -788,6 +793,7 @@ mod tests {
                 functions: Some("{\"functions\": true}".into()),
             },
             Reply::Pong { generation: 4 },
+            Reply::Leaving,
         ] {
             assert_eq!(decode_reply(&payload(&encode_reply(&r))), Ok(r));
         }

@@ -4,7 +4,9 @@
 //! PGRST003; an executor that dies loses only its own request. The cluster starts with
 //! `postgrest.workers = 2` warm executors.
 
+use postgrest_core::wire::{self, Job, Reply};
 use postgrest_ext_e2e::*;
+use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -200,5 +202,40 @@ fn jobs_queued_behind_a_terminated_executor_are_served_by_another() {
     }
     eventually("two executors again", Duration::from_secs(5), || executors() == 2);
     reset_settings(&["db_pool"]);
+    assert_cluster_never_restarted();
+}
+
+/// This test as an executor: connected to the front's socket (in the data directory), it said
+/// hello and the front wrote it the next request's job (the executor idle the shortest time
+/// takes it). Timing would decide whether a real one is asked to stop between reading jobs.
+fn executor_given_a_job() -> (UnixStream, std::thread::JoinHandle<Response>) {
+    let socket = format!("{}/postgrest_ext.sock", psql("show data_directory"));
+    let mut executor = UnixStream::connect(&socket).expect("the front's socket for executors");
+    executor.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    wire::encode_reply(&Reply::Hello { pid: std::process::id() as i32 }).write_to(&mut executor).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let request = std::thread::spawn(|| get("/products?select=id&id=eq.1"));
+    let job = wire::read_frame(&mut executor).expect("the front wrote the request's job to the newest executor");
+    assert!(matches!(wire::decode_job(&job), Ok(Job::Run { .. })), "{:?}", wire::decode_job(&job));
+    (executor, request)
+}
+
+#[test]
+fn a_job_written_to_an_executor_that_is_leaving_goes_to_another() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // the schema cache is current: the next request's one job is its transaction
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    // an executor asked to stop says so instead of reading the job written to it
+    let (mut executor, request) = executor_given_a_job();
+    wire::encode_reply(&Reply::Leaving).write_to(&mut executor).unwrap();
+    drop(executor);
+    let served = request.join().unwrap();
+    assert_eq!((served.status, served.body.as_str()), (200, r#"[{"id":1}]"#));
+    // one that goes away without a word may have begun it: that request fails (503 PGRST001)
+    let (executor, request) = executor_given_a_job();
+    drop(executor);
+    let failed = request.join().unwrap();
+    assert_eq!((failed.status, failed.json()["code"].as_str()), (503, Some("PGRST001")), "{}", failed.body);
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
     assert_cluster_never_restarted();
 }

@@ -72,31 +72,31 @@ impl Conn {
 async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHalf) {
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
-    // (why, whether the executor may have begun the jobs behind the first one too)
-    let (why, garbled) = loop {
+    let ended = loop {
         let frame = match frames.take() {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 let room = match frames.room() {
                     Ok(room) => room,
-                    Err(e) => break (e.0.to_string(), true),
+                    Err(e) => break Ended::garbled(e.0),
                 };
                 match stream.read(room).await {
-                    Ok(0) => break ("connection closed".to_string(), false),
+                    Ok(0) => break Ended::Lost { why: "connection closed".to_string(), garbled: false },
                     Ok(n) => frames.filled(n),
-                    Err(e) => break (e.to_string(), false),
+                    Err(e) => break Ended::Lost { why: e.to_string(), garbled: false },
                 }
                 continue;
             }
-            Err(e) => break (e.0.to_string(), true),
+            Err(e) => break Ended::garbled(e.0),
         };
         // a reply that arrived whole but does not decode was answered: the executor may have
         // gone on to the next job
         let reply = match wire::decode_reply(&frame) {
+            Ok(Reply::Leaving) => break Ended::Left,
             Ok(reply) => reply,
-            Err(e) => break (e.0.to_string(), true),
+            Err(e) => break Ended::garbled(e.0),
         };
-        let Some(owed) = conn.owed().pop_front() else { break ("a reply to no job".to_string(), true) };
+        let Some(owed) = conn.owed().pop_front() else { break Ended::garbled("a reply to no job") };
         pool.answered(&conn);
         // its time began when it was written, or when the job ahead of it was answered
         let took = owed.written.max(last_reply).elapsed();
@@ -106,6 +106,13 @@ async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHal
     conn.close();
     pool.gone(&conn);
     let mut owed = std::mem::take(&mut *conn.owed());
+    let Ended::Lost { why, garbled } = ended else {
+        // it said it leaves before it read any of them
+        for queued in owed {
+            let _ = queued.answer.send(Err(Lost::NotStarted));
+        }
+        return;
+    };
     if let Some(running) = owed.pop_front() {
         let _ = running.answer.send(Err(Lost::Running(why.clone())));
     }
@@ -113,6 +120,21 @@ async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHal
     // read before the end of the stream: the jobs behind the first never began
     for queued in owed {
         let _ = queued.answer.send(Err(if garbled { Lost::Running(why.clone()) } else { Lost::NotStarted }));
+    }
+}
+
+/// How an executor's stream of replies ended.
+enum Ended {
+    /// it said it leaves ([`Reply::Leaving`])
+    Left,
+    /// it went away, or its stream cannot be read on (`garbled`: then it may have begun the
+    /// jobs behind the first one too)
+    Lost { why: String, garbled: bool },
+}
+
+impl Ended {
+    fn garbled(why: &str) -> Ended {
+        Ended::Lost { why: why.to_string(), garbled: true }
     }
 }
 
