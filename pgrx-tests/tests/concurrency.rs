@@ -66,6 +66,41 @@ fn executors_grow_under_load_and_retire_when_idle() {
     assert_cluster_never_restarted();
 }
 
+fn executor_pids() -> std::collections::BTreeSet<String> {
+    psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext worker'").lines().map(String::from).collect()
+}
+
+#[test]
+fn executors_are_replaced_past_db_pool_max_lifetime() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // the two warm ones, and those earlier tests grew that have not retired yet
+    let first = executor_pids();
+    assert!(first.len() >= 2, "{first:?}");
+    set_settings(&[("db_pool_max_lifetime", "1")]);
+    // one at a time, each at an idle moment, the warm ones too; requests are served meanwhile
+    eventually("every executor replaced", Duration::from_secs(20), || {
+        let r = get("/products?select=id&id=eq.1");
+        assert_eq!(r.status, 200, "{}", r.body);
+        let now = executor_pids();
+        now.len() >= 2 && now.is_disjoint(&first)
+    });
+    reset_settings(&["db_pool_max_lifetime"]);
+    // with the default (30 minutes) they stay (none has been idle for db-pool-max-idletime),
+    // once the successor of the last one retired has connected
+    let mut settled = executor_pids();
+    eventually("the executors settled", Duration::from_secs(8), || {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = executor_pids();
+        let same = now == settled;
+        settled = now;
+        same
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(executor_pids(), settled);
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
 #[test]
 fn past_db_pool_requests_get_504_after_the_acquisition_timeout() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());

@@ -66,6 +66,7 @@ fn limits(config: &Config) -> Limits {
         max: config.db_pool.max(config.workers as usize),
         acquisition_timeout: config.db_pool_acquisition_timeout,
         max_idle: config.db_pool_max_idletime,
+        max_lifetime: config.db_pool_max_lifetime,
     }
 }
 

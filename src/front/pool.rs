@@ -151,6 +151,8 @@ struct Slot {
     jobs: VecDeque<bool>,
     /// since when its running job runs, or it is idle
     since: Instant,
+    /// when it connected: it retires at an idle moment past `db-pool-max-lifetime`
+    connected: Instant,
 }
 
 impl Slot {
@@ -229,6 +231,7 @@ pub struct Limits {
     pub max: usize,
     pub acquisition_timeout: Duration,
     pub max_idle: Duration,
+    pub max_lifetime: Duration,
 }
 
 impl Pool {
@@ -358,7 +361,7 @@ impl Pool {
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
         state.greeted.insert(pid);
-        state.executors.push(Slot { conn: conn.clone(), jobs: VecDeque::new(), since: Instant::now() });
+        state.executors.push(Slot { conn: conn.clone(), jobs: VecDeque::new(), since: Instant::now(), connected: Instant::now() });
         drop(state);
         tokio::spawn(read_replies(self.clone(), conn, read));
         self.returned.notify_one();
@@ -425,8 +428,10 @@ impl Pool {
     }
 
     /// For the main thread, each tick: close the executors idle longer than `max_idle`
-    /// beyond the warm ones (they exit when their socket closes), and ask for new ones when
-    /// fewer than the warm ones are left (one was terminated).
+    /// beyond the warm ones (they exit when their socket closes), and an idle one older than
+    /// `max_lifetime` (PostgREST's `db-pool-max-lifetime`: what PostgreSQL caches in a process
+    /// only grows), one at a time; and ask for new ones when fewer than the warm ones are left
+    /// (one was retired so, or terminated).
     pub fn maintain(&self, limits: Limits) {
         let mut state = self.lock();
         while state.executors.len() > limits.warm {
@@ -442,6 +447,19 @@ impl Pool {
                 break;
             };
             state.executors.swap_remove(at).conn.close();
+        }
+        // the next only once the last one's successor connected: never several short at once
+        if state.starting == 0 {
+            let expired = state
+                .executors
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_idle() && s.connected.elapsed() > limits.max_lifetime)
+                .min_by_key(|(_, s)| s.connected)
+                .map(|(at, _)| at);
+            if let Some(at) = expired {
+                state.executors.swap_remove(at).conn.close();
+            }
         }
         let short = limits.warm.saturating_sub(state.executors.len() + state.starting);
         if short > 0 && state.blocked_until.is_none_or(|t| Instant::now() >= t) {
