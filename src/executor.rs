@@ -53,7 +53,11 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
     // the front may write the next job before this one is answered: it stays here meanwhile
     let mut jobs = wire::FrameReader::default();
     let mut seen_generation = shmem::generation();
-    while let Some(job) = next_job(&mut front, &mut jobs, &waiter) {
+    let stop = loop {
+        let job = match next_job(&mut front, &mut jobs, &waiter) {
+            Ok(job) => job,
+            Err(stop) => break stop,
+        };
         let generation = shmem::generation();
         if generation != seen_generation {
             // the catalogs changed: plans kept for the old schema may now fail. Not those of
@@ -70,18 +74,29 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
             crate::memory::trim_after_job();
         }
         if wire::encode_reply(&reply).write_to(&mut front).is_err() {
-            break;
+            break Stop::Closed;
         }
         drop(reply);
         crate::memory::trim_if_asked();
         if signals::shutdown_requested() {
-            break;
+            break Stop::Shutdown;
         }
-    }
+    };
     // a job the front wrote meanwhile is not read: it goes to another executor, not to a 5xx
-    if signals::shutdown_requested() {
+    // (not after an unreadable one: another executor would not read it either)
+    if matches!(stop, Stop::Shutdown) {
         let _ = wire::encode_reply(&Reply::Leaving).write_to(&mut front);
     }
+}
+
+/// Why an executor stops reading jobs.
+enum Stop {
+    /// the front closed the connection (it retires this executor, or it is gone)
+    Closed,
+    /// a job that does not decode: the stream cannot be read on
+    Unreadable,
+    /// SIGTERM: a shutdown, or pg_terminate_backend
+    Shutdown,
 }
 
 /// What an idle executor waits on: its latch (signals), the postmaster's death, the socket.
@@ -120,14 +135,13 @@ impl Waiter {
     }
 }
 
-/// Wait for the next job: already read, the socket readable, or a signal. None when the front
-/// closed the connection, the frame is unreadable, or shutdown was asked.
-fn next_job(front: &mut UnixStream, jobs: &mut wire::FrameReader, waiter: &Waiter) -> Option<Job> {
+/// Wait for the next job: already read, the socket readable, or a signal.
+fn next_job(front: &mut UnixStream, jobs: &mut wire::FrameReader, waiter: &Waiter) -> Result<Job, Stop> {
     loop {
         // a job queued behind the last one is run without a wait (and a wake-up)
         let readable = jobs.has_frame() || waiter.wait();
         if signals::shutdown_requested() {
-            return None;
+            return Err(Stop::Shutdown);
         }
         if signals::reload_if_sighup() {
             relevant_schemas();
@@ -136,14 +150,11 @@ fn next_job(front: &mut UnixStream, jobs: &mut wire::FrameReader, waiter: &Waite
             break;
         }
     }
-    let payload = jobs.read_frame(front).ok()?;
-    match wire::decode_job(&payload) {
-        Ok(job) => Some(job),
-        Err(e) => {
-            pgrx::log!("postgrest_ext: executor got an unreadable job ({}); leaving", e.0);
-            None
-        }
-    }
+    let payload = jobs.read_frame(front).map_err(|_| Stop::Closed)?;
+    wire::decode_job(&payload).map_err(|e| {
+        pgrx::log!("postgrest_ext: executor got an unreadable job ({}); leaving", e.0);
+        Stop::Unreadable
+    })
 }
 
 fn run(job: Job) -> Reply {
@@ -212,7 +223,7 @@ fn run(job: Job) -> Reply {
                 Ok((Reply::Rules { targets, functions }, End::Commit))
             });
             read.unwrap_or_else(|e| {
-                pgrx::warning!("postgrest_ext: could not read the views' rules: {e}");
+                pgrx::warning!("postgrest_ext: could not read the views' rules or the functions: {e}");
                 Reply::Failed(e)
             })
         }

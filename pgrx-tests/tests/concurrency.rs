@@ -70,6 +70,19 @@ fn executor_pids() -> std::collections::BTreeSet<String> {
     psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext worker'").lines().map(String::from).collect()
 }
 
+/// The executors, once no one has come or gone for 0.7 s.
+fn settled_executors() -> std::collections::BTreeSet<String> {
+    let mut settled = executor_pids();
+    eventually("the executors settled", Duration::from_secs(8), || {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = executor_pids();
+        let same = now == settled;
+        settled = now;
+        same
+    });
+    settled
+}
+
 #[test]
 fn executors_are_replaced_past_db_pool_max_lifetime() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,14 +100,7 @@ fn executors_are_replaced_past_db_pool_max_lifetime() {
     reset_settings(&["db_pool_max_lifetime"]);
     // with the default (30 minutes) they stay (none has been idle for db-pool-max-idletime),
     // once the successor of the last one retired has connected
-    let mut settled = executor_pids();
-    eventually("the executors settled", Duration::from_secs(8), || {
-        std::thread::sleep(Duration::from_millis(700));
-        let now = executor_pids();
-        let same = now == settled;
-        settled = now;
-        same
-    });
+    let settled = settled_executors();
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(executor_pids(), settled);
     assert_eq!(get("/products?select=id&id=eq.1").status, 200);
@@ -244,6 +250,8 @@ fn jobs_queued_behind_a_terminated_executor_are_served_by_another() {
 /// hello and the front wrote it the next request's job (the executor idle the shortest time
 /// takes it). Timing would decide whether a real one is asked to stop between reading jobs.
 fn executor_given_a_job() -> (UnixStream, std::thread::JoinHandle<Response>) {
+    // no executor left to connect (one that did later would be the newest idle one)
+    settled_executors();
     let socket = format!("{}/postgrest_ext.sock", psql("show data_directory"));
     let mut executor = UnixStream::connect(&socket).expect("the front's socket for executors");
     executor.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

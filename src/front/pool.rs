@@ -6,7 +6,8 @@
 //! largest cost of an executor's job after the query itself). Otherwise the request asks the
 //! front's main thread for one more executor, up to `db-pool`, and waits in line up to
 //! `db-pool-acquisition-timeout`. The main thread starts executors and retires the idle ones
-//! past `db-pool-max-idletime`. Plain Rust: no PostgreSQL call happens here.
+//! past `db-pool-max-idletime` beyond the warm ones, and any past `db-pool-max-lifetime`.
+//! Plain Rust: no PostgreSQL call happens here.
 //!
 //! Slow endpoints (jobs that averaged [`SLOW`] or more) may hold at most three quarters of
 //! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
@@ -67,8 +68,9 @@ impl Conn {
     }
 }
 
-/// Read an executor's replies until its connection ends; then it leaves the pool, the job it
-/// was running fails, and the jobs queued behind it may be sent elsewhere.
+/// Read an executor's replies until its connection ends or it says it leaves; then it leaves
+/// the pool. When it went away, the job it was running fails; the jobs queued behind it (all
+/// of them, when it said it leaves) never began and may be sent elsewhere.
 async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHalf) {
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
@@ -448,8 +450,12 @@ impl Pool {
             };
             state.executors.swap_remove(at).conn.close();
         }
-        // the next only once the last one's successor connected: never several short at once
-        if state.starting == 0 {
+        // one at a time, and only from a whole pool whose successor can start now: the next
+        // goes once that one connected, and none while starts fail (a pool with more than the
+        // warm ones needs no successor)
+        let can_start = state.blocked_until.is_none_or(|t| Instant::now() >= t);
+        let live = state.executors.len();
+        if state.starting == 0 && (live > limits.warm || (live == limits.warm && can_start)) {
             let expired = state
                 .executors
                 .iter()
@@ -462,7 +468,7 @@ impl Pool {
             }
         }
         let short = limits.warm.saturating_sub(state.executors.len() + state.starting);
-        if short > 0 && state.blocked_until.is_none_or(|t| Instant::now() >= t) {
+        if short > 0 && can_start {
             state.starting += short;
             state.wanted += short;
         }

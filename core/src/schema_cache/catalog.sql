@@ -31,7 +31,8 @@
 -- of functions; "relations" may then be empty), and its document has "functions": true.
 -- A full read with "functions": false leaves them out (another executor reads them at the
 -- same time, with "relations": [] and "functions": true).
--- With "whole": true in $1 as well, the partial form is a full read (document and all) whose
+-- With "whole": true in $1 as well, the partial form is a full read (document and all, the
+-- functions too unless "functions": false) whose
 -- "relations" are all those of the exposed schemas and the views of db-extra-search-path
 -- (catalog_relations.sql lists them): it finds their rows by index instead of reading the
 -- catalogs whole, which is faster when the exposed schemas are a small part of a big database

@@ -18,9 +18,10 @@ pub(crate) struct CatalogDoc {
     /// a read of some relations only (`rows`)
     #[serde(default)]
     pub partial: bool,
-    /// a partial read that read the functions, types, representations and media handlers too
+    /// whether the functions, types, representations and media handlers were read; see
+    /// [`CatalogDoc::read_functions`]
     #[serde(default)]
-    pub functions: bool,
+    functions: Option<bool>,
     pub tables: Vec<Table>,
     /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
     #[serde(default)]
@@ -39,10 +40,16 @@ pub(crate) struct CatalogDoc {
 }
 
 impl CatalogDoc {
+    /// The functions, types, representations and media handlers were read: as catalog.sql says,
+    /// else (documents saved before it said) by a full read and not by a partial one.
+    pub fn read_functions(&self) -> bool {
+        self.functions.unwrap_or(!self.partial)
+    }
+
     /// The functions, types, representations and media handlers of `other`, a read of them
     /// alone, for this document read without them.
     pub fn take_functions(&mut self, other: CatalogDoc) {
-        self.functions = true;
+        self.functions = Some(true);
         self.routines = other.routines;
         self.computed_rels = other.computed_rels;
         self.representations = other.representations;

@@ -139,12 +139,10 @@ impl SchemaCache {
     pub fn read(doc: &str, functions: Option<&str>, rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
         let decode = |doc| serde_json::from_str::<document::CatalogDoc>(doc).map_err(|e| format!("invalid schema cache document: {e}"));
         let mut doc = decode(doc)?;
-        if let Some(functions) = functions {
-            let functions = decode(functions)?;
-            if !functions.functions || doc.functions {
-                return Err("the functions were not read once".into());
-            }
-            doc.take_functions(functions);
+        match functions.map(decode).transpose()? {
+            Some(functions) if functions.read_functions() && !doc.read_functions() => doc.take_functions(functions),
+            None if doc.read_functions() => {}
+            _ => return Err("the functions were not read once".into()),
         }
         let rows = CatalogRows::take(&mut doc, rules);
         let tables = std::mem::take(&mut doc.tables)
@@ -173,7 +171,7 @@ impl SchemaCache {
             return Err(NeedsFullRead::NotPartial);
         }
         // the functions' part, when it was read and differs from this cache's
-        let functions = if doc.functions {
+        let functions = if doc.read_functions() {
             let computed = std::mem::take(&mut doc.computed_rels);
             let read = Functions::take(&mut doc);
             let same = read.routines == self.routines

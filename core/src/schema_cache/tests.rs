@@ -500,4 +500,5 @@ fn a_full_read_with_the_functions_read_beside_it_builds_what_one_read_builds() {
     with["functions"] = serde_json::json!(true);
     assert!(SchemaCache::read(&with.to_string(), Some(&functions_read(&doc)), all_rules(&rules)).is_err());
     assert!(SchemaCache::read(&without.to_string(), Some(&without.to_string()), all_rules(&rules)).is_err());
+    assert!(SchemaCache::read(&without.to_string(), None, all_rules(&rules)).is_err(), "a cache without its functions");
 }
