@@ -19,7 +19,7 @@ fn naps(n: usize, seconds: f64) -> Vec<JoinHandle<std::io::Result<Response>>> {
 }
 
 fn executors() -> usize {
-    psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker'").parse().unwrap_or(0)
+    executor_pids().len()
 }
 
 fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {

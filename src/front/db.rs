@@ -193,7 +193,7 @@ impl Database for FrontDb<'_> {
             }
         }
         // the relations in one executor, the rules and the functions in another: the two
-        // halves of a full read take about as long (apflora: 41 and 35 ms)
+        // halves of a full read take about as long (ARCHITECTURE.md, "How it is built")
         let param = |relations, functions| {
             catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, relations, functions)
         };
