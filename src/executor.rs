@@ -13,9 +13,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::pg_guard;
 use postgrest_core::app::{self, End, Rows, Transaction};
 use postgrest_core::error::{Error, PgError};
-use postgrest_core::schema_cache::{
-    partial_catalog_query, partial_view_rules_query, rule_targets, CATALOG_QUERY, CATALOG_RELATIONS_QUERY, VIEW_RULES_QUERY,
-};
+use postgrest_core::schema_cache::{partial_catalog_query, CATALOG_QUERY, CATALOG_RELATIONS_QUERY};
 use postgrest_core::sql::Statement;
 use postgrest_core::wire::{self, Job, Reply};
 use std::ffi::CString;
@@ -64,13 +62,13 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
             // the schema cache's reads that read the system catalogs only and follow most
             // changes (the partial ones, which also serve a full read by index, take 20 ms to
             // plan); a full read's plan, a few MB, is rarely needed again.
-            exec::forget_plans(|sql| sql == partial_catalog_query() || sql == partial_view_rules_query() || sql == CATALOG_RELATIONS_QUERY);
+            exec::forget_plans(|sql| sql == partial_catalog_query() || sql == CATALOG_RELATIONS_QUERY);
             seen_generation = generation;
         }
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)))
             .unwrap_or_else(|_| Reply::Failed(Error::Internal("panic in the executor".into())));
         report_idle();
-        if matches!(reply, Reply::Loaded { .. } | Reply::Rules { .. }) {
+        if matches!(reply, Reply::Loaded { .. }) {
             crate::memory::trim_after_job();
         }
         if wire::encode_reply(&reply).write_to(&mut front).is_err() {
@@ -174,56 +172,40 @@ fn run(job: Job) -> Reply {
                 Reply::Failed(e)
             })
         }
-        Job::Load { param, relations } => {
+        Job::Load { param, relations, rules } => {
             let loaded = transaction(true, |tx| {
                 schema_cache::settle(tx);
                 catalog_read_settings(tx)?;
-                let (query, param) = match relations {
-                    Some(_) => (partial_catalog_query(), param),
+                // the document's query and parameter, and the relations whose views' rules to read
+                let (query, param, views) = match relations {
+                    Some(relations) => (partial_catalog_query(), param, Views::Among(relations)),
                     None => {
                         let listed = exec::query(tx, CATALOG_RELATIONS_QUERY, &[Some(param.as_str().into())], true)?;
-                        let [by_index, relevant] =
-                            listed.into_iter().next().and_then(|row| <[_; 2]>::try_from(row).ok()).unwrap_or_default();
+                        let [by_index, relevant, views] =
+                            listed.into_iter().next().and_then(|row| <[_; 3]>::try_from(row).ok()).unwrap_or_default();
                         // a relation the read sees is in the filter when it is dropped (for a
                         // partial read, the front put the relations there before it sent the job)
                         schema_cache::remember_exposed(relevant.as_deref().unwrap_or_default());
+                        let views = Views::Listed(schema_cache::array_oids(views.as_deref().unwrap_or_default()).collect());
                         match by_index {
                             // a full read of a few relations in a big database finds them by index
-                            Some(listed) => (partial_catalog_query(), listed),
-                            None => (CATALOG_QUERY, param),
+                            Some(listed) => (partial_catalog_query(), listed, views),
+                            None => (CATALOG_QUERY, param, views),
                         }
                     }
                 };
                 let document = first(exec::query(tx, query, &[Some(param.into())], true)?).ok_or(Error::NoSchemaCache)?;
-                Ok((Reply::Loaded { document }, End::Commit))
+                // after the read, which opened the exposed views (their updatability): their
+                // rules are parsed in the relation cache
+                let targets = match views {
+                    _ if !rules => Vec::new(),
+                    Views::Listed(views) => schema_cache::rules::targets(tx, views, None),
+                    Views::Among(relations) => schema_cache::rules::targets(tx, relations, Some(&schema_cache::relevant_namespaces())),
+                };
+                Ok((Reply::Loaded { document, targets }, End::Commit))
             });
             loaded.unwrap_or_else(|e| {
                 pgrx::warning!("postgrest_ext: could not read the schema cache: {e}");
-                Reply::Failed(e)
-            })
-        }
-        // in its own snapshot, as it was as the second statement of a read committed
-        // transaction: a change between the two reads is logged, and read again
-        Job::Rules { param, relations, functions } => {
-            let read = transaction(true, |tx| {
-                schema_cache::settle(tx);
-                catalog_read_settings(tx)?;
-                let query = if relations.is_some() { partial_view_rules_query() } else { VIEW_RULES_QUERY };
-                // the rule texts as they are (a text column is read without a copy by its
-                // send function); only their target lists travel
-                let rows = exec::query_bytes(tx, query, &[Some(param.into())], true, Some(1))?;
-                let targets = rule_targets(rule_texts(&rows));
-                drop(rows);
-                let functions = match functions {
-                    Some(param) => {
-                        Some(first(exec::query(tx, partial_catalog_query(), &[Some(param.into())], true)?).ok_or(Error::NoSchemaCache)?)
-                    }
-                    None => None,
-                };
-                Ok((Reply::Rules { targets, functions }, End::Commit))
-            });
-            read.unwrap_or_else(|e| {
-                pgrx::warning!("postgrest_ext: could not read the views' rules or the functions: {e}");
                 Reply::Failed(e)
             })
         }
@@ -233,6 +215,14 @@ fn run(job: Job) -> Reply {
         })
         .unwrap_or_else(Reply::Failed),
     }
+}
+
+/// The relations whose views' rules a read reads: the views `CATALOG_RELATIONS_QUERY` listed
+/// (a full read), or those of a partial read's relations that are views of the relevant
+/// schemas.
+enum Views {
+    Listed(Vec<u32>),
+    Among(Vec<u32>),
 }
 
 /// The catalog reads' settings. Their cost estimates grow with the schema: past
@@ -252,14 +242,6 @@ fn catalog_read_settings(tx: &Tx) -> Result<(), Error> {
 /// The one text column of the one row a catalog read answers.
 fn first(rows: Vec<Vec<Option<String>>>) -> Option<String> {
     rows.into_iter().next().and_then(|r| r.into_iter().next().flatten())
-}
-
-/// (view oid, rule text) of the rows of `VIEW_RULES_QUERY`.
-fn rule_texts(rows: &postgrest_core::app::Rows) -> impl Iterator<Item = (u32, &[u8])> {
-    rows.iter().filter_map(|row| match row.as_slice() {
-        [Some(view), Some(tree)] => Some((std::str::from_utf8(view).ok()?.parse().ok()?, &tree[..])),
-        _ => None,
-    })
 }
 
 /// The schemas whose catalog changes count (`schema_cache::settle`), from the configuration.

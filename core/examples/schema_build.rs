@@ -37,7 +37,7 @@ fn main() {
         let partial_rules = std::fs::read_to_string(partial_rules).unwrap_or_else(|e| panic!("{partial_rules}: {e}"));
         let partial_rules: Vec<(u32, String)> = serde_json::from_str(&partial_rules).expect("rules");
         let oids: Vec<u32> = oids.split(',').map(|o| o.parse().expect("an oid")).collect();
-        let (cache, rows) = SchemaCache::read(&doc, None, targets(&rules)).expect("the document");
+        let (cache, rows) = SchemaCache::read(&[&doc], targets(&rules)).expect("the document");
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
             let mut rows = rows.clone();

@@ -26,15 +26,11 @@ pub enum Job {
     /// Run one request's transaction, planned with the schema cache of `generation`; with
     /// `check_fresh`, answer [`Reply::Stale`] if the catalogs changed since.
     Run { generation: u64, check_fresh: bool, activity: String, job: TxJob },
-    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` with `param`), or
-    /// with `relations` only these relations (`partial_catalog_query`; `param` names them too).
-    Load { param: String, relations: Option<Vec<u32>> },
-    /// Read the views' rules for the same `param` and `relations` (`VIEW_RULES_QUERY`) and
-    /// answer their target lists. A job of its own, so that another executor runs it while
-    /// the catalog is read; the rules' text (10 MB on a big schema) stays in the executor.
-    /// With `functions`, the `param` of a read of the functions alone, it reads them too: a
-    /// full read splits its work so between two executors.
-    Rules { param: String, relations: Option<Vec<u32>>, functions: Option<String> },
+    /// Read the catalogs for the schema cache (`schema_cache::CATALOG_QUERY` with `param`, the
+    /// parts it names), or with `relations` only these relations (`partial_catalog_query`;
+    /// `param` names them too); with `rules`, the target lists of the views' rules too (of
+    /// the views among `relations`, or all).
+    Load { param: String, relations: Option<Vec<u32>>, rules: bool },
     /// Start and end a transaction, taking in pending invalidations; answer the generation.
     Ping,
 }
@@ -49,15 +45,11 @@ pub enum Reply {
     Done(Output),
     Stale,
     Failed(Error),
-    /// the schema cache's catalog read; the front knows the generation it asked at
+    /// the schema cache's catalog read, and the target lists of the views' rules if the job
+    /// asked for them; the front knows the generation it asked at
     Loaded {
         document: String,
-    },
-    /// the target lists of the views' rules (`schema_cache::rule_targets`), and the document
-    /// of the functions' read if the job asked for one
-    Rules {
         targets: RuleTargets,
-        functions: Option<String>,
     },
     Pong {
         generation: u64,
@@ -129,13 +121,9 @@ pub fn encode_job(job: &Job) -> Frame {
     let mut w = Writer::frame();
     match job {
         Job::Run { generation, check_fresh, activity, job } => return encode_run(*generation, *check_fresh, activity, job),
-        Job::Load { param, relations } => {
+        Job::Load { param, relations, rules } => {
             w.u8(2);
-            catalog_read(&mut w, param, relations.as_deref());
-        }
-        Job::Rules { param, relations, functions } => {
-            w.u8(4);
-            w.opt_str(functions.as_deref());
+            w.bool(*rules);
             catalog_read(&mut w, param, relations.as_deref());
         }
         Job::Ping => w.u8(3),
@@ -159,13 +147,9 @@ pub fn decode_job(payload: &Bytes) -> Result<Job, WireError> {
     let job = match r.u8()? {
         1 => Job::Run { generation: r.u64()?, check_fresh: r.bool()?, activity: r.string()?, job: r.tx_job()? },
         2 => {
+            let rules = r.bool()?;
             let (param, relations) = r.catalog_read()?;
-            Job::Load { param, relations }
-        }
-        4 => {
-            let functions = r.opt_string()?;
-            let (param, relations) = r.catalog_read()?;
-            Job::Rules { param, relations, functions }
+            Job::Load { param, relations, rules }
         }
         3 => Job::Ping,
         _ => return Err(WireError("unknown job")),
@@ -190,13 +174,9 @@ pub fn encode_reply(reply: &Reply) -> Frame {
             w.u8(4);
             error(&mut w, e);
         }
-        Reply::Loaded { document } => {
+        Reply::Loaded { document, targets } => {
             w.u8(5);
             w.str(document);
-        }
-        Reply::Rules { targets, functions } => {
-            w.u8(7);
-            w.opt_str(functions.as_deref());
             w.u64(targets.len() as u64);
             for (view, entries) in targets {
                 w.u64(u64::from(*view));
@@ -225,8 +205,7 @@ pub fn decode_reply(payload: &Bytes) -> Result<Reply, WireError> {
         2 => Reply::Done(Output { rows: r.rows()?, explain: r.opt_string()? }),
         3 => Reply::Stale,
         4 => Reply::Failed(r.error()?),
-        5 => Reply::Loaded { document: r.string()? },
-        7 => Reply::Rules { functions: r.opt_string()?, targets: r.rule_targets()? },
+        5 => Reply::Loaded { document: r.string()?, targets: r.rule_targets()? },
         6 => Reply::Pong { generation: r.u64()? },
         8 => Reply::Leaving,
         _ => return Err(WireError("unknown reply")),
@@ -369,7 +348,7 @@ fn tx_job(w: &mut Writer, j: &TxJob) {
     w.bool(j.spi_read_only);
 }
 
-/// The fields of a [`Job::Load`] or [`Job::Rules`]: the relations last, up to the frame's end.
+/// The fields of a [`Job::Load`] after `rules`: the relations last, up to the frame's end.
 fn catalog_read(w: &mut Writer, param: &str, relations: Option<&[u32]>) {
     w.str(param);
     w.bool(relations.is_some());
@@ -744,10 +723,9 @@ mod tests {
     fn jobs_round_trip() {
         for j in [
             Job::Run { generation: 7, check_fresh: true, activity: "GET /x?y".into(), job: job() },
-            Job::Load { param: "{\"schemas\":[]}".into(), relations: None },
-            Job::Load { param: "{}".into(), relations: Some(vec![16384, u32::MAX]) },
-            Job::Rules { param: "{\"schemas\":[]}".into(), relations: None, functions: Some("{\"relations\":[]}".into()) },
-            Job::Rules { param: "{}".into(), relations: Some(vec![]), functions: None },
+            Job::Load { param: "{\"schemas\":[]}".into(), relations: None, rules: true },
+            Job::Load { param: "{}".into(), relations: Some(vec![16384, u32::MAX]), rules: false },
+            Job::Load { param: "{}".into(), relations: Some(vec![]), rules: true },
             Job::Ping,
         ] {
             assert_eq!(decode_job(&payload(&encode_job(&j))), Ok(j));
@@ -777,9 +755,9 @@ mod tests {
             Reply::Failed(Error::PutMatchingPk),
             Reply::Failed(Error::MaxAffectedViolation(9)),
             Reply::Failed(Error::Internal("boom".into())),
-            Reply::Loaded { document: "x".repeat(20_000) },
-            Reply::Rules { targets: vec![], functions: None },
-            Reply::Rules {
+            Reply::Loaded { document: "x".repeat(20_000), targets: vec![] },
+            Reply::Loaded {
+                document: "{}".into(),
                 targets: vec![
                     (
                         16384,
@@ -790,7 +768,6 @@ mod tests {
                     ),
                     (u32::MAX, vec![]),
                 ],
-                functions: Some("{\"functions\": true}".into()),
             },
             Reply::Pong { generation: 4 },
             Reply::Leaving,
@@ -862,7 +839,7 @@ mod tests {
         assert_eq!(decode_job(&read_frame(&mut frame.as_slice()).unwrap()), Ok(Job::Ping));
         assert_eq!(read_frame(&mut &frame[..3]).map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
         // a large frame, arriving a few bytes at a time
-        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None }).to_vec();
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None, rules: false }).to_vec();
         for step in [1, 3, 4096, usize::MAX] {
             let Ok(Job::Load { param, .. }) = decode_job(&read_frame(&mut Trickle(&big, step)).unwrap()) else { panic!("a load") };
             assert_eq!(param.len(), 3 * FIRST_READ);
@@ -873,7 +850,7 @@ mod tests {
     fn frames_behind_one_another_are_read_one_by_one() {
         // a job written before the last reply was read: frames of every size, back to back,
         // arriving in reads that end anywhere
-        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None }).to_vec();
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None, rules: false }).to_vec();
         let ping = encode_job(&Job::Ping).to_vec();
         let stream: Vec<u8> = [&ping[..], &big, &ping, &ping, &big, &ping].concat();
         for step in [1, 5, 4096, FIRST_READ + 3, usize::MAX] {

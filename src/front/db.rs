@@ -8,18 +8,10 @@ use crate::shmem;
 use postgrest_core::app::{Database, MainTx, Ran};
 use postgrest_core::config::Config;
 use postgrest_core::error::Error;
-use postgrest_core::schema_cache::{catalog_param, CatalogRows, RuleTargets, SchemaCache};
+use postgrest_core::schema_cache::{catalog_param, CatalogRows, Parts, RuleTargets, SchemaCache};
 use postgrest_core::wire::{self, Job, Reply};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What a read of the catalogs answers: the document, the functions' document when they were
-/// read beside it, and the views' rules' target lists.
-struct Read {
-    document: String,
-    functions: Option<String>,
-    rules: RuleTargets,
-}
 
 /// How many executors a job is sent to that go away before it begins.
 const MAX_SENDS: usize = 3;
@@ -87,36 +79,24 @@ impl<'a> FrontDb<'a> {
             &config.db_extra_search_path,
             &config.db_hoisted_tx_settings,
             Some(&relids),
-            changes.functions,
+            Parts::relations(changes.functions),
         );
         // before the read's snapshot: if one of them is dropped right after it, the executor
         // that sees the drop knows it was read
         relids.iter().copied().for_each(shmem::remember_exposed);
-        let read = self.read_catalogs(param, Some(relids.clone()), None).await.ok()?;
-        let updated = cache.update(rows, &relids, &read.document, read.rules).ok()?;
+        let (document, rules) = self.load(param, Some(relids.clone()), !relids.is_empty()).await.ok()?;
+        let updated = cache.update(rows, &relids, &document, rules).ok()?;
         if updated.is_some() {
             shmem::count_build(false);
         }
         Some(updated)
     }
 
-    /// Read the catalogs (`Job::Load`) and the views' rules (`Job::Rules`) for `param`, on two
-    /// executors at once when two are free; with `functions` (the `param` of a read of the
-    /// functions alone, for a `param` that leaves them out), the rules' executor reads the
-    /// functions too.
-    async fn read_catalogs(&self, param: String, relations: Option<Vec<u32>>, functions: Option<String>) -> Result<Read, Error> {
-        let catalog = wire::encode_job(&Job::Load { param: param.clone(), relations: relations.clone() });
-        if relations.as_ref().is_some_and(Vec::is_empty) {
-            // the functions alone: no rules to read
-            return match self.call(&catalog, false).await? {
-                Reply::Loaded { document } => Ok(Read { document, functions: None, rules: Vec::new() }),
-                _ => Err(Error::Internal("unexpected reply to a schema read".into())),
-            };
-        }
-        let rules = wire::encode_job(&Job::Rules { param, relations, functions });
-        match tokio::join!(self.call(&catalog, false), self.call(&rules, false)) {
-            (Ok(Reply::Loaded { document }), Ok(Reply::Rules { targets, functions })) => Ok(Read { document, functions, rules: targets }),
-            (Err(e), _) | (_, Err(e)) => Err(e),
+    /// Read the catalogs (`Job::Load` with `param`, or of `relations` only), and with `rules`
+    /// the target lists of the views' rules.
+    async fn load(&self, param: String, relations: Option<Vec<u32>>, rules: bool) -> Result<(String, RuleTargets), Error> {
+        match self.call(&wire::encode_job(&Job::Load { param, relations, rules }), false).await? {
+            Reply::Loaded { document, targets } => Ok((document, targets)),
             _ => Err(Error::Internal("unexpected reply to a schema read".into())),
         }
     }
@@ -192,17 +172,17 @@ impl Database for FrontDb<'_> {
                 }
             }
         }
-        // the relations in one executor, the rules and the functions in another: the two
-        // halves of a full read take about as long (ARCHITECTURE.md, "How it is built")
-        let param = |relations, functions| {
-            catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, relations, functions)
-        };
+        // the tables and the views' rules in one executor, the rest in another: the two halves
+        // of a full read take about as long (ARCHITECTURE.md, "How it is built")
+        let param = |parts| catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None, parts);
         // the read's snapshots are taken after `now`: they have every change logged before,
         // and a change logged later makes a read of its own
         let start = Instant::now();
-        let Read { document, functions, rules } = self.read_catalogs(param(None, false), None, Some(param(Some(&[]), true))).await?;
+        let (tables, others) =
+            tokio::join!(self.load(param(Parts::TABLES), None, true), self.load(param(Parts::RELATIONSHIPS_AND_FUNCTIONS), None, false));
+        let ((tables, rules), (others, _)) = (tables?, others?);
         let read_in = start.elapsed();
-        let (cache, read) = SchemaCache::read(&document, functions.as_deref(), rules).map_err(|e| {
+        let (cache, read) = SchemaCache::read(&[&tables, &others], rules).map_err(|e| {
             eprintln!("postgrest_ext: could not build the schema cache: {e}");
             Error::NoSchemaCache
         })?;
@@ -218,7 +198,7 @@ impl Database for FrontDb<'_> {
         let cache = Arc::new(cache);
         self.install(config, now, cache.clone());
         // the documents and the old cache (unless a request still holds it) are gone
-        drop((document, functions));
+        drop((tables, others));
         self.trim_when_quiet();
         Ok(cache)
     }

@@ -2,9 +2,9 @@
 //! (relcache and syscache callbacks, replayed on standbys too) reach each executor when its
 //! transactions start. The callbacks only record what changed; `settle`, run first in every
 //! transaction, drops what cannot change the API and bumps the catalog generation in shared
-//! memory (`shmem`) for the rest. The front reads the catalogs again (`core::wire::Job::Load`
-//! and `Job::Rules`, run by executors) when the generation moved past the one its schema cache
-//! was read at.
+//! memory (`shmem`) for the rest. The front reads the catalogs again (`core::wire::Job::Load`,
+//! run by executors; the views' rules: `rules`) when the generation moved past the one its
+//! schema cache was read at.
 //!
 //! What is dropped: relations in temporary and TOAST namespaces and in schemas that are
 //! neither exposed nor on `db-extra-search-path` (a temp table in another session, ANALYZE of
@@ -24,6 +24,8 @@
 //! fingerprint of all the catalog rows the schema cache is read from (`FINGERPRINT_SQL`), and
 //! logged as "everything" only by the first executor to see a new fingerprint: one change,
 //! one full read for the whole server.
+
+pub mod rules;
 
 use crate::exec::{self, Tx};
 use crate::shmem;
@@ -321,10 +323,14 @@ pub fn relevant_namespaces() -> Vec<pg_sys::Oid> {
 }
 
 /// At a full schema cache read: remember every relation of the relevant schemas (see
-/// `settle`), listed by `CATALOG_RELATIONS_QUERY` as an array's text (`{16384,16390}`).
+/// `settle`), listed by `CATALOG_RELATIONS_QUERY` as an array's text.
 pub fn remember_exposed(relations: &str) {
-    let oids = relations.trim_matches(|c| c == '{' || c == '}').split(',');
-    oids.filter_map(|oid| oid.parse::<u32>().ok()).for_each(shmem::remember_exposed);
+    array_oids(relations).for_each(shmem::remember_exposed);
+}
+
+/// The oids of an array's text (`{16384,16390}`), as `CATALOG_RELATIONS_QUERY` lists them.
+pub fn array_oids(array: &str) -> impl Iterator<Item = u32> + '_ {
+    array.trim_matches(|c| c == '{' || c == '}').split(',').filter_map(|oid| oid.parse::<u32>().ok())
 }
 
 /// Called by the extension's event trigger after `COMMENT ON`, which sends no invalidation of

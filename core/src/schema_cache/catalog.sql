@@ -10,7 +10,8 @@
 -- allComputedRels, dataRepresentations, mediaHandlers) with the same rows, reshaped to stay
 -- fast on big schemas (issue #19; scripts/bench/schema: 10,000 tables, or 281 nested views):
 -- columns are read for the exposed schemas only, base types are resolved for domains only,
--- view definitions are read by a second statement (view_rules.sql) and parsed in Rust,
+-- views' rules are not read here (the executor takes their target lists from the relation
+-- cache: src/schema_cache/rules.rs),
 -- names are looked up once per key rather than once per use, and rows become JSON through
 -- row_to_json of a record (json_build_object costs about twice as much per row).
 -- The rows are raw; the Rust side (postgrest_core::schema_cache) derives the inverse/M2M/view
@@ -29,8 +30,11 @@
 -- "partial": true; schema_cache::CatalogRows compares and applies it. With "functions": true
 -- in $1 it reads the functions, types, representations and media handlers too (after a change
 -- of functions; "relations" may then be empty), and its document has "functions": true.
--- A full read with "functions": false leaves them out (another executor reads them at the
--- same time, with "relations": [] and "functions": true).
+-- A full read comes in two halves, read by two executors at once (schema_cache::Parts):
+-- "tables": true with "relationships": false and "functions": false, and the other way round.
+-- A part a read leaves out is an empty array, and the document's "tables_read",
+-- "relationships_read" and "functions" say which parts it has. "tables" and "relationships"
+-- default to true.
 -- With "whole": true in $1 as well, the partial form is a full read (document and all, the
 -- functions too unless "functions": false) whose
 -- "relations" are all those of the exposed schemas and the views of db-extra-search-path
@@ -65,7 +69,10 @@ SELECT (ARRAY[
       -- the functions and types: as "functions" says, else read by a full read and not by a
       -- partial one
       coalesce(CASE WHEN json_typeof(j) = 'object' THEN (j->>'functions')::boolean END,
-        NOT coalesce(json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array' AND j->'whole' IS NULL, false)) AS functions
+        NOT coalesce(json_typeof(j) = 'object' AND json_typeof(j->'relations') = 'array' AND j->'whole' IS NULL, false)) AS functions,
+      -- the two halves of a full read (see the header): read unless they say false
+      coalesce(CASE WHEN json_typeof(j) = 'object' THEN (j->>'tables')::boolean END, true) AS tables,
+      coalesce(CASE WHEN json_typeof(j) = 'object' THEN (j->>'relationships')::boolean END, true) AS relationships
     FROM params
   ),
   exposed AS (
@@ -596,21 +603,25 @@ SELECT (ARRAY[
     'schemas', (SELECT coalesce(json_agg(s ORDER BY ord), '[]'::json)
       FROM params, json_array_elements_text(CASE json_typeof(j) WHEN 'array' THEN j ELSE j->'schemas' END)
         WITH ORDINALITY AS _(s, ord)),
-    'tables', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json) FROM tables x),
+    'tables', CASE WHEN (SELECT tables FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json)
+      FROM tables x) ELSE '[]'::json END,
     -- primary keys of tables outside the exposed schemas: a junction there still makes a
     -- many-to-many (PostgREST reads all tables and drops the internal ones afterwards)
-    'internal_pks', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json)
+    'internal_pks', CASE WHEN (SELECT relationships FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.schema, x.name), '[]'::json)
       FROM internal_pk_cols tpks JOIN pg_class c ON c.oid = tpks.relid JOIN pg_namespace n ON n.oid = c.relnamespace,
-        LATERAL (SELECT tpks.relid::int8 AS relid, n.nspname AS schema, c.relname AS name, tpks.pk_cols) x),
-    'm2o_rels', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.ord1, r.constraint_name), '[]'::json)
+        LATERAL (SELECT tpks.relid::int8 AS relid, n.nspname AS schema, c.relname AS name, tpks.pk_cols) x) ELSE '[]'::json END,
+    'm2o_rels', CASE WHEN (SELECT relationships FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.ord1, r.constraint_name), '[]'::json)
       FROM m2o_rels r, LATERAL (SELECT r.oid, r.conrelid, r.confrelid, r.table_schema, r.table_name, r.foreign_table_schema,
-        r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x),
-    'views', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json) FROM exposed_views x),
+        r.foreign_table_name, r.is_self, r.constraint_name, r.cols_and_fcols, r.one_to_one) x) ELSE '[]'::json END,
+    'views', CASE WHEN (SELECT relationships FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.oid), '[]'::json)
+      FROM exposed_views x) ELSE '[]'::json END,
     -- a partial read leaves out what is not read per relation: the functions and the types
     'partial', (SELECT partial FROM only_rels),
     'functions', (SELECT functions FROM only_rels),
-    'view_keys', (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.con, x.constraint_type), '[]'::json)
-      FROM view_keys x),
+    'tables_read', (SELECT tables FROM only_rels),
+    'relationships_read', (SELECT relationships FROM only_rels),
+    'view_keys', CASE WHEN (SELECT relationships FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.relid, x.con, x.constraint_type), '[]'::json)
+      FROM view_keys x) ELSE '[]'::json END,
     -- overloads: by oid, only for a deterministic document (the Rust side sorts them)
     'routines', CASE WHEN (SELECT functions FROM only_rels) THEN (SELECT coalesce(json_agg(row_to_json(x) ORDER BY r.proc_schema, r.proc_name, r.oid), '[]'::json)
       FROM routines r, LATERAL (SELECT r.proc_schema AS schema, r.proc_name AS name,

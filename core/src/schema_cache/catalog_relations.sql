@@ -6,6 +6,8 @@
 -- 10,000 other tables: 78 ms whole, 39 ms by index). $1 is catalog.sql's parameter.
 -- The second column lists every relation of those schemas, of any kind, as an int8[]: the
 -- executor remembers them (src/schema_cache: a relation dropped later is known as exposed).
+-- The third lists their views and materialized views, whose rules the executor reads
+-- (src/schema_cache/rules.rs).
 WITH params AS (
   SELECT $1::json AS j
 ),
@@ -29,6 +31,7 @@ listed AS (
     coalesce(array_agg(c.oid::int8) FILTER (WHERE c.relnamespace = ANY (s.exposed) AND c.relkind IN ('v', 'r', 'm', 'f', 'p')
       OR c.relkind IN ('v', 'm')), '{}') AS oids,
     coalesce(array_agg(c.oid::int8), '{}') AS relevant,
+    coalesce(array_agg(c.oid::int8) FILTER (WHERE c.relkind IN ('v', 'm')), '{}') AS views,
     (SELECT CASE WHEN reltuples > 0 THEN reltuples ELSE (SELECT count(*) FROM pg_catalog.pg_class) END
       FROM pg_catalog.pg_class WHERE oid = 'pg_catalog.pg_class'::regclass) AS total
   FROM pg_catalog.pg_class c, schemas s
@@ -38,5 +41,6 @@ SELECT CASE WHEN cardinality(oids) * 8 < total THEN
   (CASE json_typeof(j) WHEN 'array' THEN jsonb_build_object('schemas', j) ELSE j::jsonb END
     || jsonb_build_object('relations', to_jsonb(oids), 'whole', true))::text
   END,
-  relevant::text
+  relevant::text,
+  views::text
 FROM listed, params

@@ -22,6 +22,13 @@ pub(crate) struct CatalogDoc {
     /// [`CatalogDoc::read_functions`]
     #[serde(default)]
     functions: Option<bool>,
+    /// whether `tables` was read: a full read may come in two halves (see [`CatalogDoc::merge`])
+    #[serde(default)]
+    tables_read: Option<bool>,
+    /// whether the rows relationships are derived from (`internal_pks`, `m2o_rels`, `views`,
+    /// `view_keys`) were read
+    #[serde(default)]
+    relationships_read: Option<bool>,
     pub tables: Vec<Table>,
     /// primary keys of tables in non-exposed schemas (junctions of many-to-many)
     #[serde(default)]
@@ -46,14 +53,52 @@ impl CatalogDoc {
         self.functions.unwrap_or(!self.partial)
     }
 
-    /// The functions, types, representations and media handlers of `other`, a read of them
-    /// alone, for this document read without them.
-    pub fn take_functions(&mut self, other: CatalogDoc) {
-        self.functions = Some(true);
-        self.routines = other.routines;
-        self.computed_rels = other.computed_rels;
-        self.representations = other.representations;
-        self.media_handlers = other.media_handlers;
+    /// Whether this is a whole full read: every part, of every relation.
+    pub fn is_whole(&self) -> bool {
+        !self.partial && self.read_functions() && self.read_tables() && self.read_relationships()
+    }
+
+    fn read_tables(&self) -> bool {
+        self.tables_read.unwrap_or(true)
+    }
+
+    fn read_relationships(&self) -> bool {
+        self.relationships_read.unwrap_or(true)
+    }
+
+    /// Add the parts `other` read, another part of the same full read (catalog.sql's
+    /// "tables", "relationships" and "functions" say which parts a read has). Each part is
+    /// read once.
+    pub fn merge(&mut self, other: CatalogDoc) -> Result<(), String> {
+        if self.partial || other.partial {
+            return Err("a partial read is no part of a full one".into());
+        }
+        let twice = (self.read_tables() && other.read_tables())
+            || (self.read_relationships() && other.read_relationships())
+            || (self.read_functions() && other.read_functions());
+        if twice {
+            return Err("a part of the catalogs was read twice".into());
+        }
+        let (tables, relationships, functions) = (other.read_tables(), other.read_relationships(), other.read_functions());
+        if tables {
+            self.tables_read = Some(true);
+            self.tables = other.tables;
+        }
+        if relationships {
+            self.relationships_read = Some(true);
+            self.internal_pks = other.internal_pks;
+            self.m2o_rels = other.m2o_rels;
+            self.views = other.views;
+            self.view_keys = other.view_keys;
+        }
+        if functions {
+            self.functions = Some(true);
+            self.routines = other.routines;
+            self.computed_rels = other.computed_rels;
+            self.representations = other.representations;
+            self.media_handlers = other.media_handlers;
+        }
+        Ok(())
     }
 }
 

@@ -1,11 +1,11 @@
 //! The schema cache (port of `PostgREST.SchemaCache` and its submodules): the tables,
 //! columns, relationships, functions and media handlers of the exposed schemas, which the
-//! planner resolves requests against. The extension's background worker runs
-//! [`CATALOG_QUERY`] through SPI (one row, one text column: a JSON document) and
-//! [`VIEW_RULES_QUERY`] (the views' rules, reduced to their target lists by the executor that
-//! read them: [`rule_targets`]), and hands both to [`SchemaCache::from_catalog`],
-//! which decodes them and derives the relationships the way PostgREST does after its own
-//! catalog queries.
+//! planner resolves requests against. The extension's executors run [`CATALOG_QUERY`]
+//! through SPI (one row, one text column: a JSON document; a full read in two halves, see
+//! [`Parts`]) and read the views' rules' target lists from PostgreSQL's relation cache, and
+//! the front hands both to [`SchemaCache::read`], which decodes them and derives the
+//! relationships the way PostgREST does after its own catalog queries. Saved fixtures keep
+//! the rules as text (`view_rules.sql`), which [`rule_targets`] reduces to the same lists.
 
 mod derive;
 mod document;
@@ -35,11 +35,12 @@ pub use table::{Column, Table};
 pub use view_deps::TargetEntry;
 
 /// The target list of each rule (view oid, entries): all the schema cache needs of the views'
-/// rules, read from their text by the executor that read them ([`rule_targets`]).
+/// rules (the first query of each rule's action, as PostgREST's `allViewsKeyDependencies`
+/// reads it).
 pub type RuleTargets = Vec<(u32, Vec<TargetEntry>)>;
 
-/// Each rule's target list (`view_deps::target_list`) from (view oid, rule text) rows of
-/// [`VIEW_RULES_QUERY`].
+/// Each rule's target list (`view_deps::target_list`) from (view oid, rule text) rows, as
+/// `view_rules.sql` reads them for saved fixtures.
 pub fn rule_targets<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> RuleTargets {
     rules.into_iter().map(|(view, tree)| (view, view_deps::target_list(tree))).collect()
 }
@@ -48,10 +49,11 @@ pub fn rule_targets<'a>(rules: impl IntoIterator<Item = (u32, &'a [u8])>) -> Rul
 /// row with one text column holding the document [`SchemaCache::from_catalog`] reads.
 pub const CATALOG_QUERY: &str = include_str!("catalog.sql");
 
-/// Run before a full read with the same `$1`: one row of two text columns, the `$1` of a full
-/// read by index ([`partial_catalog_query`] with `"whole": true`) when the exposed relations
-/// are a small part of the database's, else NULL (read with [`CATALOG_QUERY`]); and every
-/// relation of the exposed schemas and db-extra-search-path, as an array (`{16384,16390}`).
+/// Run before a full read with the same `$1`: one row of three text columns, the `$1` of a
+/// full read by index ([`partial_catalog_query`] with `"whole": true`) when the exposed
+/// relations are a small part of the database's, else NULL (read with [`CATALOG_QUERY`]);
+/// every relation of the exposed schemas and db-extra-search-path, as an array
+/// (`{16384,16390}`); and the views among them, whose rules are read.
 pub const CATALOG_RELATIONS_QUERY: &str = include_str!("catalog_relations.sql");
 
 /// [`CATALOG_QUERY`] for a partial read (`rows`): with its `--partial` lines in, which keep
@@ -61,20 +63,10 @@ pub fn partial_catalog_query() -> &'static str {
     QUERY.get_or_init(|| with_partial_lines(CATALOG_QUERY))
 }
 
-/// [`VIEW_RULES_QUERY`] for a partial read: the rules of the "relations" of `$1` only.
-pub fn partial_view_rules_query() -> &'static str {
-    static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    QUERY.get_or_init(|| with_partial_lines(VIEW_RULES_QUERY))
-}
-
 /// A query's partial form: its lines that start with `--partial` are in.
 fn with_partial_lines(query: &str) -> String {
     query.lines().map(|l| l.strip_prefix("--partial").unwrap_or(l)).collect::<Vec<_>>().join("\n")
 }
-
-/// The view rules query, run after [`CATALOG_QUERY`] with the same `$1`: one row per rule of
-/// a view of the exposed schemas or db-extra-search-path, (view oid, `ev_action` as text).
-pub const VIEW_RULES_QUERY: &str = include_str!("view_rules.sql");
 
 /// PostgREST's `maxDbTablesForFuzzySearch`: no "Perhaps you meant" hint for bigger schemas.
 pub const MAX_DB_TABLES_FOR_FUZZY_SEARCH: usize = 500;
@@ -88,28 +80,54 @@ pub type MediaHandlerMap = HashMap<(RelIdentifier, String), ResolvedHandler>;
 /// (source type, target type) -> representation -- PostgREST's `RepresentationsMap`.
 pub type RepresentationsMap = HashMap<(String, String), DataRepresentation>;
 
+/// What a read of the catalogs reads (catalog.sql's "tables", "relationships" and
+/// "functions"): a full read comes in two halves that two executors read at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// the relations and their columns
+    pub tables: bool,
+    /// the rows relationships are derived from: foreign keys, the views' columns, the keys of
+    /// the tables views read, the junctions' primary keys
+    pub relationships: bool,
+    /// the functions, types, representations and media handlers
+    pub functions: bool,
+}
+
+impl Parts {
+    /// A full read's first half; its executor reads the views' rules too (having opened the
+    /// views for their updatability, it has them parsed).
+    pub const TABLES: Parts = Parts { tables: true, relationships: false, functions: false };
+    /// A full read's other half.
+    pub const RELATIONSHIPS_AND_FUNCTIONS: Parts = Parts { tables: false, relationships: true, functions: true };
+
+    /// A partial read of relations: everything about them, the functions too if they changed.
+    pub fn relations(functions: bool) -> Parts {
+        Parts { tables: true, relationships: true, functions }
+    }
+}
+
 /// The value of `$1` for [`CATALOG_QUERY`]: exposed schemas (db-schemas), db-extra-search-path
 /// (views there are followed when looking for keys exposed by views) and
 /// db-hoisted-tx-settings (regexes selecting which `proconfig` settings are kept), for a
-/// partial read the relations to read (oids), and whether to read the functions, types,
-/// representations and media handlers: a partial read after a change of functions does, a
-/// full read does unless a read of the functions alone (no relations) runs beside it.
+/// partial read the relations to read (oids), and the [`Parts`] to read.
 pub fn catalog_param(
     schemas: &[String],
     extra_search_path: &[String],
     hoisted_tx_settings: &[String],
     relations: Option<&[u32]>,
-    functions: bool,
+    parts: Parts,
 ) -> String {
     let mut param = serde_json::json!({
         "schemas": schemas,
         "extra_search_path": extra_search_path,
         "hoisted_tx_settings": hoisted_tx_settings,
+        "tables": parts.tables,
+        "relationships": parts.relationships,
+        "functions": parts.functions,
     });
     if let Some(relations) = relations {
         param["relations"] = relations.into();
     }
-    param["functions"] = functions.into();
     param.to_string()
 }
 
@@ -130,19 +148,21 @@ impl SchemaCache {
     /// Decode the catalog query's document and the views' rules' target lists and derive
     /// relationships as PostgREST's `querySchemaCache` does.
     pub fn from_catalog(doc: &str, rules: RuleTargets) -> Result<SchemaCache, String> {
-        SchemaCache::read(doc, None, rules).map(|(cache, _)| cache)
+        SchemaCache::read(&[doc], rules).map(|(cache, _)| cache)
     }
 
-    /// [`SchemaCache::from_catalog`], and the rows it was derived from, for [`SchemaCache::update`].
-    /// `functions` is the document of a read of the functions alone, for a `doc` read without
-    /// them (see [`catalog_param`]).
-    pub fn read(doc: &str, functions: Option<&str>, rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
+    /// [`SchemaCache::from_catalog`] of a full read that came in parts (each document read
+    /// some of the parts: see [`catalog_param`]), and the rows it was derived from, for
+    /// [`SchemaCache::update`].
+    pub fn read(docs: &[&str], rules: RuleTargets) -> Result<(SchemaCache, CatalogRows), String> {
         let decode = |doc| serde_json::from_str::<document::CatalogDoc>(doc).map_err(|e| format!("invalid schema cache document: {e}"));
-        let mut doc = decode(doc)?;
-        match functions.map(decode).transpose()? {
-            Some(functions) if functions.read_functions() && !doc.read_functions() => doc.take_functions(functions),
-            None if doc.read_functions() => {}
-            _ => return Err("the functions were not read once".into()),
+        let (first, rest) = docs.split_first().ok_or("no schema cache document")?;
+        let mut doc = decode(first)?;
+        for other in rest {
+            doc.merge(decode(other)?)?;
+        }
+        if !doc.is_whole() {
+            return Err("the catalogs were not all read".into());
         }
         let rows = CatalogRows::take(&mut doc, rules);
         let tables = std::mem::take(&mut doc.tables)

@@ -311,10 +311,13 @@ fn settings_isolation_level_and_bad_documents() {
 
 #[test]
 fn catalog_param_shape() {
-    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()], None, false);
-    assert_eq!(p, r#"{"extra_search_path":[],"functions":false,"hoisted_tx_settings":["statement_timeout"],"schemas":["test"]}"#);
+    let p = catalog_param(&["test".into()], &[], &["statement_timeout".into()], None, Parts::TABLES);
+    assert_eq!(
+        p,
+        r#"{"extra_search_path":[],"functions":false,"hoisted_tx_settings":["statement_timeout"],"relationships":false,"schemas":["test"],"tables":true}"#
+    );
     assert!(CATALOG_QUERY.contains("$1::json"));
-    let p = catalog_param(&["test".into()], &[], &[], Some(&[16384, 16390]), false);
+    let p = catalog_param(&["test".into()], &[], &[], Some(&[16384, 16390]), Parts::relations(false));
     assert!(p.contains(r#""relations":[16384,16390]"#), "{p}");
     // the partial read is the full one with its filters in
     assert!(!CATALOG_QUERY.lines().any(|l| l.starts_with("AND c.oid = ANY")));
@@ -397,7 +400,7 @@ fn oid_of(doc: &serde_json::Value, name: &str) -> u32 {
 #[test]
 fn a_partial_read_that_finds_nothing_new_changes_nothing() {
     let (doc, rules) = fixture_parts();
-    let (cache, mut rows) = SchemaCache::read(&doc.to_string(), None, all_rules(&rules)).unwrap();
+    let (cache, mut rows) = SchemaCache::read(&[&doc.to_string()], all_rules(&rules)).unwrap();
     // a table with foreign keys both ways, and a view (its primary key is derived, not read)
     let relids = [oid_of(&doc, "clients"), oid_of(&doc, "projects"), oid_of(&doc, "projects_view")];
     let updated = cache.update(&mut rows, &relids, &partial_read(&doc, &relids), rules_of(&rules, &relids));
@@ -407,7 +410,7 @@ fn a_partial_read_that_finds_nothing_new_changes_nothing() {
 #[test]
 fn a_partial_read_builds_what_a_full_read_of_the_same_catalogs_builds() {
     let (before, rules) = fixture_parts();
-    let (cache, mut rows) = SchemaCache::read(&before.to_string(), None, all_rules(&rules)).unwrap();
+    let (cache, mut rows) = SchemaCache::read(&[&before.to_string()], all_rules(&rules)).unwrap();
     let (clients, projects) = (oid_of(&before, "clients"), oid_of(&before, "projects"));
     // projects loses its foreign key to clients, and clients gains a comment
     let mut after = before.clone();
@@ -453,7 +456,7 @@ fn functions_read(doc: &serde_json::Value) -> String {
 #[test]
 fn a_read_of_the_functions_builds_what_a_full_read_builds() {
     let (before, rules) = fixture_parts();
-    let (cache, mut rows) = SchemaCache::read(&before.to_string(), None, all_rules(&rules)).unwrap();
+    let (cache, mut rows) = SchemaCache::read(&[&before.to_string()], all_rules(&rules)).unwrap();
     // the function of a computed relationship is dropped (not a routine of the API: its one
     // parameter is a table's row)
     let mut after = before.clone();
@@ -476,29 +479,53 @@ fn a_read_of_the_functions_builds_what_a_full_read_builds() {
 }
 
 #[test]
-fn a_full_read_with_the_functions_read_beside_it_builds_what_one_read_builds() {
+fn a_full_read_in_two_halves_builds_what_one_read_builds() {
     let (doc, rules) = fixture_parts();
     let whole = SchemaCache::from_catalog(&doc.to_string(), all_rules(&rules)).unwrap();
-    // what catalog.sql answers to a full read with "functions": false
-    let mut without = doc.clone();
-    without["functions"] = serde_json::json!(false);
-    for part in ["routines", "computed_rels", "representations", "media_handlers"] {
-        without[part] = serde_json::json!([]);
-    }
-    let (split, _) = SchemaCache::read(&without.to_string(), Some(&functions_read(&doc)), all_rules(&rules)).unwrap();
+    // what catalog.sql answers to the halves' parameters (Parts::TABLES, and
+    // Parts::RELATIONSHIPS_AND_FUNCTIONS)
+    let half = |flags: [(&str, bool); 3], read: &[&str]| {
+        let mut half = doc.clone();
+        for (flag, value) in flags {
+            half[flag] = serde_json::json!(value);
+        }
+        for part in
+            ["tables", "internal_pks", "m2o_rels", "views", "view_keys", "routines", "computed_rels", "representations", "media_handlers"]
+        {
+            if !read.contains(&part) {
+                half[part] = serde_json::json!([]);
+            }
+        }
+        half.to_string()
+    };
+    let tables = half([("tables_read", true), ("relationships_read", false), ("functions", false)], &["tables"]);
+    let others = half(
+        [("tables_read", false), ("relationships_read", true), ("functions", true)],
+        &["internal_pks", "m2o_rels", "views", "view_keys", "routines", "computed_rels", "representations", "media_handlers"],
+    );
     assert!(
         !whole.routines.is_empty()
             && whole.relationships.values().flatten().any(|r| matches!(r, Relationship::ComputedRelationship { .. }))
+            && whole
+                .relationships
+                .values()
+                .flatten()
+                .any(|r| matches!(r, Relationship::Relationship { cardinality: Cardinality::M2M(_), .. }))
     );
-    assert_eq!(split.tables, whole.tables);
-    assert_eq!(split.relationships, whole.relationships);
-    assert_eq!(split.routines, whole.routines);
-    assert_eq!(split.representations, whole.representations);
-    assert_eq!(split.media_handlers, whole.media_handlers);
-    // the functions are read once: not beside a read that has them, not from a read without them
-    let mut with = doc.clone();
-    with["functions"] = serde_json::json!(true);
-    assert!(SchemaCache::read(&with.to_string(), Some(&functions_read(&doc)), all_rules(&rules)).is_err());
-    assert!(SchemaCache::read(&without.to_string(), Some(&without.to_string()), all_rules(&rules)).is_err());
-    assert!(SchemaCache::read(&without.to_string(), None, all_rules(&rules)).is_err(), "a cache without its functions");
+    for docs in [[&tables, &others], [&others, &tables]] {
+        let (split, _) = SchemaCache::read(&docs.map(String::as_str), all_rules(&rules)).unwrap();
+        assert_eq!(split.tables, whole.tables);
+        assert_eq!(split.relationships, whole.relationships);
+        assert_eq!(split.routines, whole.routines);
+        assert_eq!(split.representations, whole.representations);
+        assert_eq!(split.media_handlers, whole.media_handlers);
+    }
+    // each part is read once, and none is missing
+    let all = doc.to_string();
+    assert!(SchemaCache::read(&[&all, &others], all_rules(&rules)).is_err(), "read twice");
+    assert!(SchemaCache::read(&[&tables, &tables, &others], all_rules(&rules)).is_err(), "the tables twice");
+    assert!(SchemaCache::read(&[&tables], all_rules(&rules)).is_err(), "a cache without its relationships");
+    assert!(SchemaCache::read(&[&others], all_rules(&rules)).is_err(), "a cache without its tables");
+    // a partial read (the functions alone) is no half of a full one
+    assert!(SchemaCache::read(&[&tables, &functions_read(&doc)], all_rules(&rules)).is_err());
 }

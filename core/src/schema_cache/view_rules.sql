@@ -1,8 +1,9 @@
--- The rules of the views of the exposed schemas and db-extra-search-path, for
--- schema_cache::view_deps: one row per rule, (the view's oid, the rule's action as text).
--- $1 is catalog.sql's parameter. Run after catalog.sql in the same transaction. The partial
--- form (its --partial lines in: schema_cache::partial_view_rules_query) reads the rules of the
--- "relations" of $1 only.
+-- The rules of the views of the exposed schemas and db-extra-search-path, as text, for saved
+-- fixtures (scripts/schema_fixture.sh, scripts/bench/schema/run_query.sh; read by
+-- schema_cache::rule_targets): one row per rule, (the view's oid, the rule's action as text).
+-- The server reads the same rules from PostgreSQL's relation cache instead (src/schema_cache/
+-- rules.rs), the views listed by catalog_relations.sql. $1 is catalog.sql's parameter. The
+-- partial form (its --partial lines in) reads the rules of the "relations" of $1 only.
 WITH params AS (
   SELECT $1::json AS j
 ),
