@@ -1,5 +1,6 @@
-//! Time the Rust half of a schema cache build: `rule_targets` (the rules' target lists, taken
-//! by the executor that read the rules) and `SchemaCache::from_catalog` (decoding the
+//! Time the Rust half of a schema cache build: `rule_targets` (the rules' target lists from
+//! their saved text; the server's executors take them from the relation cache instead) and
+//! `SchemaCache::from_catalog` (decoding the
 //! catalog query's document and deriving the relationships, in the front) on a saved
 //! document and its rules, e.g. written by `scripts/bench/schema/run_query.sh` (issue #19).
 //!
@@ -24,7 +25,7 @@ fn main() {
     };
     let rules_path = args.next().unwrap_or_else(|| panic!("usage: schema_build DOC.json RULES.json [RUNS] [DUMP]"));
     let rules = std::fs::read_to_string(&rules_path).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
-    // decoded before the clock starts: the server gets the rules as raw rows, not JSON
+    // decoded before the clock starts: the saved rules are JSON
     let rules: Vec<(u32, String)> = serde_json::from_str(&rules).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
     let rules_len: usize = rules.iter().map(|(_, tree)| tree.len()).sum();
     let runs: usize = args.next().map(|n| n.parse().expect("RUNS must be a number")).unwrap_or(11).max(1);

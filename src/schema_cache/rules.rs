@@ -3,7 +3,9 @@
 //! taken from PostgreSQL's relation cache. Read as text (`pg_rewrite.ev_action`, 10 MB for
 //! apflora's 281 nested views) and scanned, they took a second executor 26 ms; the relation
 //! cache holds them parsed, and the executor that reads the tables has just opened the
-//! exposed views for their updatability (`pg_relation_is_updatable`), which parses them.
+//! exposed schemas' views for their updatability (`pg_relation_is_updatable`), which parsed
+//! them (materialized views and the views of db-extra-search-path are parsed here, once per
+//! executor, when first opened).
 
 use std::ffi::c_void;
 
@@ -16,26 +18,32 @@ use postgrest_core::schema_cache::{RuleTargets, TargetEntry};
 /// logged, and read again.
 pub fn targets(_tx: &Tx, relations: impl IntoIterator<Item = u32>, namespaces: Option<&[pg_sys::Oid]>) -> RuleTargets {
     let mut targets = Vec::new();
-    for relid in relations {
-        // SAFETY: inside a transaction (`Tx`), on the backend's main thread. try_relation_open
-        // answers NULL for a relation that does not exist; otherwise the relation stays
-        // locked (AccessShareLock, as pg_relation_is_updatable locks it) to the transaction's
-        // end and its relcache entry valid until relation_close.
+    for relid in relations.into_iter().map(pg_sys::Oid::from_u32) {
+        // SAFETY: inside a transaction (`Tx`), on the backend's main thread: syscache lookups
+        // that take no lock and answer '\0' and InvalidOid for a relation that is gone
+        let (kind, namespace) = unsafe { (pg_sys::get_rel_relkind(relid) as u8, pg_sys::get_rel_namespace(relid)) };
+        // only views are opened: a partial read's relations are tables, indexes and sequences too
+        if !matches!(kind, b'v' | b'm') || namespaces.is_some_and(|n| !n.contains(&namespace)) {
+            continue;
+        }
+        // SAFETY: as above. try_relation_open locks the relation (AccessShareLock, as
+        // pg_relation_is_updatable does) and answers NULL for one dropped meanwhile; its
+        // relcache entry, rules and all, stays valid until relation_close, and nothing in
+        // between takes in invalidations. The lock is released at once: the target lists are
+        // copied out, and a change after this read is logged and read again.
         unsafe {
-            let rel = pg_sys::try_relation_open(pg_sys::Oid::from_u32(relid), pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+            let rel = pg_sys::try_relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
             if rel.is_null() {
                 continue;
             }
-            let class = &*(*rel).rd_rel;
-            let view = matches!(class.relkind as u8, b'v' | b'm');
-            if view && namespaces.is_none_or(|n| n.contains(&class.relnamespace)) && !(*rel).rd_rules.is_null() {
+            if !(*rel).rd_rules.is_null() {
                 let rules = &*(*rel).rd_rules;
                 for i in 0..usize::try_from(rules.numLocks).unwrap_or(0) {
                     let rule = &**rules.rules.add(i);
-                    targets.push((relid, first_query_targets(rule.actions)));
+                    targets.push((relid.to_u32(), first_query_targets(rule.actions)));
                 }
             }
-            pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+            pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         }
     }
     targets

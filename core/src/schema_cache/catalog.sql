@@ -362,8 +362,9 @@ SELECT (ARRAY[
   ---------------------------------------------------------------- allViewsKeyDependencies
   -- PostgREST follows each view column through the views it selects from to a table column
   -- and matches those against the tables' keys, all in SQL, with each rule's pg_node_tree
-  -- converted to JSON by a regexp (most of the time on a big schema). Here the rules are
-  -- read by view_rules.sql and followed in Rust (schema_cache::view_deps); this query gives
+  -- converted to JSON by a regexp (most of the time on a big schema). Here the executor takes
+  -- the rules' target lists from the relation cache (src/schema_cache/rules.rs) and the front
+  -- follows them (schema_cache::view_deps); this query gives
   -- the exposed views' column names and the keys of the tables the views can reach.
   views AS (
     SELECT c.oid AS view_id, c.relnamespace AS view_schema_id, c.relname AS view_name
@@ -413,8 +414,12 @@ SELECT (ARRAY[
     FROM pg_constraint
     WHERE contype = 'f' AND confrelid IN (SELECT relid FROM key_tables)
     -- found by index (pg_constraint has none on confrelid): a foreign key has triggers on the
-    -- table it references
---partial AND oid = ANY (ARRAY(SELECT t.tgconstraint FROM pg_trigger t WHERE t.tgrelid IN (SELECT relid FROM key_tables)))
+    -- table it references, and its copies on the partitions of a partitioned referencing
+    -- table (which have none there) are its children
+--partial AND oid = ANY (ARRAY(WITH RECURSIVE fks AS (
+--partial   SELECT t.tgconstraint AS oid FROM pg_trigger t WHERE t.tgrelid IN (SELECT relid FROM key_tables) AND t.tgconstraint <> 0
+--partial   UNION SELECT k.oid FROM fks JOIN pg_constraint k ON k.conparentid = fks.oid)
+--partial   SELECT oid FROM fks))
   ),
   view_keys AS (
     SELECT k.relid::int8 AS relid, k.con::int8 AS con, k.conrelid::int8 AS conrelid, n.nspname AS schema,

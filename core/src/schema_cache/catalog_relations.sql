@@ -20,9 +20,9 @@ named AS (
 ),
 schemas AS (
   SELECT array_agg(n.oid) FILTER (WHERE s.exposed) AS exposed, array_agg(n.oid) AS relevant,
-    -- schemas made at initdb (pg_catalog, pg_toast; not public) are pinned: PostgreSQL
-    -- records no dependency on them
-    coalesce(array_agg(n.oid) FILTER (WHERE n.oid < 12000 AND n.nspname <> 'public'), '{}') AS pinned
+    -- objects made at initdb (oids below 12000: pg_catalog, pg_toast; not public, 2200) are
+    -- pinned: PostgreSQL records no dependency on them
+    coalesce(array_agg(n.oid) FILTER (WHERE n.oid < 12000 AND n.oid <> 2200), '{}') AS pinned
   FROM pg_catalog.pg_namespace n
   JOIN named s ON s.name = n.nspname
 ),
@@ -30,15 +30,23 @@ schemas AS (
 -- index on what is referenced): a few rows per relation of these schemas, not a pass over all
 -- of pg_class (42,548 rows beside 10,000 tables: 5 ms in an executor, twice per full read).
 -- Tables, views, materialized views, foreign and partitioned tables and sequences depend on
--- their schema; indexes depend on their table and composite types on their type, and are not
--- listed (nothing is read of them, and dropping an index invalidates its table). A pinned
--- schema's relations are read from pg_class (the filter before the scan is evaluated once).
+-- their schema; a composite type's type does (its relation depends on the type). Indexes
+-- depend on their table and are not listed (nothing is read of them, and dropping an index
+-- invalidates its table). A pinned schema's relations are read from pg_class (the filter
+-- before the scan is evaluated once).
 rels AS (
   SELECT c.oid, c.relkind, c.relnamespace
   FROM schemas s, pg_catalog.pg_depend d
   JOIN pg_catalog.pg_class c ON c.oid = d.objid
   WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.refobjid = ANY (s.relevant) AND d.refobjsubid = 0
     AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
+  UNION ALL
+  SELECT c.oid, c.relkind, c.relnamespace
+  FROM schemas s, pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_type t ON t.oid = d.objid AND t.typtype = 'c'
+  JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+  WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.refobjid = ANY (s.relevant) AND d.refobjsubid = 0
+    AND d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'n'
   UNION ALL
   SELECT c.oid, c.relkind, c.relnamespace
   FROM pg_catalog.pg_class c

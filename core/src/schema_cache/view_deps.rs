@@ -2,7 +2,9 @@
 //! rather than in SQL. PostgreSQL stores a view's rules as `pg_node_tree` text, and PostgREST
 //! turns each into JSON with a regexp to read the target list of its first query; on a big
 //! schema that was most of the catalog read (apflora: 281 nested views, 10 MB of rule text).
-//! Here the text is scanned once ([`target_list`]), and the view columns are followed through
+//! Here each rule's target list is all that is read (the server's executors take it from
+//! PostgreSQL's relation cache, where the rules are parsed; saved fixtures keep the text, which
+//! [`target_list`] scans once), and the view columns are followed through
 //! the views they select from down to the tables, whose keys they are matched against
 //! ([`key_dependencies`]). Row for row the result is the SQL's: the same recursion (a cycle
 //! ends a path), the same grouping and the same `HAVING` (all of a key's columns exposed).
