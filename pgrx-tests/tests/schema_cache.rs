@@ -84,6 +84,16 @@ fn what_cannot_change_the_api_causes_no_rebuild() {
 }
 
 #[test]
+fn a_composite_type_moved_out_of_an_exposed_schema_is_read_again() {
+    let _one = serial();
+    psql("drop schema if exists elsewhere cascade; create schema elsewhere; drop type if exists api.moved_t");
+    // functions name it in their signatures: its move changes them, though no function changed
+    assert_eq!(builds_caused_by("create type api.moved_t as (a int)"), 1);
+    assert_eq!(builds_caused_by("alter type api.moved_t set schema elsewhere"), 1);
+    psql("drop schema elsewhere cascade");
+}
+
+#[test]
 fn what_changes_the_api_is_read_once_for_the_whole_server() {
     let _one = serial();
     psql("drop table if exists api.counted");
