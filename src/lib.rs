@@ -9,6 +9,7 @@
 
 use pgrx::prelude::*;
 
+mod allocator;
 mod exec;
 mod executor;
 mod front;
@@ -26,6 +27,10 @@ compile_error!(
 );
 
 ::pgrx::pg_module_magic!();
+
+// Rust's allocations, in every process that loads the library (`allocator.rs` says why).
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 // The extension's own SQL objects (schema `postgrest_ext`).
 extension_sql_file!("../sql/postgrest_ext.sql", name = "postgrest_ext_objects", bootstrap);

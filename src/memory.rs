@@ -14,6 +14,7 @@ thread_local! {
 pub fn trim() {
     // SAFETY: plain libc, no PostgreSQL; safe to call at any time from any thread
     unsafe { libc::malloc_trim(0) };
+    crate::allocator::collect();
 }
 
 /// The front's allocator, tuned for many requests at once, before its threads start. Without
