@@ -315,7 +315,7 @@ fn expand_stars(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, has_agg:
         (from, _) => from.clone(),
     };
     let r = Resolver { cache, qi };
-    let columns: Vec<_> = r.table().map(|t| t.columns.clone()).unwrap_or_default();
+    let columns = r.table().map(|t| t.columns.as_slice()).unwrap_or_default();
     let has_rep = columns.iter().any(|c| cache.representation(&c.nominal_type, "json").is_some());
     let should = |s: &CoercibleSelectField| s.aggregate.is_none() || (is_spread && s.aggregate == Some(AggregateFunction::Count));
     let has_star = node.select.iter().filter(|s| should(s)).any(|s| s.field.name == "*");
@@ -323,7 +323,7 @@ fn expand_stars(cache: &SchemaCache, schema: &str, node: &mut ReadPlan, has_agg:
         let mut out = vec![];
         for s in node.select.drain(..) {
             if s.field.name == "*" && s.field.json_path.is_empty() && s.aggregate.is_none() {
-                for c in &columns {
+                for c in columns {
                     out.push(CoercibleSelectField { field: r.output_field(&(c.name.clone(), vec![])), ..s.clone() });
                 }
             } else if s.field.name == "*" && s.field.json_path.is_empty() && is_spread && s.aggregate == Some(AggregateFunction::Count) {

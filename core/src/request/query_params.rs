@@ -316,6 +316,9 @@ pub fn parse_on_conflict(value: &str) -> Result<Vec<FieldName>, Error> {
 
 /// The embed path and field of a parameter key (`pTreePath`).
 fn parse_tree_path(key: &str) -> Result<(EmbedPath, crate::request::types::Field), Error> {
+    if let Some(plain) = grammar::plain_tree_path(key) {
+        return Ok(plain);
+    }
     let source = format!("failed to parse tree path ({key})");
     let pair = grammar::parse_entry(Rule::tree_path_param, key, &source)?;
     Ok(grammar::tree_path_param(pair))
@@ -326,6 +329,9 @@ fn parse_tree_path(key: &str) -> Result<(EmbedPath, crate::request::types::Field
 /// committed to an operator: a value starting with `not.`, `in.` or `is.` must be a valid one.
 pub fn parse_filter(key: &str, value: &str, is_rpc_read: bool) -> Result<(EmbedPath, Filter), Error> {
     let (path, field) = parse_tree_path(key)?;
+    if let Some(op_expr) = grammar::plain_filter(value) {
+        return Ok((path, Filter { field, op_expr }));
+    }
     let source = format!("failed to parse filter ({value})");
     let op_expr = match grammar::parse_entry(Rule::filter_param, value, &source) {
         Ok(pair) => grammar::filter_param(pair),

@@ -845,3 +845,41 @@ fn random_token_soup_never_panics() {
         let _ = parse(&s);
     }
 }
+
+// The shortcuts agree with the grammar -----------------------------------------------------------
+
+fn by_grammar_filter(value: &str) -> Option<OpExpr> {
+    grammar::parse_entry(Rule::filter_param, value, "test").ok().map(grammar::filter_param)
+}
+
+#[test]
+fn plain_filters_are_what_the_grammar_parses() {
+    let names =
+        ["neq", "cs", "cd", "ov", "sl", "sr", "nxr", "nxl", "adj", "eq", "gte", "gt", "lte", "lt", "like", "ilike", "match", "imatch"];
+    let rests = ["", "1", "a.b", "*x*", "(1,2)", "not.eq.1", " sp ", "é", "a,b)c"];
+    for name in names {
+        for rest in rests {
+            let value = format!("{name}.{rest}");
+            let shortcut = grammar::plain_filter(&value);
+            assert!(shortcut.is_some(), "{value} has a shortcut");
+            assert_eq!(shortcut, by_grammar_filter(&value), "{value}");
+        }
+    }
+    // the other forms are left to the grammar
+    for value in
+        ["not.eq.1", "in.(1,2)", "is.null", "isdistinct.1", "fts.a", "plfts(english).a", "eq(any).{1}", "eqq.1", "eq", "EQ.1", ".1"]
+    {
+        assert_eq!(grammar::plain_filter(value), None, "{value}");
+    }
+}
+
+#[test]
+fn plain_tree_paths_are_what_the_grammar_parses() {
+    for key in ["id", "ID_2", "$x", "9", "a_b$c"] {
+        let by_grammar = grammar::parse_entry(Rule::tree_path_param, key, "test").ok().map(grammar::tree_path_param);
+        assert_eq!(grammar::plain_tree_path(key), by_grammar, "{key}");
+    }
+    for key in ["", "a.b", "a->b", "a-b", " a", "é", "\"a\"", "a b"] {
+        assert_eq!(grammar::plain_tree_path(key), None, "{key}");
+    }
+}
