@@ -8,9 +8,9 @@
 //!
 //! Large blocks (request bodies, results, a schema cache build's documents) stay with glibc,
 //! which maps them on their own and unmaps them when freed, or hands them back on
-//! `malloc_trim` (`memory.rs`): mimalloc would keep them in its arenas, and a 50 MB body left
-//! the front 100 MB larger for good. The size alone says which allocator owns a block: Rust
-//! passes the same layout to `dealloc` as to `alloc`, so no lookup is needed.
+//! `malloc_trim` (`memory.rs`): mimalloc would keep them in its arenas (a 50 MB body and its
+//! result left the front 60 to 100 MB larger for good). The size alone says which allocator
+//! owns a block: Rust passes the same layout to `dealloc` as to `alloc`, so no lookup is needed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
