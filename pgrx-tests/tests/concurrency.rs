@@ -70,6 +70,28 @@ fn executor_pids() -> std::collections::BTreeSet<String> {
     psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext worker'").lines().map(String::from).collect()
 }
 
+/// The scheduling policy of a process (field 41 of /proc/PID/stat, after the command's parens).
+fn scheduling_policy(pid: &str) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the executor's /proc stat");
+    let after_comm = &stat[stat.rfind(')').expect("the command in parentheses") + 2..];
+    // fields from the third (state) on; the policy is the 41st field of the whole line
+    after_comm.split(' ').nth(41 - 3).and_then(|f| f.parse().ok()).expect("a policy field")
+}
+
+#[test]
+fn executors_run_as_batch_so_that_a_job_does_not_preempt_the_front() {
+    // a job written to a SCHED_OTHER executor switched the CPU to it at once (ARCHITECTURE.md)
+    const SCHED_BATCH: u32 = 3;
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    let pids = executor_pids();
+    assert!(!pids.is_empty(), "no executor found");
+    for pid in &pids {
+        assert_eq!(scheduling_policy(pid), SCHED_BATCH, "executor {pid}");
+    }
+    let front = psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext front'");
+    assert_eq!(scheduling_policy(&front), 0, "the front keeps the default policy");
+}
+
 /// The executors, once no one has come or gone for 0.7 s.
 fn settled_executors() -> std::collections::BTreeSet<String> {
     let mut settled = executor_pids();
