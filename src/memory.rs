@@ -17,15 +17,6 @@ pub fn trim() {
     crate::allocator::collect();
 }
 
-/// The front's allocator, tuned for many requests at once, before its threads start. Without
-/// fast bins: glibc consolidates them before every allocation of 1 kB or more (hyper's read
-/// buffer, a frame), which took 2-3% of the front's CPU; its per-thread cache serves the
-/// small allocations as fast.
-pub fn tune_for_requests() {
-    // SAFETY: plain libc, no PostgreSQL; changes a glibc setting of this process
-    unsafe { libc::mallopt(libc::M_MXFAST, 0) };
-}
-
 /// The current job made large allocations: trim once it is answered.
 pub fn trim_after_job() {
     ASKED.with(|a| a.set(true));

@@ -124,7 +124,6 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
     // the database's and the role's settings (app.settings.*) apply once connected
     let config = guc::config().unwrap_or(config);
     crate::worker::raise_fd_limit();
-    crate::memory::tune_for_requests();
     let _ = std::fs::remove_file(SOCKET);
     let executors = match UnixListener::bind(SOCKET) {
         Ok(l) => l,
