@@ -93,6 +93,11 @@ pub fn psql(sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The front's process id, as pg_stat_activity shows it.
+pub fn front_pid() -> String {
+    psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext front'")
+}
+
 pub fn server_log() -> String {
     std::fs::read_to_string(std::env::var("PGRST_SERVER_LOG").expect("PGRST_SERVER_LOG")).unwrap_or_default()
 }

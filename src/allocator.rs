@@ -4,7 +4,7 @@
 //! request, the plan, the statement, futures) across its I/O threads. glibc served them at a
 //! quarter of the front's CPU (`_int_malloc`, `_int_free`: its per-thread cache holds seven
 //! blocks a size, and blocks freed on another thread go back through the arena); mimalloc's
-//! per-thread pages serve them with no lock (BENCHMARKS.md, "allocator").
+//! per-thread pages serve them with no lock (BENCHMARKS.md, "The front's CPU").
 //!
 //! Large blocks (request bodies, results, a schema cache build's documents) stay with glibc,
 //! which maps them on their own and unmaps them when freed, or hands them back on

@@ -93,7 +93,7 @@ pub extern "C-unwind" fn postgrest_ext_executor_main(_arg: pg_sys::Datum) {
 /// free, or at the next tick). Without it each job and each reply switched the CPU from the
 /// writer to the woken reader at once, and a switch back followed: under `pk` the front was
 /// switched out 0.7 times a request, and 0.5 with it, for 6-12% more requests a second
-/// (BENCHMARKS.md, "scheduling"). The same priority otherwise; no privilege is needed.
+/// (BENCHMARKS.md, "The front's CPU"). The same priority otherwise; no privilege is needed.
 fn schedule_as_batch() {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: a plain system call on this process with a live local parameter; it touches no

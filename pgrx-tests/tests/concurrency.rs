@@ -88,8 +88,7 @@ fn executors_run_as_batch_so_that_a_job_does_not_preempt_the_front() {
     for pid in &pids {
         assert_eq!(scheduling_policy(pid), SCHED_BATCH, "executor {pid}");
     }
-    let front = psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext front'");
-    assert_eq!(scheduling_policy(&front), 0, "the front keeps the default policy");
+    assert_eq!(scheduling_policy(&front_pid()), 0, "the front keeps the default policy");
 }
 
 /// The executors, once no one has come or gone for 0.7 s.

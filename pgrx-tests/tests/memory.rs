@@ -96,7 +96,7 @@ fn bodies_beyond_the_budget_wait_then_get_503() {
 
 /// The front's anonymous resident memory, in bytes.
 fn front_rss_anon() -> u64 {
-    let pid = psql("select pid from pg_stat_activity where backend_type = 'postgrest_ext front'");
+    let pid = front_pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the front's /proc status");
     let kb = status.lines().find_map(|l| l.strip_prefix("RssAnon:")).expect("RssAnon line");
     kb.trim().trim_end_matches("kB").trim().parse::<u64>().expect("RssAnon in kB") * 1024
