@@ -91,6 +91,41 @@ fn executors_run_as_batch_so_that_a_job_does_not_preempt_the_front() {
     assert_eq!(scheduling_policy(&front_pid()), 0, "the front keeps the default policy");
 }
 
+#[test]
+fn the_front_waits_on_executor_sockets_for_replies_only() {
+    // a unix socket wakes every waiter registered for writability each time its peer reads:
+    // registered so, the front's I/O threads were woken for nothing by each job an executor
+    // read (src/front/socket.rs)
+    const EPOLLOUT: u32 = 0x004;
+    const EPOLLET: u32 = 1 << 31;
+    assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    let front = front_pid();
+    // the inodes of the unix sockets (/proc/net/unix: the seventh column)
+    let net_unix = std::fs::read_to_string("/proc/net/unix").expect("/proc/net/unix");
+    let unix: std::collections::HashSet<u64> = net_unix.lines().skip(1).filter_map(|l| l.split_whitespace().nth(6)?.parse().ok()).collect();
+    let mut registered = 0;
+    for fd in std::fs::read_dir(format!("/proc/{front}/fd")).expect("the front's fds").flatten() {
+        let is_epoll = std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().contains("eventpoll"));
+        if !is_epoll {
+            continue;
+        }
+        let info = std::fs::read_to_string(format!("/proc/{front}/fdinfo/{}", fd.file_name().to_string_lossy())).unwrap_or_default();
+        // "tfd: 29 events: 8000201d data: ... pos:0 ino:10171f sdev:9" (hexadecimal)
+        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let events = words.iter().position(|w| *w == "events:").and_then(|i| u32::from_str_radix(words.get(i + 1)?, 16).ok());
+            let ino = words.iter().find_map(|w| u64::from_str_radix(w.strip_prefix("ino:")?, 16).ok());
+            let (Some(events), Some(ino)) = (events, ino) else { panic!("unexpected fdinfo line {line:?}") };
+            // tokio's registrations are edge-triggered, PostgreSQL's wait event sets are not
+            if unix.contains(&ino) && events & EPOLLET != 0 {
+                registered += 1;
+                assert_eq!(events & EPOLLOUT, 0, "an executor socket registered for writing: {line}");
+            }
+        }
+    }
+    assert!(registered >= 2, "the two warm executors' sockets are registered ({registered} found)");
+}
+
 /// The executors, once no one has come or gone for 0.7 s.
 fn settled_executors() -> std::collections::BTreeSet<String> {
     let mut settled = executor_pids();

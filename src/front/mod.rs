@@ -9,6 +9,7 @@
 mod db;
 mod http;
 mod pool;
+mod socket;
 
 use crate::worker::{signals, EXECUTOR_TYPE, LIBRARY};
 use crate::{guc, shmem};
@@ -258,9 +259,8 @@ pub fn accept_executor(shared: &Shared, mut stream: std::os::unix::net::UnixStre
     // an executor says hello at once; one that does not must not hold up the others
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let hello = pool::read_reply(&mut stream);
-    let stream = stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(stream));
-    match (hello, stream) {
-        (Ok(Reply::Hello { pid }), Ok(stream)) => shared.pool.connected(stream, pid),
+    match hello {
+        Ok(Reply::Hello { pid }) => shared.pool.connected(stream, pid),
         _ => shared.pool.start_lost(),
     }
 }

@@ -13,16 +13,14 @@
 //! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
 //! fast requests keep flowing while it lasts. A pool smaller than four has no such reserve.
 
+use super::socket::{self, Jobs, Replies};
 use postgrest_core::budget::{Budget, Reservation};
 use postgrest_core::error::Error;
 use postgrest_core::wire::{self, Frame, FrameReader, Reply};
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::UnixStream;
 use tokio::sync::{oneshot, Notify};
 
 /// One executor's connection. Jobs are written in turn; the replies come back in the same
@@ -31,7 +29,7 @@ use tokio::sync::{oneshot, Notify};
 struct Conn {
     pid: i32,
     fd: RawFd,
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<Jobs>,
     /// the jobs written and not answered, oldest first
     owed: Mutex<VecDeque<Owed>>,
 }
@@ -71,7 +69,7 @@ impl Conn {
 /// Read an executor's replies until its connection ends or it says it leaves; then it leaves
 /// the pool. When it went away, the job it was running fails; the jobs queued behind it (all
 /// of them, when it said it leaves) never began and may be sent elsewhere.
-async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, mut stream: OwnedReadHalf) {
+async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, stream: Replies) {
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
     let ended = loop {
@@ -356,10 +354,12 @@ impl Pool {
 
     /// A newly started executor connected (on a thread in the I/O runtime: its reader task
     /// is spawned there).
-    pub fn connected(self: &Arc<Self>, stream: UnixStream, pid: i32) {
-        let fd = stream.as_raw_fd();
-        let (read, write) = stream.into_split();
-        let conn = Arc::new(Conn { pid, fd, writer: tokio::sync::Mutex::new(write), owed: Mutex::default() });
+    pub fn connected(self: &Arc<Self>, stream: std::os::unix::net::UnixStream, pid: i32) {
+        let Ok((read, write)) = socket::split(stream) else {
+            self.start_lost();
+            return;
+        };
+        let conn = Arc::new(Conn { pid, fd: write.fd(), writer: tokio::sync::Mutex::new(write), owed: Mutex::default() });
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
         state.greeted.insert(pid);
