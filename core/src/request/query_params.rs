@@ -289,6 +289,9 @@ fn read_integer(text: &str) -> Option<i128> {
 pub fn parse_select(value: &str) -> Result<Vec<SelectItem>, Error> {
     let source = format!("failed to parse select parameter ({value})");
     errors::check_nesting(&source, value)?;
+    if let Some(plain) = grammar::plain_select(value) {
+        return Ok(plain);
+    }
     let pair = grammar::parse_entry(Rule::select_param, value, &source)?;
     grammar::select_param(pair, &source, value)
 }

@@ -883,3 +883,49 @@ fn plain_tree_paths_are_what_the_grammar_parses() {
         assert_eq!(grammar::plain_tree_path(key), None, "{key}");
     }
 }
+
+#[test]
+fn plain_selects_are_what_the_grammar_parses() {
+    let by_grammar = |value: &str| {
+        let pair = grammar::parse_entry(Rule::select_param, value, "test").ok()?;
+        grammar::select_param(pair, "test", value).ok()
+    };
+    let plain =
+        ["*", "id", "id,name,$x,9", "count", "*,categories(*)", "id,clients(id,projects(*,tasks(name))),name", "a_b(c),d(e)", "counts(*)"];
+    for value in plain {
+        let shortcut = grammar::plain_select(value);
+        assert!(shortcut.is_some(), "{value} has a shortcut");
+        assert_eq!(shortcut, by_grammar(value), "{value}");
+    }
+    // the other forms are left to the grammar
+    let other = [
+        "",
+        "a,",
+        ",a",
+        "a()",
+        "count()",
+        "count(*)",
+        "a(b",
+        "a(b))",
+        "*x",
+        "a:b",
+        "a::text",
+        "a->b",
+        "a-b",
+        "a.sum()",
+        "...a(b)",
+        "a!inner(b)",
+        "a!fk(*)",
+        " a",
+        "a ,b",
+        "\"a\"",
+        "é",
+        "a(b:c)",
+    ];
+    for value in other {
+        assert_eq!(grammar::plain_select(value), None, "{value}");
+    }
+    // nested past the limit: the grammar's error, not a shortcut
+    let deep = format!("{}x{}", "a(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+    assert_eq!(grammar::plain_select(&deep), None);
+}
