@@ -353,6 +353,9 @@ pub fn parse_filter(key: &str, value: &str, is_rpc_read: bool) -> Result<(EmbedP
 /// An `order` parameter (`pRequestOrder`).
 pub fn parse_order(key: &str, value: &str) -> Result<(EmbedPath, Vec<OrderTerm>), Error> {
     let (path, _) = parse_tree_path(key)?;
+    if let Some(plain) = grammar::plain_order(value) {
+        return Ok((path, plain));
+    }
     let source = format!("failed to parse order ({value})");
     let pair = grammar::parse_entry(Rule::order_param, value, &source)?;
     Ok((path, grammar::order_param(pair)))

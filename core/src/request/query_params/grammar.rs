@@ -485,6 +485,38 @@ fn plain_forest(input: &str, depth: usize) -> Option<(Vec<SelectItem>, &str)> {
     }
 }
 
+/// `order_param` whose terms are all a plain column name with an optional `.asc` or `.desc`
+/// and an optional `.nullsfirst` or `.nullslast` (pest took 8% of the front under `page`).
+pub(super) fn plain_order(value: &str) -> Option<Vec<OrderTerm>> {
+    value.split(',').map(plain_order_term).collect()
+}
+
+fn plain_order_term(term: &str) -> Option<OrderTerm> {
+    let mut parts = term.split('.');
+    let name = parts.next().filter(|n| !n.is_empty() && n.bytes().all(is_plain_byte))?;
+    let (mut direction, mut nulls) = (None, None);
+    let mut next = parts.next();
+    if let Some(d) = next.and_then(|d| match d {
+        "asc" => Some(OrderDirection::Asc),
+        "desc" => Some(OrderDirection::Desc),
+        _ => None,
+    }) {
+        direction = Some(d);
+        next = parts.next();
+    }
+    if let Some(n) = next {
+        nulls = Some(match n {
+            "nullsfirst" => OrderNulls::First,
+            "nullslast" => OrderNulls::Last,
+            _ => return None,
+        });
+    }
+    match parts.next() {
+        None => Some(OrderTerm::Field { field: (name.to_string(), vec![]), direction, nulls }),
+        Some(_) => None,
+    }
+}
+
 fn plain_field(name: &str) -> SelectItem {
     SelectItem::Field { field: (name.to_string(), vec![]), aggregate: None, aggregate_cast: None, cast: None, alias: None }
 }

@@ -929,3 +929,36 @@ fn plain_selects_are_what_the_grammar_parses() {
     let deep = format!("{}x{}", "a(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
     assert_eq!(grammar::plain_select(&deep), None);
 }
+
+#[test]
+fn plain_orders_are_what_the_grammar_parses() {
+    let by_grammar = |value: &str| grammar::parse_entry(Rule::order_param, value, "test").ok().map(grammar::order_param);
+    let plain = ["id", "id.asc", "id.desc", "id.nullsfirst", "id.nullslast", "a.desc.nullslast,b,c$.asc", "asc", "desc.desc", "9"];
+    for value in plain {
+        let shortcut = grammar::plain_order(value);
+        assert!(shortcut.is_some(), "{value} has a shortcut");
+        assert_eq!(shortcut, by_grammar(value), "{value}");
+    }
+    // the other forms are left to the grammar
+    let other = [
+        "",
+        "id,",
+        ",id",
+        "id.",
+        "id.ASC",
+        "id.ascx",
+        "id.asc.desc",
+        "id.nullslast.asc",
+        "id.asc.nullslast.x",
+        "a->b.desc",
+        "a-b",
+        "rel(a).desc",
+        " id",
+        "id ",
+        "é",
+        "\"a\"",
+    ];
+    for value in other {
+        assert_eq!(grammar::plain_order(value), None, "{value}");
+    }
+}
