@@ -884,6 +884,23 @@ fn plain_tree_paths_are_what_the_grammar_parses() {
     }
 }
 
+/// A shortcut gives what the grammar gives on each of `plain`, and leaves each of `other` to it.
+fn check_shortcut<T: PartialEq + std::fmt::Debug>(
+    shortcut: impl Fn(&str) -> Option<T>,
+    by_grammar: impl Fn(&str) -> Option<T>,
+    plain: &[&str],
+    other: &[&str],
+) {
+    for value in plain {
+        let short = shortcut(value);
+        assert!(short.is_some(), "{value} has a shortcut");
+        assert_eq!(short, by_grammar(value), "{value}");
+    }
+    for value in other {
+        assert_eq!(shortcut(value), None, "{value}");
+    }
+}
+
 #[test]
 fn plain_selects_are_what_the_grammar_parses() {
     let by_grammar = |value: &str| {
@@ -892,11 +909,6 @@ fn plain_selects_are_what_the_grammar_parses() {
     };
     let plain =
         ["*", "id", "id,name,$x,9", "count", "*,categories(*)", "id,clients(id,projects(*,tasks(name))),name", "a_b(c),d(e)", "counts(*)"];
-    for value in plain {
-        let shortcut = grammar::plain_select(value);
-        assert!(shortcut.is_some(), "{value} has a shortcut");
-        assert_eq!(shortcut, by_grammar(value), "{value}");
-    }
     // the other forms are left to the grammar
     let other = [
         "",
@@ -922,9 +934,7 @@ fn plain_selects_are_what_the_grammar_parses() {
         "é",
         "a(b:c)",
     ];
-    for value in other {
-        assert_eq!(grammar::plain_select(value), None, "{value}");
-    }
+    check_shortcut(grammar::plain_select, by_grammar, &plain, &other);
     // nested past the limit: the grammar's error, not a shortcut
     let deep = format!("{}x{}", "a(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
     assert_eq!(grammar::plain_select(&deep), None);
@@ -934,11 +944,6 @@ fn plain_selects_are_what_the_grammar_parses() {
 fn plain_orders_are_what_the_grammar_parses() {
     let by_grammar = |value: &str| grammar::parse_entry(Rule::order_param, value, "test").ok().map(grammar::order_param);
     let plain = ["id", "id.asc", "id.desc", "id.nullsfirst", "id.nullslast", "a.desc.nullslast,b,c$.asc", "asc", "desc.desc", "9"];
-    for value in plain {
-        let shortcut = grammar::plain_order(value);
-        assert!(shortcut.is_some(), "{value} has a shortcut");
-        assert_eq!(shortcut, by_grammar(value), "{value}");
-    }
     // the other forms are left to the grammar
     let other = [
         "",
@@ -958,7 +963,5 @@ fn plain_orders_are_what_the_grammar_parses() {
         "é",
         "\"a\"",
     ];
-    for value in other {
-        assert_eq!(grammar::plain_order(value), None, "{value}");
-    }
+    check_shortcut(grammar::plain_order, by_grammar, &plain, &other);
 }
