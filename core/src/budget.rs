@@ -1,26 +1,35 @@
 //! A budget: a size that requests hold parts of, waiting (up to a timeout) when it is spent,
 //! and that a reload may resize. The front has two:
-//! - the in-flight body budget, in bytes: how much of request bodies is being read, waiting
-//!   for an executor or run at once. A request reserves its body's size before reading it (its
-//!   Content-Length, or chunk by chunk) and holds it until its response is made; when the
-//!   budget is spent it waits, up to the acquisition timeout, then gets 503 PGRST004. A body
-//!   larger than the whole budget could never be served: 413 at once. So many large bodies at
-//!   once make requests wait instead of the front running out of memory, which, in a
-//!   PostgreSQL backend, would restart the cluster (src/front/http.rs);
+//! - the in-flight budget, in bytes: how much of request bodies and results the front holds.
+//!   A request reserves its body's size before reading it (its Content-Length, or chunk by
+//!   chunk) and holds it until its response is made; when the budget is spent it waits, up to
+//!   the acquisition timeout, then gets 503 PGRST004. A body larger than the whole budget could
+//!   never be served: 413 at once. A result counts from when its reply's header is read until
+//!   the response has been handed to the client's socket; it never waits (its transaction is
+//!   over), it overdraws, and bodies wait until it is paid back. So many large bodies or
+//!   results at once make requests wait instead of the front running out of memory, which, in
+//!   a PostgreSQL backend, would restart the cluster (src/front/http.rs, src/front/pool.rs);
 //! - the executors that slow endpoints may hold together (src/front/pool.rs).
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
-pub struct Budget {
+/// A handle: clones share the one budget.
+#[derive(Clone)]
+pub struct Budget(Arc<Inner>);
+
+struct Inner {
     /// what one permit stands for: 1024 for a budget of bytes (a semaphore's permits are a
     /// u32 per acquisition), 1 for a count
     unit: u64,
+    /// the free units
     units: Semaphore,
     /// the budget's size, in units
     size: AtomicU32,
-    /// units to take away as they come back (a shrink while they were held)
+    /// units to take away as they come back: an overdraft, or a shrink while they were held.
+    /// Throughout, free units - owed = size - held units.
     owed: AtomicU32,
 }
 
@@ -34,10 +43,10 @@ pub enum Refused {
 }
 
 /// A part of a budget, held until dropped.
-pub struct Reservation<'a> {
-    budget: &'a Budget,
-    permit: Option<SemaphorePermit<'a>>,
-    amount: u64,
+pub struct Reservation {
+    budget: Budget,
+    /// in units
+    held: u32,
 }
 
 impl Budget {
@@ -49,69 +58,103 @@ impl Budget {
     /// A budget of `size`, counted in `unit`s (a reservation rounds up to whole units).
     pub fn counting(size: u64, unit: u64) -> Budget {
         let n = units(size, unit);
-        Budget { unit, units: Semaphore::new(n as usize), size: AtomicU32::new(n), owed: AtomicU32::new(0) }
+        Budget(Arc::new(Inner { unit, units: Semaphore::new(n as usize), size: AtomicU32::new(n), owed: AtomicU32::new(0) }))
     }
 
     /// A new size (after a reload). Shrinking takes effect as reservations end: free units are
-    /// taken away now, held ones when a later reservation finds them back.
+    /// taken away now, held ones when they come back.
     pub fn resize(&self, size: u64) {
-        let new = units(size, self.unit);
-        let old = self.size.swap(new, Ordering::AcqRel);
+        let b = &self.0;
+        let new = units(size, b.unit);
+        let old = b.size.swap(new, Ordering::AcqRel);
         if new > old {
-            let grow = new - old;
-            let cancelled = self.owed.load(Ordering::Acquire).min(grow);
-            self.owed.fetch_sub(cancelled, Ordering::AcqRel);
-            self.units.add_permits((grow - cancelled) as usize);
+            self.give_back(new - old);
         } else {
-            self.owed.fetch_add(old - new, Ordering::AcqRel);
+            b.owed.fetch_add(old - new, Ordering::AcqRel);
             self.settle();
         }
     }
 
     /// Take away the owed units that are free now.
     fn settle(&self) {
-        let owed = self.owed.load(Ordering::Acquire);
+        let b = &self.0;
+        let owed = b.owed.load(Ordering::Acquire);
         if owed > 0 {
-            let taken = self.units.forget_permits(owed as usize) as u32;
-            self.owed.fetch_sub(taken, Ordering::AcqRel);
+            let taken = b.units.forget_permits(owed as usize) as u32;
+            b.owed.fetch_sub(taken, Ordering::AcqRel);
+        }
+    }
+
+    /// `n` units come back: they pay what is owed first, the rest is free again.
+    fn give_back(&self, n: u32) {
+        let b = &self.0;
+        let owed = b.owed.fetch_update(Ordering::AcqRel, Ordering::Acquire, |o| Some(o - o.min(n))).unwrap_or(0);
+        let free = n - owed.min(n);
+        if free > 0 {
+            b.units.add_permits(free as usize);
         }
     }
 
     pub fn size(&self) -> u64 {
-        u64::from(self.size.load(Ordering::Acquire)) * self.unit
+        u64::from(self.0.size.load(Ordering::Acquire)) * self.0.unit
     }
 
     /// Nothing reserved yet: a request without a body, or before it knows its size.
-    pub fn none(&self) -> Reservation<'_> {
-        Reservation { budget: self, permit: None, amount: 0 }
+    pub fn none(&self) -> Reservation {
+        Reservation { budget: self.clone(), held: 0 }
     }
 }
 
-impl<'a> Reservation<'a> {
+impl Reservation {
+    /// What is held, rounded up to whole units.
+    pub fn amount(&self) -> u64 {
+        u64::from(self.held) * self.budget.0.unit
+    }
+
     /// Hold at least `amount` in all, waiting up to `timeout` for the budget to free up.
     pub async fn grow_to(&mut self, amount: u64, timeout: Duration) -> Result<(), Refused> {
-        if amount <= self.amount {
+        let b = &self.budget.0;
+        let wanted = units(amount, b.unit);
+        if wanted <= self.held {
             return Ok(());
         }
-        let budget = self.budget;
-        let wanted = units(amount, budget.unit);
-        if wanted > budget.size.load(Ordering::Acquire) {
+        if wanted > b.size.load(Ordering::Acquire) {
             return Err(Refused::TooLarge);
         }
-        budget.settle();
-        let held = self.permit.as_ref().map_or(0, SemaphorePermit::num_permits) as u32;
-        let more = wanted - held;
-        let permit = match tokio::time::timeout(timeout, budget.units.acquire_many(more)).await {
-            Ok(Ok(p)) => p,
+        self.budget.settle();
+        let more = wanted - self.held;
+        match tokio::time::timeout(timeout, b.units.acquire_many(more)).await {
+            // counted in `held` from here on, and given back on drop
+            Ok(Ok(permit)) => permit.forget(),
             // a closed semaphore (never closed here) counts as spent
             _ => return Err(Refused::Timeout),
-        };
-        match self.permit.as_mut() {
-            Some(p) => p.merge(permit),
-            None => self.permit = Some(permit),
         }
-        self.amount = u64::from(wanted) * budget.unit;
+        self.held = wanted;
         Ok(())
+    }
+
+    /// Hold at least `amount` in all at once, whatever is free: what is missing is owed, and
+    /// the units given back pay it before anyone else gets them.
+    pub fn overdraw(&mut self, amount: u64) {
+        let b = &self.budget.0;
+        let wanted = units(amount, b.unit);
+        if wanted <= self.held {
+            return;
+        }
+        let more = wanted - self.held;
+        let free = b.units.forget_permits(more as usize) as u32;
+        if free < more {
+            b.owed.fetch_add(more - free, Ordering::AcqRel);
+        }
+        self.held = wanted;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.held > 0 {
+            self.budget.give_back(self.held);
+        }
     }
 }
 
@@ -161,7 +204,7 @@ mod tests {
             assert_eq!(budget.size(), 20 * UNIT);
             let mut c = budget.none();
             c.grow_to(1, Duration::ZERO).await.unwrap();
-            assert_eq!(c.amount, UNIT);
+            assert_eq!(c.amount(), UNIT);
             // shrunk while b holds 10: the 10 come back owed, and only 5 remain in all
             budget.resize(5 * UNIT);
             drop(b);
@@ -169,6 +212,40 @@ mod tests {
             let mut d = budget.none();
             d.grow_to(5 * UNIT, Duration::ZERO).await.unwrap();
             assert_eq!(budget.none().grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+        });
+    }
+
+    #[test]
+    fn an_overdraft_never_waits_and_is_paid_back_before_anyone_gets_units() {
+        run(async {
+            let budget = Budget::new(10 * UNIT);
+            let mut a = budget.none();
+            a.grow_to(4 * UNIT, Duration::ZERO).await.unwrap();
+            // a result larger than what is free, even than the whole budget, is held at once
+            let mut result = budget.none();
+            result.overdraw(9 * UNIT);
+            result.overdraw(2 * UNIT);
+            assert_eq!(result.amount(), 9 * UNIT);
+            let mut b = budget.none();
+            assert_eq!(b.grow_to(UNIT, Duration::from_millis(20)).await, Err(Refused::Timeout));
+            // a's 4 units pay the 3 owed first
+            drop(a);
+            b.grow_to(UNIT, Duration::ZERO).await.unwrap();
+            assert_eq!(b.grow_to(2 * UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+            drop(result);
+            b.grow_to(10 * UNIT, Duration::ZERO).await.unwrap();
+            drop(b);
+            // an overdraft beyond the whole budget, then a shrink: both are paid back in turn
+            let mut huge = budget.none();
+            huge.overdraw(25 * UNIT);
+            budget.resize(6 * UNIT);
+            let mut c = budget.none();
+            assert_eq!(c.grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+            drop(huge);
+            c.grow_to(6 * UNIT, Duration::ZERO).await.unwrap();
+            assert_eq!(budget.none().grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+            drop(c);
+            budget.none().grow_to(6 * UNIT, Duration::ZERO).await.unwrap();
         });
     }
 }

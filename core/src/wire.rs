@@ -219,6 +219,18 @@ pub const FIRST_READ: usize = 8192;
 /// Frames up to this long are copied out of a [`FrameReader`]'s buffer; longer ones take it.
 const COPIED_UP_TO: usize = 2048;
 
+/// A frame's buffer and what is held as long as it is.
+struct Held<H> {
+    buf: Vec<u8>,
+    _hold: H,
+}
+
+impl<H> AsRef<[u8]> for Held<H> {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
 /// Frames read off one stream. The front may write an executor's next job before it has read
 /// the last reply (`front::pool`), so one read can end inside the frame after the one it
 /// completes: those bytes are kept for the next frame. A small frame takes one read; a large
@@ -236,6 +248,13 @@ pub struct FrameReader {
 impl FrameReader {
     /// The next frame's payload if it has been read whole; the rest stays for the next one.
     pub fn take(&mut self) -> Result<Option<Bytes>, WireError> {
+        self.take_holding::<()>(&mut None)
+    }
+
+    /// [`take`](Self::take), and `hold` (taken out of the option) is for the frame taken: one
+    /// handed out in a buffer of its own keeps it alive as long as a slice of its payload is: how the front counts a
+    /// large reply against its budget until the response made of it has been sent.
+    pub fn take_holding<H: Send + 'static>(&mut self, hold: &mut Option<H>) -> Result<Option<Bytes>, WireError> {
         let Some(total) = self.announced()? else { return Ok(None) };
         if self.have < total {
             return Ok(None);
@@ -244,6 +263,8 @@ impl FrameReader {
             // a small frame is copied out: the buffer is kept for the next reads, instead of a
             // new one allocated and zeroed for each frame
             let frame = Bytes::copy_from_slice(&self.buf[4..total]);
+            // nothing to keep alive: the buffer stays with the reader
+            drop(hold.take());
             self.buf.copy_within(total..self.have, 0);
             self.have -= total;
             return Ok(Some(frame));
@@ -253,7 +274,17 @@ impl FrameReader {
         self.have = next.len();
         let mut frame = std::mem::replace(&mut self.buf, next);
         frame.truncate(total);
-        Ok(Some(Bytes::from(frame).slice(4..)))
+        let frame = match hold.take() {
+            Some(hold) => Bytes::from_owner(Held { buf: frame, _hold: hold }),
+            None => Bytes::from(frame),
+        };
+        Ok(Some(frame.slice(4..)))
+    }
+
+    /// The whole length of the frame begun, once its header is read, if it is to be handed out
+    /// in a buffer of its own (a small one is copied out, and its buffer reused).
+    pub fn own_buffer_len(&self) -> Option<usize> {
+        self.announced().ok().flatten().filter(|&total| total > COPIED_UP_TO)
     }
 
     /// Where the next read goes: the rest of the frame begun (its whole size is allocated once
@@ -876,6 +907,42 @@ mod tests {
         let mut reader = FrameReader::default();
         let huge = (MAX_FRAME as u32 + 1).to_le_bytes();
         assert_eq!(reader.read_frame(&mut &huge[..]).map_err(|e| e.kind()), Err(std::io::ErrorKind::InvalidData));
+    }
+
+    #[test]
+    fn a_large_frame_keeps_what_it_holds_alive_as_long_as_its_slices() {
+        let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None, rules: false }).to_vec();
+        let ping = encode_job(&Job::Ping).to_vec();
+        let stream: Vec<u8> = [&big[..], &ping].concat();
+        let mut trickle = Trickle(&stream, FIRST_READ);
+        let mut reader = FrameReader::default();
+        let held = std::sync::Arc::new(());
+        let mut hold = None;
+        let frame = loop {
+            if hold.is_none() && reader.own_buffer_len().is_some() {
+                assert_eq!(reader.own_buffer_len(), Some(big.len()));
+                hold = Some(held.clone());
+            }
+            if let Some(frame) = reader.take_holding(&mut hold).unwrap() {
+                break frame;
+            }
+            let n = read_some(&mut trickle, reader.room().unwrap()).unwrap();
+            reader.filled(n);
+        };
+        assert!(hold.is_none());
+        let part = frame.slice(10..20);
+        drop(frame);
+        assert_eq!(std::sync::Arc::strong_count(&held), 2, "a slice of the frame keeps it");
+        drop(part);
+        assert_eq!(std::sync::Arc::strong_count(&held), 1);
+        // a small frame is copied out: what it was given goes at once
+        assert_eq!(reader.own_buffer_len(), None);
+        let mut hold = Some(held.clone());
+        let n = read_some(&mut trickle, reader.room().unwrap()).unwrap();
+        reader.filled(n);
+        assert_eq!(decode_job(&reader.take_holding(&mut hold).unwrap().unwrap()), Ok(Job::Ping));
+        assert!(hold.is_none());
+        assert_eq!(std::sync::Arc::strong_count(&held), 1);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Memory bounds (ARCHITECTURE.md, "How a request flows"): a body is read into one buffer and
 //! reaches PostgreSQL without further copies, a large one is stored and read back intact, and
-//! the bodies in flight are bounded by `postgrest.server_inflight_body_mb`: beyond it requests
-//! wait, then get 503 PGRST004, and the server stays up.
+//! the bodies and results in flight are bounded by `postgrest.server_inflight_body_mb`: beyond
+//! it requests wait, then get 503 PGRST004, and the server stays up.
 
 use postgrest_ext_e2e::*;
 use std::sync::Mutex;
@@ -91,6 +91,49 @@ fn bodies_beyond_the_budget_wait_then_get_503() {
     assert_eq!(r.status, 200, "{}", r.body);
     reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
     assert_eq!(get("/products?select=id&id=eq.1").status, 200);
+    assert_cluster_never_restarted();
+}
+
+#[test]
+fn results_count_against_the_budget_until_they_are_sent() {
+    use std::io::{BufReader, Write};
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // a 16 MB result held while its client does not read it (more than the kernel's socket
+    // buffers take in: the sender's grow to 4 MB here), and a 10 MB body on top of it
+    set_settings(&[("server_inflight_body_mb", "24"), ("db_pool_acquisition_timeout", "1")]);
+    psql("insert into api.blobs select 51, repeat('r', 16000000)");
+    let body = format!(r#"{{"payload": "{}", "seconds": 0}}"#, "x".repeat(10 * 1000 * 1000));
+    let post = || request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body)).expect("answered");
+    let unread = || {
+        let mut stream = connect_with_timeout(20).expect("connect");
+        stream.write_all(b"GET /blobs?id=eq.51&select=body HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        // the front reads the reply, and hyper holds what the socket does not take
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stream
+    };
+    let stream = unread();
+    let r = post();
+    assert_eq!(r.status, 503, "a body does not fit beside a result being sent: {}", &r.body[..r.body.len().min(300)]);
+    assert_eq!(r.json()["code"], "PGRST004", "{}", r.body);
+    // once the client has read its result, the budget is back
+    let r = read_response(&mut BufReader::new(stream)).expect("the held result is answered");
+    assert_eq!(r.status, 200);
+    let rows = r.json();
+    let got = rows[0]["body"].as_str().expect("a body column");
+    assert!(got.len() == 16_000_000 && got.bytes().all(|b| b == b'r'), "the result arrived whole");
+    assert_eq!(post().status, 200);
+    // and when its client goes away without reading it
+    drop(unread());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        let status = post().status;
+        if status == 200 || std::time::Instant::now() > deadline {
+            break status;
+        }
+    };
+    assert_eq!(status, 200, "the budget is back once the client has gone");
+    psql("delete from api.blobs where id = 51");
+    reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
 }
 

@@ -188,7 +188,7 @@ enum BodyError {
 
 /// Read the body into one buffer with room for its NUL (the one copy of it on this side),
 /// reserving its size from the budget first: the Content-Length, or chunk by chunk.
-async fn read_body(mut body: Incoming, reservation: &mut Reservation<'_>, wait: Duration) -> Result<Text, BodyError> {
+async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Duration) -> Result<Text, BodyError> {
     let announced = hyper::body::Body::size_hint(&body).lower();
     // Bodies are read whole before execution: bound them, since an allocation failure
     // aborts the process and that restarts the whole cluster.

@@ -40,7 +40,7 @@ pub struct Shared {
     /// derived from, for a partial read (`CatalogRows`)
     pub loading: tokio::sync::Mutex<Option<CatalogRows>>,
     pub pool: Arc<Pool>,
-    /// the bytes of request bodies in flight
+    /// the bytes of request bodies and results in flight
     pub budget: Budget,
 }
 
@@ -142,7 +142,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         jwt: JwtCache::new(),
         cache: RwLock::new(None),
         loading: tokio::sync::Mutex::new(None),
-        pool: Arc::new(Pool::default()),
+        pool: Arc::new(Pool::new(budget.clone())),
         budget,
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {

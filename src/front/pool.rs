@@ -72,8 +72,19 @@ impl Conn {
 async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, stream: Replies) {
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
+    // a large reply's size, held from its header until the response made of it has been sent
+    let mut held: Option<Reservation> = None;
     let ended = loop {
-        let frame = match frames.take() {
+        if held.is_none() {
+            if let Some(len) = frames.own_buffer_len() {
+                // it cannot wait: its transaction is over, and the requests whose bodies hold
+                // the budget may be waiting for this very reply
+                let mut reservation = pool.inflight.none();
+                reservation.overdraw(len as u64);
+                held = Some(reservation);
+            }
+        }
+        let frame = match frames.take_holding(&mut held) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 let room = match frames.room() {
@@ -210,16 +221,19 @@ pub struct Pool {
     slow_share: Budget,
     /// mean job time per endpoint (method and path), in seconds, decaying
     endpoints: Mutex<HashMap<String, f64>>,
+    /// the front's in-flight budget, which large replies count against
+    inflight: Budget,
 }
 
-impl Default for Pool {
-    fn default() -> Pool {
+impl Pool {
+    pub fn new(inflight: Budget) -> Pool {
         Pool {
             state: Mutex::default(),
             returned: Notify::new(),
             room: Notify::new(),
             slow_share: Budget::counting(0, 1),
             endpoints: Mutex::new(HashMap::new()),
+            inflight,
         }
     }
 }
@@ -508,7 +522,7 @@ pub struct Lease<'a> {
     /// takes its job back)
     written: bool,
     /// a slow endpoint's room in the slow share, given back with the executor
-    _slow: Option<Reservation<'a>>,
+    _slow: Option<Reservation>,
 }
 
 impl Lease<'_> {

@@ -32,7 +32,7 @@ pub enum Error {
     NoSchemaCache,
     /// PGRST003: no executor became free within `db-pool-acquisition-timeout`
     PoolTimeout,
-    /// PGRST004 (ours, not PostgREST's): the bodies in flight used up
+    /// PGRST004 (ours, not PostgREST's): the bodies and results in flight used up
     /// `server-inflight-body-mb` for longer than `db-pool-acquisition-timeout` (budget in MB)
     BodyBudget(u64),
 
@@ -176,7 +176,7 @@ impl Error {
             NoSchemaCache => d("PGRST002", 503, "Could not query the database for the schema cache. Retrying."),
             PoolTimeout => d("PGRST003", 504, "Timed out acquiring connection from connection pool."),
             BodyBudget(mb) => d("PGRST004", 503, "Too many request bodies in flight.")
-                .with_details(format!("The request bodies being read or run at once may use {mb} MB (server-inflight-body-mb)."))
+                .with_details(format!("The request bodies and results in flight at once may use {mb} MB (server-inflight-body-mb)."))
                 .with_hint("Retry later."),
             QueryParam { message, details } => d("PGRST100", 400, message.clone()).with_details(details.clone()),
             InvalidRpcMethod(m) => d("PGRST101", 405, format!("Cannot use the {m} method on RPC")),
