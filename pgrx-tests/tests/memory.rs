@@ -132,6 +132,20 @@ fn results_count_against_the_budget_until_they_are_sent() {
         }
     };
     assert_eq!(status, 200, "the budget is back once the client has gone");
+    // and when its client keeps the connection but reads nothing: the front gives up on it
+    // after 30 s without progress (src/front/client.rs)
+    let stream = unread();
+    let started = std::time::Instant::now();
+    assert_eq!(post().status, 503);
+    let status = loop {
+        let status = post().status;
+        if status == 200 || started.elapsed() > std::time::Duration::from_secs(50) {
+            break status;
+        }
+    };
+    assert_eq!(status, 200, "the budget is back once the front gave up on a client that reads nothing");
+    assert!(started.elapsed() > std::time::Duration::from_secs(20), "not before the send timeout");
+    drop(stream);
     psql("delete from api.blobs where id = 51");
     reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();

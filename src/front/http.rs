@@ -4,6 +4,7 @@
 //! task of its own, which awaits its executor's reply: a slow request holds one executor and
 //! nothing else, never a thread, a connection or another request.
 
+use super::client::Client;
 use super::db::FrontDb;
 use super::Shared;
 use bytes::Bytes;
@@ -135,7 +136,7 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
                         .timer(TokioTimer::new())
                         // a client that never finishes its headers must not hold the socket forever
                         .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service)
+                        .serve_connection(TokioIo::new(Client::new(stream)), service)
                         .await;
                 });
             }

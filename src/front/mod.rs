@@ -6,6 +6,7 @@
 //! (tokio, every signal blocked) run hyper and `core::app::handle`, reaching executors over
 //! unix sockets; they never call `pg_sys` (pgrx panics if they do).
 
+mod client;
 mod db;
 mod http;
 mod pool;
