@@ -12,7 +12,7 @@
 //! - the executors that slow endpoints may hold together (src/front/pool.rs).
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -26,11 +26,13 @@ struct Inner {
     unit: u64,
     /// the free units
     units: Semaphore,
-    /// the budget's size, in units
+    /// the budget's size, in units (changed with `owed` locked)
     size: AtomicU32,
     /// units to take away as they come back: an overdraft, or a shrink while they were held.
-    /// Throughout, free units - owed = size - held units.
-    owed: AtomicU32,
+    /// Every change of it, and the moves of free units that go with it, are made with it
+    /// locked (the I/O threads and the main thread share a budget), so that throughout
+    /// free units - owed = size - held units, and nothing is free while something is owed.
+    owed: Mutex<u32>,
 }
 
 /// Why a reservation was refused.
@@ -58,7 +60,7 @@ impl Budget {
     /// A budget of `size`, counted in `unit`s (a reservation rounds up to whole units).
     pub fn counting(size: u64, unit: u64) -> Budget {
         let n = units(size, unit);
-        Budget(Arc::new(Inner { unit, units: Semaphore::new(n as usize), size: AtomicU32::new(n), owed: AtomicU32::new(0) }))
+        Budget(Arc::new(Inner { unit, units: Semaphore::new(n as usize), size: AtomicU32::new(n), owed: Mutex::new(0) }))
     }
 
     /// A new size (after a reload). Shrinking takes effect as reservations end: free units are
@@ -66,32 +68,32 @@ impl Budget {
     pub fn resize(&self, size: u64) {
         let b = &self.0;
         let new = units(size, b.unit);
+        let mut owed = self.owed();
         let old = b.size.swap(new, Ordering::AcqRel);
         if new > old {
-            self.give_back(new - old);
+            self.pay(&mut owed, new - old);
         } else {
-            b.owed.fetch_add(old - new, Ordering::AcqRel);
-            self.settle();
+            *owed += old - new;
+            self.settle(&mut owed);
         }
     }
 
-    /// Take away the owed units that are free now.
-    fn settle(&self) {
-        let b = &self.0;
-        let owed = b.owed.load(Ordering::Acquire);
-        if owed > 0 {
-            let taken = b.units.forget_permits(owed as usize) as u32;
-            b.owed.fetch_sub(taken, Ordering::AcqRel);
-        }
+    /// Take the units that are free back to pay what is owed.
+    fn settle(&self, owed: &mut MutexGuard<'_, u32>) {
+        let taken = self.0.units.forget_permits(**owed as usize) as u32;
+        **owed -= taken;
+    }
+
+    fn owed(&self) -> MutexGuard<'_, u32> {
+        self.0.owed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `n` units come back: they pay what is owed first, the rest is free again.
-    fn give_back(&self, n: u32) {
-        let b = &self.0;
-        let owed = b.owed.fetch_update(Ordering::AcqRel, Ordering::Acquire, |o| Some(o - o.min(n))).unwrap_or(0);
-        let free = n - owed.min(n);
-        if free > 0 {
-            b.units.add_permits(free as usize);
+    fn pay(&self, owed: &mut MutexGuard<'_, u32>, n: u32) {
+        let paid = (**owed).min(n);
+        **owed -= paid;
+        if n > paid {
+            self.0.units.add_permits((n - paid) as usize);
         }
     }
 
@@ -121,13 +123,17 @@ impl Reservation {
         if wanted > b.size.load(Ordering::Acquire) {
             return Err(Refused::TooLarge);
         }
-        self.budget.settle();
         let more = wanted - self.held;
         match tokio::time::timeout(timeout, b.units.acquire_many(more)).await {
             // counted in `held` from here on, and given back on drop
             Ok(Ok(permit)) => permit.forget(),
-            // a closed semaphore (never closed here) counts as spent
-            _ => return Err(Refused::Timeout),
+            _ => {
+                // the units the semaphore had set aside for this wait came back free: they pay
+                // what is owed first, as any others (a closed semaphore, never closed here,
+                // counts as spent)
+                self.budget.settle(&mut self.budget.owed());
+                return Err(Refused::Timeout);
+            }
         }
         self.held = wanted;
         Ok(())
@@ -142,10 +148,9 @@ impl Reservation {
             return;
         }
         let more = wanted - self.held;
+        let mut owed = self.budget.owed();
         let free = b.units.forget_permits(more as usize) as u32;
-        if free < more {
-            b.owed.fetch_add(more - free, Ordering::AcqRel);
-        }
+        *owed += more - free;
         self.held = wanted;
     }
 }
@@ -153,7 +158,8 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if self.held > 0 {
-            self.budget.give_back(self.held);
+            let mut owed = self.budget.owed();
+            self.budget.pay(&mut owed, self.held);
         }
     }
 }
@@ -247,5 +253,40 @@ mod tests {
             drop(c);
             budget.none().grow_to(6 * UNIT, Duration::ZERO).await.unwrap();
         });
+    }
+
+    #[test]
+    fn the_budget_is_whole_again_after_threads_race_on_it() {
+        // threads of their own, each overdrawing, reserving and giving back as fast as it can
+        let budget = Budget::new(64 * UNIT);
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let budget = budget.clone();
+                std::thread::spawn(move || {
+                    run(async {
+                        let mut x = t.wrapping_mul(2_654_435_761).wrapping_add(1);
+                        for i in 0..20_000u64 {
+                            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                            let amount = (x >> 33) % (80 * UNIT);
+                            let mut r = budget.none();
+                            if t == 0 && i % 100 == 0 {
+                                budget.resize(((x >> 40) % 96 + 1) * UNIT);
+                            } else if x % 2 == 0 {
+                                r.overdraw(amount);
+                            } else {
+                                let _ = r.grow_to(amount, Duration::ZERO).await;
+                            }
+                        }
+                    })
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        budget.resize(64 * UNIT);
+        // free - owed = size - held, with nothing held: all of it free and nothing owed
+        assert_eq!(*budget.owed(), 0);
+        assert_eq!(budget.0.units.available_permits(), 64);
     }
 }

@@ -281,10 +281,13 @@ impl FrameReader {
         Ok(Some(frame.slice(4..)))
     }
 
-    /// The whole length of the frame begun, once its header is read, if it is to be handed out
-    /// in a buffer of its own (a small one is copied out, and its buffer reused).
-    pub fn own_buffer_len(&self) -> Option<usize> {
-        self.announced().ok().flatten().filter(|&total| total > COPIED_UP_TO)
+    /// The size of the buffer the frame begun will be handed out in (at least its whole
+    /// length; a frame shorter than the first read keeps that read's buffer), once its header
+    /// is read, if it is to have one of its own (a small one is copied out, and the buffer
+    /// reused).
+    pub fn own_buffer_size(&self) -> Option<usize> {
+        let total = self.announced().ok().flatten().filter(|&total| total > COPIED_UP_TO)?;
+        Some(total.max(self.buf.len()))
     }
 
     /// Where the next read goes: the rest of the frame begun (its whole size is allocated once
@@ -913,14 +916,15 @@ mod tests {
     fn a_large_frame_keeps_what_it_holds_alive_as_long_as_its_slices() {
         let big = encode_job(&Job::Load { param: "p".repeat(3 * FIRST_READ), relations: None, rules: false }).to_vec();
         let ping = encode_job(&Job::Ping).to_vec();
-        let stream: Vec<u8> = [&big[..], &ping].concat();
+        let medium = encode_job(&Job::Load { param: "m".repeat(3000), relations: None, rules: false }).to_vec();
+        let stream: Vec<u8> = [&big[..], &ping, &medium].concat();
         let mut trickle = Trickle(&stream, FIRST_READ);
         let mut reader = FrameReader::default();
         let held = std::sync::Arc::new(());
         let mut hold = None;
         let frame = loop {
-            if hold.is_none() && reader.own_buffer_len().is_some() {
-                assert_eq!(reader.own_buffer_len(), Some(big.len()));
+            if hold.is_none() && reader.own_buffer_size().is_some() {
+                assert_eq!(reader.own_buffer_size(), Some(big.len()));
                 hold = Some(held.clone());
             }
             if let Some(frame) = reader.take_holding(&mut hold).unwrap() {
@@ -936,13 +940,17 @@ mod tests {
         drop(part);
         assert_eq!(std::sync::Arc::strong_count(&held), 1);
         // a small frame is copied out: what it was given goes at once
-        assert_eq!(reader.own_buffer_len(), None);
+        assert_eq!(reader.own_buffer_size(), None);
         let mut hold = Some(held.clone());
         let n = read_some(&mut trickle, reader.room().unwrap()).unwrap();
         reader.filled(n);
         assert_eq!(decode_job(&reader.take_holding(&mut hold).unwrap().unwrap()), Ok(Job::Ping));
         assert!(hold.is_none());
         assert_eq!(std::sync::Arc::strong_count(&held), 1);
+        // a frame shorter than a first read (which took it in after the small one) keeps that
+        // read's whole buffer, and counts it
+        assert_eq!(reader.own_buffer_size(), Some(FIRST_READ));
+        assert_eq!(reader.take().unwrap().unwrap().len(), medium.len() - 4);
     }
 
     #[test]

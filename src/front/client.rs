@@ -4,8 +4,9 @@
 //! in-flight budget meanwhile (core::budget). A client that stops reading, but keeps its
 //! connection open, would hold that part for good and make every upload wait: after
 //! [`SEND_TIMEOUT`] without progress the write fails, hyper closes the connection, and the
-//! response's memory and budget come back. PostgREST's server (Warp) closes a connection after
-//! the same 30 s without progress; nginx's `send_timeout` is the same rule.
+//! response's memory and budget come back. One that reads, however slowly, keeps them while
+//! it does: the rule is about progress, not rate. 30 s is Warp's timeout (PostgREST's server)
+//! and the header read timeout here; nginx's `send_timeout` is the same rule.
 
 use std::future::Future;
 use std::io::{self, IoSlice};

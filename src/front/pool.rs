@@ -76,7 +76,7 @@ async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, stream: Replies) {
     let mut held: Option<Reservation> = None;
     let ended = loop {
         if held.is_none() {
-            if let Some(len) = frames.own_buffer_len() {
+            if let Some(len) = frames.own_buffer_size() {
                 // it cannot wait: its transaction is over, and the requests whose bodies hold
                 // the budget may be waiting for this very reply
                 let mut reservation = pool.inflight.none();
