@@ -111,19 +111,18 @@ fn results_count_against_the_budget_until_they_are_sent() {
         std::thread::sleep(std::time::Duration::from_millis(500));
         stream
     };
-    // a body waits, then is refused, once the result is held (one that came before the front
-    // read the reply's header was served: try again)
-    let refused = || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let r = post();
-            if r.status == 503 || std::time::Instant::now() > deadline {
-                return r;
-            }
+    // the body again until it gets `status`, or `deadline` has passed
+    let post_until = |status: u16, deadline: std::time::Instant| loop {
+        let r = post();
+        if r.status == status || std::time::Instant::now() > deadline {
+            break r;
         }
     };
+    let secs = |n| std::time::Instant::now() + std::time::Duration::from_secs(n);
+    // a body waits, then is refused, once the result is held (one that came before the front
+    // read the reply's header was served: try again)
     let stream = unread();
-    let r = refused();
+    let r = post_until(503, secs(10));
     assert_eq!(r.status, 503, "a body does not fit beside a result being sent: {}", &r.body[..r.body.len().min(300)]);
     assert_eq!(r.json()["code"], "PGRST004", "{}", r.body);
     // once the client has read its result, the budget is back
@@ -135,25 +134,13 @@ fn results_count_against_the_budget_until_they_are_sent() {
     assert_eq!(post().status, 200);
     // and when its client goes away without reading it
     drop(unread());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let status = loop {
-        let status = post().status;
-        if status == 200 || std::time::Instant::now() > deadline {
-            break status;
-        }
-    };
-    assert_eq!(status, 200, "the budget is back once the client has gone");
+    assert_eq!(post_until(200, secs(5)).status, 200, "the budget is back once the client has gone");
     // and when its client keeps the connection but reads nothing: the front gives up on it
     // after 30 s without progress (src/front/client.rs)
     let stream = unread();
     let started = std::time::Instant::now();
-    assert_eq!(refused().status, 503);
-    let status = loop {
-        let status = post().status;
-        if status == 200 || started.elapsed() > std::time::Duration::from_secs(50) {
-            break status;
-        }
-    };
+    assert_eq!(post_until(503, secs(10)).status, 503);
+    let status = post_until(200, started + std::time::Duration::from_secs(50)).status;
     assert_eq!(status, 200, "the budget is back once the front gave up on a client that reads nothing");
     assert!(started.elapsed() > std::time::Duration::from_secs(20), "not before the send timeout");
     drop(stream);

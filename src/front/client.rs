@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Client {
     stream: TcpStream,
@@ -40,7 +40,10 @@ impl Client {
         // a timer only for a full socket: a write that goes through at once costs nothing
         let stall = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(SEND_TIMEOUT)));
         match stall.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client read nothing for 30 s"))),
+            Poll::Ready(()) => {
+                let why = format!("the client read nothing for {} s", SEND_TIMEOUT.as_secs());
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
