@@ -111,18 +111,10 @@ fn results_count_against_the_budget_until_they_are_sent() {
         std::thread::sleep(std::time::Duration::from_millis(500));
         stream
     };
-    // the body again until it gets `status`, or `deadline` has passed
-    let post_until = |status: u16, deadline: std::time::Instant| loop {
-        let r = post();
-        if r.status == status || std::time::Instant::now() > deadline {
-            break r;
-        }
-    };
-    let secs = |n| std::time::Instant::now() + std::time::Duration::from_secs(n);
     // a body waits, then is refused, once the result is held (one that came before the front
     // read the reply's header was served: try again)
     let stream = unread();
-    let r = post_until(503, secs(10));
+    let r = post_until(post, 503, secs(10));
     assert_eq!(r.status, 503, "a body does not fit beside a result being sent: {}", &r.body[..r.body.len().min(300)]);
     assert_eq!(r.json()["code"], "PGRST004", "{}", r.body);
     // once the client has read its result, the budget is back
@@ -134,19 +126,57 @@ fn results_count_against_the_budget_until_they_are_sent() {
     assert_eq!(post().status, 200);
     // and when its client goes away without reading it
     drop(unread());
-    assert_eq!(post_until(200, secs(5)).status, 200, "the budget is back once the client has gone");
+    assert_eq!(post_until(post, 200, secs(5)).status, 200, "the budget is back once the client has gone");
     // and when its client keeps the connection but reads nothing: the front gives up on it
     // after 30 s without progress (src/front/client.rs)
     let stream = unread();
     let started = std::time::Instant::now();
-    assert_eq!(post_until(503, secs(10)).status, 503);
-    let status = post_until(200, started + std::time::Duration::from_secs(50)).status;
+    assert_eq!(post_until(post, 503, secs(10)).status, 503);
+    let status = post_until(post, 200, started + std::time::Duration::from_secs(50)).status;
     assert_eq!(status, 200, "the budget is back once the front gave up on a client that reads nothing");
     assert!(started.elapsed() > std::time::Duration::from_secs(20), "not before the send timeout");
     drop(stream);
     psql("delete from api.blobs where id = 51");
     reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
+}
+
+#[test]
+fn a_body_that_stops_arriving_gives_its_budget_back() {
+    use std::io::{BufReader, Write};
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set_settings(&[("server_inflight_body_mb", "24"), ("db_pool_acquisition_timeout", "1")]);
+    let body = format!(r#"{{"payload": "{}", "seconds": 0}}"#, "x".repeat(10 * 1000 * 1000));
+    let post = || request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body)).expect("answered");
+    // a client announces 16 MB, sends the start of it, then nothing more
+    let mut stalled = connect_with_timeout(60).expect("connect");
+    let head = "POST /rpc/hold HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16000000\r\n\r\n";
+    stalled.write_all(format!("{head}{{\"payload\": \"xxxx").as_bytes()).expect("write");
+    let started = std::time::Instant::now();
+    let r = post_until(post, 503, secs(10));
+    assert_eq!(r.status, 503, "the announced body holds its part of the budget: {}", &r.body[..r.body.len().min(300)]);
+    // after 30 s without a byte of it (src/front/http.rs, READ_TIMEOUT) the front gives up on it
+    let r = post_until(post, 200, started + std::time::Duration::from_secs(50));
+    assert_eq!(r.status, 200, "the budget is back once the front gave up on the stalled body");
+    assert!(started.elapsed() > std::time::Duration::from_secs(20), "not before the read timeout");
+    let r = read_response(&mut BufReader::new(stalled)).expect("the stalled client is answered");
+    assert_eq!(r.status, 408, "{}", r.body);
+    reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
+    assert_cluster_never_restarted();
+}
+
+/// `post` again until it gets `status`, or `deadline` has passed.
+fn post_until(post: impl Fn() -> Response, status: u16, deadline: std::time::Instant) -> Response {
+    loop {
+        let r = post();
+        if r.status == status || std::time::Instant::now() > deadline {
+            return r;
+        }
+    }
+}
+
+fn secs(n: u64) -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(n)
 }
 
 /// The front's anonymous resident memory, in bytes.

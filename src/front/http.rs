@@ -28,7 +28,11 @@ use std::time::Duration;
 
 /// Larger request bodies are refused with 413 (PostgreSQL cannot take a text over 1 GB anyway).
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request's headers must all arrive within it, and each piece of its body within it of the
+/// last: Warp's slowloris timeout (PostgREST's server). Without the second, a client that
+/// announces a body and stops sending would hold that body's part of the in-flight budget
+/// for as long as it keeps the connection: a few such clients and every upload waits.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const IO_THREADS: usize = 2;
 
 /// Bind the HTTP address, retrying every 5 s while it is taken. Main thread.
@@ -135,7 +139,7 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
                     let _ = http1::Builder::new()
                         .timer(TokioTimer::new())
                         // a client that never finishes its headers must not hold the socket forever
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .header_read_timeout(READ_TIMEOUT)
                         .serve_connection(TokioIo::new(Client::new(stream)), service)
                         .await;
                 });
@@ -168,6 +172,8 @@ async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, bo
             return to_hyper(app::error_response(&config, &Error::BodyBudget(mb)));
         }
         Err(BodyError::Unreadable) => return plain(400, "could not read the request body"),
+        // hyper closes the connection: the rest of the body was not read
+        Err(BodyError::Stalled) => return plain(408, "the request body stopped arriving"),
     };
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
@@ -185,6 +191,8 @@ enum BodyError {
     TooLarge,
     Spent,
     Unreadable,
+    /// nothing of it arrived for [`READ_TIMEOUT`]
+    Stalled,
 }
 
 /// Read the body into one buffer with room for its NUL (the one copy of it on this side),
@@ -206,7 +214,7 @@ async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Dura
         return Err(refused(r));
     }
     let mut buf: Vec<u8> = Vec::with_capacity(announced as usize + 1);
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(&mut body).await? {
         let Ok(frame) = frame else { return Err(BodyError::Unreadable) };
         let Ok(chunk) = frame.into_data() else { continue };
         let len = buf.len() + chunk.len();
@@ -226,7 +234,12 @@ async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Dura
 /// Read the rest of a refused body without keeping it, so that the client, still sending,
 /// gets its answer (a connection closed with unread data is reset, and the answer lost).
 async fn drain(mut body: Incoming) {
-    while let Some(Ok(_)) = body.frame().await {}
+    while let Ok(Some(Ok(_))) = next_frame(&mut body).await {}
+}
+
+/// The body's next frame (`None` at its end), unless none arrives within [`READ_TIMEOUT`].
+async fn next_frame(body: &mut Incoming) -> Result<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>, BodyError> {
+    tokio::time::timeout(READ_TIMEOUT, body.frame()).await.map_err(|_| BodyError::Stalled)
 }
 
 /// One request, start to end; it awaits its executor without holding a thread.
