@@ -14,7 +14,34 @@ use postgrest_core::schema_cache::SchemaCache;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Counts the allocations, to print how many a request makes.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
 
 struct Instant0(Arc<SchemaCache>, Output);
 
@@ -53,6 +80,7 @@ fn main() {
     let jwt = JwtCache::new();
     let headers = [("host", "127.0.0.1:3099"), ("accept", "application/json")];
     let started = Instant::now();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     let mut status = 0;
     for _ in 0..n {
         let request = HttpRequest {
@@ -65,5 +93,6 @@ fn main() {
         status = block_on(handle(&config, &jwt, &mut db, &request)).response.status;
     }
     let per = started.elapsed().as_secs_f64() / n as f64;
-    println!("{target}: status {status}, {:.2} µs per request ({n} requests)", per * 1e6);
+    let allocations = (ALLOCATIONS.load(Ordering::Relaxed) - allocations) / n.max(1);
+    println!("{target}: status {status}, {:.2} µs and {allocations} allocations per request ({n} requests)", per * 1e6);
 }
