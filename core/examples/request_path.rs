@@ -13,8 +13,8 @@ use postgrest_core::http::HttpRequest;
 use postgrest_core::schema_cache::SchemaCache;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Counts the allocations, to print how many a request makes.
