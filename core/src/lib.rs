@@ -11,6 +11,7 @@ pub mod budget;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idle_gaps;
 pub mod openapi;
 pub mod plan;
 pub mod request;

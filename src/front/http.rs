@@ -6,6 +6,7 @@
 
 use super::client::Client;
 use super::db::FrontDb;
+use super::spin;
 use super::Shared;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -22,6 +23,7 @@ use postgrest_core::http::{HttpRequest, HttpResponse};
 use postgrest_core::text::Text;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +35,9 @@ const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 /// announces a body and stops sending would hold that body's part of the in-flight budget
 /// for as long as it keeps the connection: a few such clients and every upload waits.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-const IO_THREADS: usize = 2;
+/// A body from which on its request is handled off the I/O thread (parsed at a few hundred
+/// MB/s: under a millisecond below it).
+const LARGE_BODY_BYTES: usize = 256 * 1024;
 
 /// Bind the HTTP address, retrying every 5 s while it is taken. Main thread.
 pub fn bind_until_bound(config: &Config) -> std::net::TcpListener {
@@ -63,16 +67,25 @@ fn bind(config: &Config) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// Half the CPUs: the executors need the rest (under `pk` each side takes about half of a
+/// request's CPU time). On two CPUs that is one thread, which also spins before it parks
+/// (`spin`): with more, the thread that spins is not always the one the I/O driver wakes.
+/// Work that takes milliseconds leaves the I/O threads (`takes_milliseconds`, the schema
+/// cache's builds), so that one thread holds up no connection for long.
+fn io_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 /// Start the I/O threads serving `http` and accepting executors. Main thread.
 pub fn start(shared: Arc<Shared>, http: std::net::TcpListener, executors: UnixListener) -> Option<tokio::runtime::Runtime> {
+    let threads = io_threads();
     let runtime = with_signals_blocked(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(IO_THREADS)
-            .thread_name("postgrest_ext io")
-            .on_thread_start(block_signals)
-            .enable_io()
-            .enable_time()
-            .build()
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads).thread_name("postgrest_ext io").on_thread_start(block_signals).enable_io().enable_time();
+        if threads == 1 {
+            builder.on_thread_park(spin::before_park).on_thread_unpark(spin::after_unpark);
+        }
+        builder.build()
     });
     let runtime = match runtime {
         Ok(rt) => rt,
@@ -129,10 +142,12 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
         eprintln!("postgrest_ext: cannot register the HTTP listener");
         return;
     };
+    spin::watch(listener.as_raw_fd());
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
+                spin::watch(stream.as_raw_fd());
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| respond(req, shared.clone()));
@@ -154,13 +169,13 @@ async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response
     let (parts, body) = req.into_parts();
     // a task of its own: it runs to its end even if the client goes away meanwhile, so an
     // executor is never left with a reply nobody reads
-    Ok(match tokio::spawn(async move { read_and_handle(&shared, parts, body).await }).await {
+    Ok(match tokio::spawn(async move { read_and_handle(shared, parts, body).await }).await {
         Ok(response) => response,
         Err(_) => plain(500, "the request handler failed"),
     })
 }
 
-async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, body: Incoming) -> Response<Full<Bytes>> {
+async fn read_and_handle(shared: Arc<Shared>, parts: hyper::http::request::Parts, body: Incoming) -> Response<Full<Bytes>> {
     let config = shared.config();
     // held until the response is made: the body counts while it is read, queued and run
     let mut reservation = shared.budget.none();
@@ -182,9 +197,23 @@ async fn read_and_handle(shared: &Shared, parts: hyper::http::request::Parts, bo
         headers: parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect(),
         body,
     };
-    let response = to_hyper(handle(shared, &config, &request).await);
+    let response = if takes_milliseconds(&request) {
+        // on the blocking pool; the I/O thread still drives its executor's socket
+        let io = tokio::runtime::Handle::current();
+        let handled = tokio::task::spawn_blocking(move || io.block_on(async { to_hyper(handle(&shared, &config, &request).await) }));
+        handled.await.unwrap_or_else(|_| plain(500, "the request handler failed"))
+    } else {
+        to_hyper(handle(&shared, &config, &request).await)
+    };
     drop(reservation);
     response
+}
+
+/// A request whose own work in the front can take milliseconds: its body's parsing (keys
+/// scanned, formats converted) or the OpenAPI document. It is handled on tokio's blocking
+/// pool, so that it holds up no other connection of its I/O thread.
+fn takes_milliseconds(request: &HttpRequest) -> bool {
+    request.body.len() >= LARGE_BODY_BYTES || request.path == "/"
 }
 
 enum BodyError {

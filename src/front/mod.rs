@@ -11,6 +11,7 @@ mod db;
 mod http;
 mod pool;
 mod socket;
+mod spin;
 
 use crate::worker::{signals, EXECUTOR_TYPE, LIBRARY};
 use crate::{guc, shmem};

@@ -373,6 +373,8 @@ impl Pool {
             self.start_lost();
             return;
         };
+        // its replies end the I/O thread's spin
+        super::spin::watch(write.fd());
         let conn = Arc::new(Conn { pid, fd: write.fd(), writer: tokio::sync::Mutex::new(write), owed: Mutex::default() });
         let mut state = self.lock();
         state.starting = state.starting.saturating_sub(1);
