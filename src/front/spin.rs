@@ -6,7 +6,7 @@
 //! hypervisor, tens of microseconds each way, and CPU for the waker too (BENCHMARKS.md,
 //! "Spinning before the I/O thread parks"). When the reply is due within microseconds, polling
 //! for it costs less than sleeping and being woken. The gaps decide: the I/O thread spins only
-//! while its idle gaps average under [`SPIN`], so a server with sparse requests never spins,
+//! while its idle gaps average under [`SHORT`], so a server with sparse requests never spins,
 //! and one with a request always in hand has no gaps. Linux's `busy_poll` for sockets is the
 //! same trade. Each round of the spin yields the CPU to any other runnable task first.
 //!
@@ -20,8 +20,12 @@ use std::os::fd::RawFd;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// How long the thread spins at most, and the mean idle gap under which it does.
+/// How long the thread spins at most.
 const SPIN: Duration = Duration::from_micros(150);
+/// The mean idle gap under which it spins: twice the spin, since a gap it slept through is
+/// longer by the wake-up (on a virtual machine tens of microseconds), and one spun through
+/// ends early. With gaps of a millisecond or more it never spins.
+const SHORT: Duration = Duration::from_micros(300);
 
 /// The epoll set of the sockets whose input ends a spin (-1 when it could not be made).
 static SET: OnceLock<RawFd> = OnceLock::new();
@@ -55,7 +59,7 @@ pub fn before_park() {
     let now = Instant::now();
     IDLE.set((Some(now), gaps));
     let set = set();
-    if !gaps.short(SPIN) || set < 0 {
+    if !gaps.short(SHORT) || set < 0 {
         return;
     }
     let mut event = [libc::epoll_event { events: 0, u64: 0 }];
