@@ -180,6 +180,9 @@ impl Database for FrontDb<'_> {
                 }
             }
         }
+        // the rows may be half updated (or gone, if the update's thread failed): until a full
+        // read succeeds there are none, so that no later update builds on them
+        *rows = None;
         // the tables and the views' rules in one executor, the rest in another: the two halves
         // of a full read take about as long (ARCHITECTURE.md, "How it is built")
         let param = |parts| catalog_param(&config.db_schemas, &config.db_extra_search_path, &config.db_hoisted_tx_settings, None, parts);

@@ -38,6 +38,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A body from which on its request is handled off the I/O thread (parsed at a few hundred
 /// MB/s: under a millisecond below it).
 const LARGE_BODY_BYTES: usize = 256 * 1024;
+/// The most threads in tokio's blocking pool (its default is 512).
+const BLOCKING_THREADS: usize = 64;
 
 /// Bind the HTTP address, retrying every 5 s while it is taken. Main thread.
 pub fn bind_until_bound(config: &Config) -> std::net::TcpListener {
@@ -82,6 +84,9 @@ pub fn start(shared: Arc<Shared>, http: std::net::TcpListener, executors: UnixLi
     let runtime = with_signals_blocked(|| {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(threads).thread_name("postgrest_ext io").on_thread_start(block_signals).enable_io().enable_time();
+        // `takes_milliseconds` requests hold one while they wait for their executor: beyond
+        // this many they queue (a body's budget bounds bodies; nothing bounds `GET /` else)
+        builder.max_blocking_threads(BLOCKING_THREADS);
         if threads == 1 {
             builder.on_thread_park(spin::before_park).on_thread_unpark(spin::after_unpark);
         }
