@@ -88,6 +88,7 @@ pub fn start(shared: Arc<Shared>, http: std::net::TcpListener, executors: UnixLi
         // this many they queue (a body's budget bounds bodies; nothing bounds `GET /` else)
         builder.max_blocking_threads(BLOCKING_THREADS);
         if threads == 1 {
+            spin::enable();
             builder.on_thread_park(spin::before_park).on_thread_unpark(spin::after_unpark);
         }
         builder.build()

@@ -27,7 +27,8 @@ const SPIN: Duration = Duration::from_micros(150);
 /// ends early. With gaps of a millisecond or more it never spins.
 const SHORT: Duration = Duration::from_micros(300);
 
-/// The epoll set of the sockets whose input ends a spin (-1 when it could not be made).
+/// The epoll set of the sockets whose input ends a spin: made by [`enable`], and without it
+/// nothing here does anything.
 static SET: OnceLock<RawFd> = OnceLock::new();
 
 thread_local! {
@@ -35,17 +36,18 @@ thread_local! {
     static IDLE: Cell<(Option<Instant>, IdleGaps)> = const { Cell::new((None, IdleGaps::new())) };
 }
 
-fn set() -> RawFd {
+/// Spin before parking from now on: the runtime has one I/O thread (`http::start`).
+pub fn enable() {
     // SAFETY: a plain system call; the descriptor is kept for the life of the process
-    *SET.get_or_init(|| unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })
+    let set = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if set >= 0 {
+        let _ = SET.set(set);
+    }
 }
 
 /// Input on `fd` (a client connection, the listener, an executor's replies) ends a spin.
 pub fn watch(fd: RawFd) {
-    let set = set();
-    if set < 0 {
-        return;
-    }
+    let Some(&set) = SET.get() else { return };
     let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd as u64 };
     // SAFETY: both descriptors are open (the caller owns `fd`), `event` is a live local; a
     // failure only leaves `fd` out of the set
@@ -58,10 +60,7 @@ pub fn before_park() {
     let (_, gaps) = IDLE.get();
     let now = Instant::now();
     IDLE.set((Some(now), gaps));
-    let set = set();
-    if !gaps.short(SHORT) || set < 0 {
-        return;
-    }
+    let Some(&set) = SET.get().filter(|_| gaps.short(SHORT)) else { return };
     let mut event = [libc::epoll_event { events: 0, u64: 0 }];
     while now.elapsed() < SPIN {
         // SAFETY: the set is open, `event` has room for the one event asked for; a zero
