@@ -27,6 +27,9 @@ CREATE FUNCTION api.sum_all(VARIADIC nums int[]) RETURNS int LANGUAGE sql IMMUTA
 CREATE FUNCTION api.hurried() RETURNS text LANGUAGE sql SET statement_timeout = '100ms'
   AS $$ SELECT pg_sleep(0.5)::text $$;
 CREATE FUNCTION api.noop() RETURNS void LANGUAGE sql AS $$ $$;
+-- graceful shutdown (reliability.rs): writes, then outlasts the front's drain (5 s)
+CREATE FUNCTION api.write_and_linger(note text) RETURNS int LANGUAGE sql VOLATILE SET statement_timeout = '0'
+  AS $$ INSERT INTO api.visits (note) VALUES (note); SELECT pg_sleep(8); SELECT 1 $$;
 CREATE FUNCTION api.echo_json(json) RETURNS json LANGUAGE sql IMMUTABLE AS $$ SELECT $1 $$;
 
 -- auth (pgrx-tests/tests/auth.rs): a JWT with role shop_user switches to it, and row level

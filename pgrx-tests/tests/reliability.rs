@@ -2,6 +2,7 @@
 //! SIGTERM all leave PostgreSQL up and the workers serving.
 
 use postgrest_ext_e2e::*;
+use std::io::{BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -61,6 +62,60 @@ fn sigterm_interrupts_a_running_query_and_the_worker_comes_back() {
     assert_cluster_never_restarted();
 }
 
+/// (after a test before may have left the front restarting)
+fn terminate_the_front() {
+    wait_until_serving();
+    let n = psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'postgrest_ext front'");
+    assert_eq!(n, "1");
+}
+
+/// PostgREST's graceful shutdown: at a SIGTERM the front answers the request in progress
+/// (saying `Connection: close`) and closes an idle keep-alive connection at once.
+#[test]
+fn sigterm_lets_the_request_in_progress_finish() {
+    wait_until_serving();
+    let mut idle = connect_with_timeout(10).unwrap();
+    idle.write_all(b"GET /products?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut idle = BufReader::new(idle);
+    assert_eq!(read_response(&mut idle).unwrap().status, 200);
+    let busy = connect_with_timeout(10).unwrap();
+    (&busy).write_all(b"GET /sleepy HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    terminate_the_front();
+    let mut rest = vec![];
+    assert_eq!(idle.read_to_end(&mut rest).unwrap(), 0, "the idle connection got {rest:?}");
+    // closed while the other request still runs (it sleeps 1 s)
+    busy.set_nonblocking(true).unwrap();
+    let unanswered = (&busy).read(&mut [0u8; 1]);
+    assert!(unanswered.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock), "{unanswered:?}");
+    busy.set_nonblocking(false).unwrap();
+    let r = read_response(&mut BufReader::new(busy)).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(r.body.contains("slept"), "{}", r.body);
+    wait_until_serving();
+    assert_cluster_never_restarted();
+}
+
+/// A request still running when the drain's time is up is cancelled: it gets the cancel
+/// error, and its transaction rolls back.
+#[test]
+fn sigterm_cancels_a_request_that_outlasts_the_drain() {
+    wait_until_serving();
+    let t = std::thread::spawn(|| {
+        request_with_body("POST", "/rpc/write_and_linger", &[("Content-Type", "application/json")], Some(r#"{"note":"lingered"}"#))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    terminate_the_front();
+    let r = t.join().unwrap().expect("an answer");
+    // not the statement_timeout (the function sets none): the drain's cancel
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.json()["message"], "canceling statement due to user request");
+    assert_eq!(psql("select count(*) from api.visits where note = 'lingered'"), "0");
+    wait_until_serving();
+    assert_cluster_never_restarted();
+}
+
 #[test]
 fn sighup_reloads_the_configuration() {
     psql("alter system set postgrest.db_max_rows = '2'");
@@ -113,7 +168,6 @@ fn an_authenticator_with_superuser_is_refused() {
 
 #[test]
 fn an_oversized_body_is_refused_before_it_is_read() {
-    use std::io::{Read, Write};
     let url = std::env::var("PGRST_URL").expect("PGRST_URL");
     let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

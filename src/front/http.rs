@@ -150,25 +150,42 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>) {
     };
     spin::watch(listener.as_raw_fd());
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // the listener closes: new connections are refused
+            () = shared.shutdown.draining() => return,
+        };
+        match accepted {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
                 spin::watch(stream.as_raw_fd());
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| respond(req, shared.clone()));
-                    let _ = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        // a client that never finishes its headers must not hold the socket forever
-                        .header_read_timeout(READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(Client::new(stream)), service)
-                        .await;
-                });
+                tokio::spawn(serve(stream, shared.clone()));
             }
             // EMFILE/ENFILE and friends: back off instead of spinning on accept
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
+}
+
+/// One client connection, until it closes; when the front drains, until its request in
+/// progress is answered (with `Connection: close`), or at once if it is idle.
+async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+    let _open = shared.shutdown.opened();
+    let service = {
+        let shared = shared.clone();
+        service_fn(move |req| respond(req, shared.clone()))
+    };
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        // a client that never finishes its headers must not hold the socket forever
+        .header_read_timeout(READ_TIMEOUT)
+        .serve_connection(TokioIo::new(Client::new(stream)), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = shared.shutdown.draining() => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }
 
 async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {

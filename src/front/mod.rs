@@ -10,6 +10,7 @@ mod client;
 mod db;
 mod http;
 mod pool;
+mod shutdown;
 mod socket;
 mod spin;
 
@@ -44,6 +45,7 @@ pub struct Shared {
     pub pool: Arc<Pool>,
     /// the bytes of request bodies and results in flight
     pub budget: Budget,
+    pub shutdown: shutdown::Shutdown,
 }
 
 /// The schema cache and the catalog generation and schemas it was read for.
@@ -146,6 +148,7 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         loading: tokio::sync::Mutex::new(None),
         pool: Arc::new(Pool::new(budget.clone())),
         budget,
+        shutdown: shutdown::Shutdown::default(),
     });
     let Some(runtime) = http::start(shared.clone(), http, executors) else {
         signals::idle_until_shutdown();
@@ -195,7 +198,8 @@ pub extern "C-unwind" fn postgrest_ext_front_main(_arg: pg_sys::Datum) {
         }
     }
     // requests in flight finish (or fail cleanly) before the process goes
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    shutdown::drain(&shared);
+    runtime.shutdown_timeout(Duration::from_secs(1));
     shared.pool.close_idle();
     let _ = std::fs::remove_file(SOCKET);
     // exit 1: a front stopped by pg_terminate_backend is started again; at a cluster shutdown

@@ -70,6 +70,7 @@ impl Conn {
 /// the pool. When it went away, the job it was running fails; the jobs queued behind it (all
 /// of them, when it said it leaves) never began and may be sent elsewhere.
 async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, stream: Replies) {
+    let _unfinished = ForgetOwed(conn.clone());
     let mut frames = FrameReader::default();
     let mut last_reply = Instant::now();
     // a large reply's size, held from its header until the response made of it has been sent
@@ -134,6 +135,17 @@ async fn read_replies(pool: Arc<Pool>, conn: Arc<Conn>, stream: Replies) {
     }
 }
 
+/// When the reader task is dropped unfinished (the runtime shuts down), the requests still
+/// owed a reply learn that it is lost: some wait on the blocking pool, whose threads the
+/// shutdown would otherwise wait for.
+struct ForgetOwed(Arc<Conn>);
+
+impl Drop for ForgetOwed {
+    fn drop(&mut self) {
+        self.0.owed().clear();
+    }
+}
+
 /// How an executor's stream of replies ended.
 enum Ended {
     /// it said it leaves ([`Reply::Leaving`])
@@ -189,6 +201,8 @@ struct State {
     blocked_until: Option<Instant>,
     /// executors that said hello, until the main thread has seen them start
     greeted: std::collections::HashSet<i32>,
+    /// the front is shutting down: no job is taken any more
+    stopped: bool,
 }
 
 impl State {
@@ -289,6 +303,9 @@ impl Pool {
             }
             {
                 let mut state = self.lock();
+                if state.stopped {
+                    return Err(Error::ExecutorLost("the server is shutting down".into()));
+                }
                 // a busy executor's queue first, the one whose job has run longest (likely the
                 // first to end): it takes the job without a wake-up. Else the executor idle the
                 // shortest time (the others can retire).
@@ -493,6 +510,18 @@ impl Pool {
     /// Connected executors, idle or busy.
     pub fn live(&self) -> usize {
         self.lock().executors.len()
+    }
+
+    /// Take no more jobs (shutdown): the jobs waiting for an executor fail. Returns the
+    /// executors with jobs.
+    pub fn stop(&self) -> Vec<i32> {
+        let mut state = self.lock();
+        state.stopped = true;
+        let busy = state.executors.iter().filter(|s| !s.is_idle()).map(|s| s.conn.pid).collect();
+        drop(state);
+        self.returned.notify_waiters();
+        self.room.notify_waiters();
+        busy
     }
 
     /// Close every idle executor (shutdown).
