@@ -115,6 +115,14 @@ pub fn wait_until_serving() {
     panic!("the server did not come back");
 }
 
+/// A SIGTERM to the front, which drains (src/front/shutdown.rs) and is started again (after a
+/// test before may have left it restarting).
+pub fn terminate_the_front() {
+    wait_until_serving();
+    let n = psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'postgrest_ext front'");
+    assert_eq!(n, "1");
+}
+
 pub fn assert_cluster_never_restarted() {
     let log = server_log();
     assert!(

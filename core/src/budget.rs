@@ -124,17 +124,18 @@ impl Reservation {
             return Err(Refused::TooLarge);
         }
         let more = wanted - self.held;
+        // declared before the wait, so dropped after it when the wait's future is dropped
+        let mut unwaited = SettleWhenDropped(Some(&self.budget));
         match tokio::time::timeout(timeout, b.units.acquire_many(more)).await {
             // counted in `held` from here on, and given back on drop
-            Ok(Ok(permit)) => permit.forget(),
-            _ => {
-                // the units the semaphore had set aside for this wait came back free: they pay
-                // what is owed first, as any others (a closed semaphore, never closed here,
-                // counts as spent)
-                self.budget.settle(&mut self.budget.owed());
-                return Err(Refused::Timeout);
+            Ok(Ok(permit)) => {
+                permit.forget();
+                unwaited.0 = None;
             }
+            // (a closed semaphore, never closed here, counts as spent)
+            _ => return Err(Refused::Timeout),
         }
+        drop(unwaited);
         self.held = wanted;
         Ok(())
     }
@@ -152,6 +153,19 @@ impl Reservation {
         let free = b.units.forget_permits(more as usize) as u32;
         *owed += more - free;
         self.held = wanted;
+    }
+}
+
+/// Settles a budget when dropped armed: a wait that ended without its units (it timed out, or
+/// its future was dropped: the front stopped) gave those the semaphore had set aside for it
+/// back free, and they pay what is owed first, as any others.
+struct SettleWhenDropped<'a>(Option<&'a Budget>);
+
+impl Drop for SettleWhenDropped<'_> {
+    fn drop(&mut self) {
+        if let Some(budget) = self.0 {
+            budget.settle(&mut budget.owed());
+        }
     }
 }
 
@@ -252,6 +266,33 @@ mod tests {
             assert_eq!(budget.none().grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
             drop(c);
             budget.none().grow_to(6 * UNIT, Duration::ZERO).await.unwrap();
+        });
+    }
+
+    #[test]
+    fn a_wait_given_up_pays_what_was_owed_meanwhile() {
+        run(async {
+            let budget = Budget::new(10 * UNIT);
+            let mut a = budget.none();
+            a.grow_to(8 * UNIT, Duration::ZERO).await.unwrap();
+            let mut b = budget.none();
+            let mut wait = Box::pin(b.grow_to(5 * UNIT, Duration::from_secs(60)));
+            // one poll: it waits, and the semaphore sets the 2 free units aside for it
+            let pending =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(wait.as_mut(), cx).is_pending())).await;
+            assert!(pending);
+            let mut result = budget.none();
+            result.overdraw(3 * UNIT);
+            // given up (a shutdown drops the future): its 2 units pay 2 of the 3 owed
+            drop(wait);
+            assert_eq!(budget.none().grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+            drop(a);
+            let mut c = budget.none();
+            c.grow_to(7 * UNIT, Duration::ZERO).await.unwrap();
+            assert_eq!(budget.none().grow_to(UNIT, Duration::ZERO).await, Err(Refused::Timeout));
+            drop(result);
+            drop(c);
+            budget.none().grow_to(10 * UNIT, Duration::ZERO).await.unwrap();
         });
     }
 

@@ -141,6 +141,39 @@ fn results_count_against_the_budget_until_they_are_sent() {
     assert_cluster_never_restarted();
 }
 
+/// At a SIGTERM, a body waiting for the budget waits only until the drain is over: then it
+/// gets 503 PGRST001 like the requests waiting for an executor, not a closed connection.
+#[test]
+fn a_body_waiting_for_the_budget_at_a_shutdown_gets_503() {
+    use std::io::Write;
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // a 16 MB result its client does not read holds the budget (and its connection keeps the
+    // drain waiting); the body would wait 20 s for it
+    set_settings(&[("server_inflight_body_mb", "24"), ("db_pool_acquisition_timeout", "20")]);
+    psql("insert into api.blobs select 52, repeat('r', 16000000)");
+    let mut unread = connect_with_timeout(30).expect("connect");
+    unread.write_all(b"GET /blobs?id=eq.52&select=body HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let waiting = std::thread::spawn(|| {
+        let body = format!(r#"{{"payload": "{}", "seconds": 0}}"#, "x".repeat(10 * 1000 * 1000));
+        request_with_body("POST", "/rpc/hold", &[("Content-Type", "application/json")], Some(&body))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    terminate_the_front();
+    let r = waiting.join().unwrap().expect("the waiting body is answered");
+    assert_eq!(r.status, 503, "{}", &r.body[..r.body.len().min(300)]);
+    assert_eq!(r.json()["code"], "PGRST001", "{}", r.body);
+    assert_eq!(r.json()["details"], "the server is shutting down", "{}", r.body);
+    // at the drain's end (5 s), not at its own timeout
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "answered after {:?}", started.elapsed());
+    drop(unread);
+    wait_until_serving();
+    psql("delete from api.blobs where id = 52");
+    reset_settings(&["server_inflight_body_mb", "db_pool_acquisition_timeout"]);
+    assert_cluster_never_restarted();
+}
+
 #[test]
 fn a_body_that_stops_arriving_gives_its_budget_back() {
     use std::io::{BufReader, Write};

@@ -62,13 +62,6 @@ fn sigterm_interrupts_a_running_query_and_the_worker_comes_back() {
     assert_cluster_never_restarted();
 }
 
-/// (after a test before may have left the front restarting)
-fn terminate_the_front() {
-    wait_until_serving();
-    let n = psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'postgrest_ext front'");
-    assert_eq!(n, "1");
-}
-
 /// PostgREST's graceful shutdown: at a SIGTERM the front answers the request in progress
 /// (saying `Connection: close`) and closes an idle keep-alive connection at once.
 #[test]

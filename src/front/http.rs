@@ -6,6 +6,7 @@
 
 use super::client::Client;
 use super::db::FrontDb;
+use super::pool::{self, Pool};
 use super::spin;
 use super::Shared;
 use bytes::Bytes;
@@ -202,8 +203,9 @@ async fn read_and_handle(shared: Arc<Shared>, parts: hyper::http::request::Parts
     let config = shared.config();
     // held until the response is made: the body counts while it is read, queued and run
     let mut reservation = shared.budget.none();
-    let body = match read_body(body, &mut reservation, config.db_pool_acquisition_timeout).await {
+    let body = match read_body(body, &mut reservation, config.db_pool_acquisition_timeout, &shared.pool).await {
         Ok(body) => body,
+        Err(BodyError::ShuttingDown) => return to_hyper(app::error_response(&config, &pool::shutting_down())),
         Err(BodyError::TooLarge) => return plain(413, "request body too large"),
         Err(BodyError::Spent) => {
             let mb = shared.budget.size() >> 20;
@@ -245,11 +247,13 @@ enum BodyError {
     Unreadable,
     /// nothing of it arrived for [`READ_TIMEOUT`]
     Stalled,
+    /// it waited for the budget until the front stopped taking jobs
+    ShuttingDown,
 }
 
 /// Read the body into one buffer with room for its NUL (the one copy of it on this side),
 /// reserving its size from the budget first: the Content-Length, or chunk by chunk.
-async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Duration) -> Result<Text, BodyError> {
+async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Duration, pool: &Pool) -> Result<Text, BodyError> {
     let announced = hyper::body::Body::size_hint(&body).lower();
     // Bodies are read whole before execution: bound them, since an allocation failure
     // aborts the process and that restarts the whole cluster.
@@ -257,13 +261,9 @@ async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Dura
         // a Content-Length over the limit is refused before anything is read
         return Err(BodyError::TooLarge);
     }
-    let refused = |r: Refused| match r {
-        Refused::TooLarge => BodyError::TooLarge,
-        Refused::Timeout => BodyError::Spent,
-    };
-    if let Err(r) = reservation.grow_to(announced, wait).await {
+    if let Err(e) = reserve(reservation, announced, wait, pool).await {
         drain(body).await;
-        return Err(refused(r));
+        return Err(e);
     }
     let mut buf: Vec<u8> = Vec::with_capacity(announced as usize + 1);
     while let Some(frame) = next_frame(&mut body).await? {
@@ -273,14 +273,26 @@ async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Dura
         if len > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
         }
-        if let Err(r) = reservation.grow_to(len as u64, wait).await {
+        if let Err(e) = reserve(reservation, len as u64, wait, pool).await {
             drop(buf);
             drain(body).await;
-            return Err(refused(r));
+            return Err(e);
         }
         buf.extend_from_slice(&chunk);
     }
     Ok(Text::from(buf))
+}
+
+/// Hold `amount` of the budget in all, waiting up to `wait`, or until the front stops taking
+/// jobs (a shutdown's drain is over: nothing would run the request any more).
+async fn reserve(reservation: &mut Reservation, amount: u64, wait: Duration, pool: &Pool) -> Result<(), BodyError> {
+    tokio::select! {
+        reserved = reservation.grow_to(amount, wait) => reserved.map_err(|r| match r {
+            Refused::TooLarge => BodyError::TooLarge,
+            Refused::Timeout => BodyError::Spent,
+        }),
+        () = pool.stopped() => Err(BodyError::ShuttingDown),
+    }
 }
 
 /// Read the rest of a refused body without keeping it, so that the client, still sending,

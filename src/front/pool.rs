@@ -21,7 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 
 /// One executor's connection. Jobs are written in turn; the replies come back in the same
 /// order and are read by the connection's reader task ([`read_replies`]), which hands each to
@@ -201,8 +201,6 @@ struct State {
     blocked_until: Option<Instant>,
     /// executors that said hello, until the main thread has seen them start
     greeted: std::collections::HashSet<i32>,
-    /// the front is shutting down: no job is taken any more
-    stopped: bool,
 }
 
 impl State {
@@ -237,6 +235,9 @@ pub struct Pool {
     endpoints: Mutex<HashMap<String, f64>>,
     /// the front's in-flight budget, which large replies count against
     inflight: Budget,
+    /// the front is shutting down: no job is taken any more (set under the state's lock, so
+    /// that no job is placed after [`Pool::stop`] listed the busy executors)
+    stopped: watch::Sender<bool>,
 }
 
 impl Pool {
@@ -248,8 +249,14 @@ impl Pool {
             slow_share: Budget::counting(0, 1),
             endpoints: Mutex::new(HashMap::new()),
             inflight,
+            stopped: watch::Sender::new(false),
         }
     }
+}
+
+/// A request the front can no longer take: it is shutting down.
+pub fn shutting_down() -> Error {
+    Error::ExecutorLost("the server is shutting down".into())
 }
 
 /// The bounds of the pool, from the configuration.
@@ -290,7 +297,10 @@ impl Pool {
                 self.returned.notify_one();
                 let mut held = self.slow_share.none();
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                held.grow_to(1, left).await.map_err(|_| Error::PoolTimeout)?;
+                tokio::select! {
+                    granted = held.grow_to(1, left) => granted.map_err(|_| Error::PoolTimeout)?,
+                    () = self.stopped() => return Err(shutting_down()),
+                }
                 slow = Some(held);
             }
             // listen before looking, so that a return between the look and the wait is seen
@@ -303,8 +313,8 @@ impl Pool {
             }
             {
                 let mut state = self.lock();
-                if state.stopped {
-                    return Err(Error::ExecutorLost("the server is shutting down".into()));
+                if *self.stopped.borrow() {
+                    return Err(shutting_down());
                 }
                 // a busy executor's queue first, the one whose job has run longest (likely the
                 // first to end): it takes the job without a wake-up. Else the executor idle the
@@ -515,13 +525,19 @@ impl Pool {
     /// Take no more jobs (shutdown): the jobs waiting for an executor fail. Returns the
     /// executors with jobs.
     pub fn stop(&self) -> Vec<i32> {
-        let mut state = self.lock();
-        state.stopped = true;
+        let state = self.lock();
+        self.stopped.send_replace(true);
         let busy = state.executors.iter().filter(|s| !s.is_idle()).map(|s| s.conn.pid).collect();
         drop(state);
         self.returned.notify_waiters();
         self.room.notify_waiters();
         busy
+    }
+
+    /// Resolves once the pool has stopped: what waits for a place in it (the slow share, a
+    /// body's budget) need wait no longer.
+    pub async fn stopped(&self) {
+        let _ = self.stopped.subscribe().wait_for(|stopped| *stopped).await;
     }
 
     /// Close every idle executor (shutdown).
