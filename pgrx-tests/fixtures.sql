@@ -137,6 +137,9 @@ GRANT EXECUTE ON FUNCTION api.uses_prepared_statements(), api.kept_plans_naming(
 -- concurrency (pgrx-tests/tests/concurrency.rs): a call that takes as long as asked
 CREATE FUNCTION api.nap(seconds float8) RETURNS text LANGUAGE sql STABLE AS $$ SELECT pg_sleep(seconds)::text $$;
 GRANT EXECUTE ON FUNCTION api.nap(float8) TO web_anon;
+-- the same, called by one test only: no job of its endpoints has ended before it
+CREATE FUNCTION api.first_nap(seconds float8) RETURNS text LANGUAGE sql STABLE AS $$ SELECT pg_sleep(seconds)::text $$;
+GRANT EXECUTE ON FUNCTION api.first_nap(float8) TO web_anon;
 
 -- memory bounds (pgrx-tests/tests/memory.rs): large bodies stored and read back, and a call
 -- that holds its body for a while

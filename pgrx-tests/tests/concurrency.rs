@@ -226,6 +226,34 @@ fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
     assert_cluster_never_restarted();
 }
 
+/// A burst of calls to an endpoint the front has not seen end yet: until one has, they hold
+/// from the slow share too, and a request of another new endpoint goes alone (it must not wait
+/// for the share to learn that it is fast).
+#[test]
+fn a_first_burst_of_slow_calls_leaves_a_quarter_of_the_pool_to_the_others() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set_settings(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "5")]);
+    // endpoints (method and path) only this test calls: GET and POST /rpc/first_nap
+    let naps = || {
+        psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/first_nap%' and state = 'active'")
+    };
+    let slow: Vec<_> = (0..6).map(|_| std::thread::spawn(|| request("GET", "/rpc/first_nap?seconds=1.5", &[]))).collect();
+    eventually("three naps running", Duration::from_secs(3), || naps() == "3");
+    let start = Instant::now();
+    let fast = request_with_body("POST", "/rpc/first_nap", &[("Content-Type", "application/json")], Some(r#"{"seconds": 0}"#));
+    let took = start.elapsed();
+    let fast = fast.expect("the fast call is answered");
+    assert_eq!(fast.status, 200, "{}", fast.body);
+    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
+    let running = naps();
+    assert!(running.parse::<i32>().unwrap_or(9) <= 3, "{running} naps at once");
+    for s in slow {
+        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
+    }
+    reset_settings(&["db_pool", "db_pool_acquisition_timeout"]);
+    assert_cluster_never_restarted();
+}
+
 /// Fast requests from `clients` threads at once for `seconds`, each asking for one product by
 /// id: the (status, asked id, body) of every one.
 fn hammer(clients: usize, seconds: f64, ids: &[String]) -> Vec<(u16, String, String)> {

@@ -11,7 +11,10 @@
 //!
 //! Slow endpoints (jobs that averaged [`SLOW`] or more) may hold at most three quarters of
 //! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
-//! fast requests keep flowing while it lasts. A pool smaller than four has no such reserve.
+//! fast requests keep flowing while it lasts. An endpoint none of whose jobs has ended yet may
+//! be slow: its jobs hold from the same share until one has, except one at a time, which may go
+//! without (so that a new fast endpoint learns it is fast while slow ones hold the share). A
+//! pool smaller than four has no such reserve.
 
 use super::socket::{self, Jobs, Replies};
 use postgrest_core::budget::{Budget, Reservation};
@@ -233,6 +236,11 @@ pub struct Pool {
     slow_share: Budget,
     /// mean job time per endpoint (method and path), in seconds, decaying
     endpoints: Mutex<HashMap<String, f64>>,
+    /// an unproven endpoint's first job ended (it is in `endpoints` now), or its last job in
+    /// flight did: its jobs waiting in [`Pool::prove`] look again
+    proven: Notify,
+    /// the jobs in flight of each endpoint none of whose jobs has ended yet
+    unproven: Mutex<HashMap<String, usize>>,
     /// the front's in-flight budget, which large replies count against
     inflight: Budget,
     /// the front is shutting down: no job is taken any more (set under the state's lock, so
@@ -248,6 +256,8 @@ impl Pool {
             room: Notify::new(),
             slow_share: Budget::counting(0, 1),
             endpoints: Mutex::new(HashMap::new()),
+            proven: Notify::new(),
+            unproven: Mutex::default(),
             inflight,
             stopped: watch::Sender::new(false),
         }
@@ -277,7 +287,7 @@ impl Pool {
     /// An executor for one job: an idle one, else (for a job of a fast endpoint) room in a
     /// busy one's queue, else the first that comes back, waiting in line up to the acquisition
     /// timeout. `wake` asks the main thread to start one. A job of a slow `endpoint` first
-    /// waits for room in the slow share.
+    /// waits for room in the slow share, and one of an unproven endpoint may too.
     pub async fn acquire(&self, limits: Limits, wake: impl Fn(), endpoint: Option<&str>) -> Result<Lease<'_>, Error> {
         let deadline = tokio::time::Instant::now() + limits.acquisition_timeout;
         let share = limits.max - limits.max / 4;
@@ -285,6 +295,7 @@ impl Pool {
             self.slow_share.resize(share as u64);
         }
         let mut slow = None;
+        let mut unproven = None;
         let mut patience = None;
         let mut woken = false;
         loop {
@@ -302,6 +313,12 @@ impl Pool {
                     () = self.stopped() => return Err(shutting_down()),
                 }
                 slow = Some(held);
+            } else if let Some(e) = endpoint.filter(|_| mean.is_none() && slow.is_none() && unproven.is_none() && limits.max >= 4) {
+                match self.prove(e, deadline).await? {
+                    Proving::Held(held, guard) => (slow, unproven) = (Some(held), Some(guard)),
+                    Proving::Alone(guard) => unproven = Some(guard),
+                    Proving::LookAgain => continue,
+                }
             }
             // listen before looking, so that a return between the look and the wait is seen
             let returned = self.returned.notified();
@@ -329,7 +346,8 @@ impl Pool {
                         slot.since = Instant::now();
                     }
                     slot.jobs.push_back(queues);
-                    let lease = Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take() };
+                    let lease =
+                        Lease { pool: self, conn: slot.conn.clone(), written: false, _slow: slow.take(), _unproven: unproven.take() };
                     // the wake-up that brought this job here may have been for the other kind of
                     // place (an idle executor, room in a queue), which some other job waits for
                     if woken {
@@ -373,6 +391,57 @@ impl Pool {
         }
     }
 
+    /// A place for a job of `endpoint`, none of whose jobs has ended yet: room in the slow
+    /// share if there is some, else none when no other job of it is in flight, else a wait for
+    /// room or for its first job to end (then the caller looks again).
+    async fn prove(&self, endpoint: &str, deadline: tokio::time::Instant) -> Result<Proving<'_>, Error> {
+        // listen before looking, so that a first job ending between the two is seen
+        let proven = self.proven.notified();
+        tokio::pin!(proven);
+        proven.as_mut().enable();
+        if self.mean(endpoint).is_some() {
+            return Ok(Proving::LookAgain);
+        }
+        let mut held = self.slow_share.none();
+        if held.grow_to(1, Duration::ZERO).await.is_ok() {
+            return Ok(Proving::Held(held, self.unproven_job(endpoint)));
+        }
+        if let Some(alone) = self.only_unproven_job(endpoint) {
+            return Ok(Proving::Alone(alone));
+        }
+        // as for a slow endpoint: the wake-up that brought this job here is passed on
+        self.returned.notify_one();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        tokio::select! {
+            granted = held.grow_to(1, left) => {
+                granted.map_err(|_| Error::PoolTimeout)?;
+                Ok(Proving::Held(held, self.unproven_job(endpoint)))
+            }
+            () = proven => Ok(Proving::LookAgain),
+            () = self.stopped() => Err(shutting_down()),
+        }
+    }
+
+    fn unproven(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        self.unproven.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Count a job of the unproven `endpoint` in flight.
+    fn unproven_job(&self, endpoint: &str) -> Unproven<'_> {
+        *self.unproven().entry(endpoint.to_string()).or_default() += 1;
+        Unproven { pool: self, endpoint: endpoint.to_string() }
+    }
+
+    /// Count a job of the unproven `endpoint` in flight if no other is.
+    fn only_unproven_job(&self, endpoint: &str) -> Option<Unproven<'_>> {
+        let mut unproven = self.unproven();
+        if unproven.contains_key(endpoint) {
+            return None;
+        }
+        unproven.insert(endpoint.to_string(), 1);
+        Some(Unproven { pool: self, endpoint: endpoint.to_string() })
+    }
+
     /// The mean job time of `endpoint`, once one of its jobs has ended.
     fn mean(&self, endpoint: &str) -> Option<Duration> {
         let endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
@@ -391,6 +460,8 @@ impl Pool {
             endpoints.clear();
         }
         endpoints.insert(endpoint.to_string(), took.as_secs_f64());
+        drop(endpoints);
+        self.proven.notify_waiters();
     }
 
     /// A newly started executor connected (on a thread in the I/O runtime: its reader task
@@ -568,8 +639,41 @@ pub struct Lease<'a> {
     /// the job went to `call`, which counts it from then on (a lease dropped before that
     /// takes its job back)
     written: bool,
-    /// a slow endpoint's room in the slow share, given back with the executor
+    /// a slow (or unproven) endpoint's room in the slow share, given back with the executor
     _slow: Option<Reservation>,
+    /// counts the job as one of its unproven endpoint's in flight
+    _unproven: Option<Unproven<'a>>,
+}
+
+/// Where [`Pool::prove`] leaves a job of an unproven endpoint.
+enum Proving<'a> {
+    /// it holds room in the slow share
+    Held(Reservation, Unproven<'a>),
+    /// it is its endpoint's only job in flight, and goes without
+    Alone(Unproven<'a>),
+    /// a first job of its endpoint ended, or its last in flight did
+    LookAgain,
+}
+
+/// A job of an endpoint none of whose jobs had ended, in flight until dropped.
+struct Unproven<'a> {
+    pool: &'a Pool,
+    endpoint: String,
+}
+
+impl Drop for Unproven<'_> {
+    fn drop(&mut self) {
+        let mut unproven = self.pool.unproven();
+        let Some(n) = unproven.get_mut(&self.endpoint) else { return };
+        *n -= 1;
+        if *n == 0 {
+            unproven.remove(&self.endpoint);
+            drop(unproven);
+            // one that waits may now go alone (this job may have ended without a reply, so
+            // without the endpoint being learned)
+            self.pool.proven.notify_waiters();
+        }
+    }
 }
 
 impl Lease<'_> {

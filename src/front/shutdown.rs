@@ -5,8 +5,9 @@
 //! Unlike Warp it does not wait for ever: the front is the database's whole API, and nothing
 //! listens until it is gone. A request still running after [`DRAIN`] has its statement
 //! cancelled, so its transaction rolls back and it gets the cancel error; one still waiting
-//! (for an executor, the slow share or its body's budget: `Pool::stopped`) gets a 503. At a cluster shutdown the postmaster terminates the executors
-//! too: their requests fail at once, and the drain ends when the last executor has gone.
+//! (for an executor, the slow share or its body's budget: `Pool::stopped`) gets a 503. At a
+//! cluster shutdown the postmaster terminates the executors too: their requests fail at once,
+//! and the drain ends when the last executor has gone.
 
 use super::Shared;
 use crate::worker::signals;
