@@ -158,7 +158,8 @@ impl Reservation {
 
 /// Settles a budget when dropped armed: a wait that ended without its units (it timed out, or
 /// its future was dropped: the front stopped) gave those the semaphore had set aside for it
-/// back free, and they pay what is owed first, as any others.
+/// back, to the next waiter or free; free ones pay what is owed first, as any others (the
+/// debt stays counted either way).
 struct SettleWhenDropped<'a>(Option<&'a Budget>);
 
 impl Drop for SettleWhenDropped<'_> {

@@ -287,6 +287,8 @@ async fn read_body(mut body: Incoming, reservation: &mut Reservation, wait: Dura
 /// jobs (a shutdown's drain is over: nothing would run the request any more).
 async fn reserve(reservation: &mut Reservation, amount: u64, wait: Duration, pool: &Pool) -> Result<(), BodyError> {
     tokio::select! {
+        // a reservation that needs no wait is never refused for the shutdown
+        biased;
         reserved = reservation.grow_to(amount, wait) => reserved.map_err(|r| match r {
             Refused::TooLarge => BodyError::TooLarge,
             Refused::Timeout => BodyError::Spent,

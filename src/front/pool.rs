@@ -12,9 +12,9 @@
 //! Slow endpoints (jobs that averaged [`SLOW`] or more) may hold at most three quarters of
 //! `db-pool` together, so that a burst of slow calls leaves executors for everything else:
 //! fast requests keep flowing while it lasts. An endpoint none of whose jobs has ended yet may
-//! be slow: its jobs hold from the same share until one has, except one at a time, which may go
-//! without (so that a new fast endpoint learns it is fast while slow ones hold the share). A
-//! pool smaller than four has no such reserve.
+//! be slow: its jobs hold from the same share until one has, except one of each such endpoint
+//! at a time, which may go without (so that a new fast endpoint learns it is fast while slow
+//! ones hold the share). A pool smaller than four has no such reserve.
 
 use super::socket::{self, Jobs, Replies};
 use postgrest_core::budget::{Budget, Reservation};
@@ -236,10 +236,11 @@ pub struct Pool {
     slow_share: Budget,
     /// mean job time per endpoint (method and path), in seconds, decaying
     endpoints: Mutex<HashMap<String, f64>>,
-    /// an unproven endpoint's first job ended (it is in `endpoints` now), or its last job in
-    /// flight did: its jobs waiting in [`Pool::prove`] look again
+    /// some unproven endpoint's first job ended (it is in `endpoints` now), or its last job in
+    /// flight did: the jobs waiting in [`Pool::prove`] look whether that was theirs
     proven: Notify,
-    /// the jobs in flight of each endpoint none of whose jobs has ended yet
+    /// the jobs of each endpoint that was unproven when they asked, counted from then until
+    /// their lease ends (waiting for an executor, or running)
     unproven: Mutex<HashMap<String, usize>>,
     /// the front's in-flight budget, which large replies count against
     inflight: Budget,
@@ -393,7 +394,8 @@ impl Pool {
 
     /// A place for a job of `endpoint`, none of whose jobs has ended yet: room in the slow
     /// share if there is some, else none when no other job of it is in flight, else a wait for
-    /// room or for its first job to end (then the caller looks again).
+    /// room, for its first job to end (then the caller looks again) or for its last one in
+    /// flight to (then it goes alone).
     async fn prove(&self, endpoint: &str, deadline: tokio::time::Instant) -> Result<Proving<'_>, Error> {
         // listen before looking, so that a first job ending between the two is seen
         let proven = self.proven.notified();
@@ -412,14 +414,31 @@ impl Pool {
         // as for a slow endpoint: the wake-up that brought this job here is passed on
         self.returned.notify_one();
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        tokio::select! {
-            granted = held.grow_to(1, left) => {
-                granted.map_err(|_| Error::PoolTimeout)?;
-                Ok(Proving::Held(held, self.unproven_job(endpoint)))
+        let granted = {
+            // one wait for room throughout: it keeps its place in the share's line while other
+            // endpoints are proven
+            let wait = held.grow_to(1, left);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    biased;
+                    granted = &mut wait => break granted,
+                    () = &mut proven => {
+                        proven.set(self.proven.notified());
+                        proven.as_mut().enable();
+                        if self.mean(endpoint).is_some() {
+                            return Ok(Proving::LookAgain);
+                        }
+                        if let Some(alone) = self.only_unproven_job(endpoint) {
+                            return Ok(Proving::Alone(alone));
+                        }
+                    }
+                    () = self.stopped() => return Err(shutting_down()),
+                }
             }
-            () = proven => Ok(Proving::LookAgain),
-            () = self.stopped() => Err(shutting_down()),
-        }
+        };
+        granted.map_err(|_| Error::PoolTimeout)?;
+        Ok(Proving::Held(held, self.unproven_job(endpoint)))
     }
 
     fn unproven(&self) -> MutexGuard<'_, HashMap<String, usize>> {
@@ -651,7 +670,7 @@ enum Proving<'a> {
     Held(Reservation, Unproven<'a>),
     /// it is its endpoint's only job in flight, and goes without
     Alone(Unproven<'a>),
-    /// a first job of its endpoint ended, or its last in flight did
+    /// a first job of its endpoint ended: look again
     LookAgain,
 }
 
