@@ -140,6 +140,18 @@ impl Reservation {
         Ok(())
     }
 
+    /// Hold at least `amount` in all if that much is free now, without waiting.
+    pub fn try_grow_to(&mut self, amount: u64) -> bool {
+        let wanted = units(amount, self.budget.0.unit);
+        if wanted <= self.held {
+            return true;
+        }
+        let Ok(permit) = self.budget.0.units.try_acquire_many(wanted - self.held) else { return false };
+        permit.forget();
+        self.held = wanted;
+        true
+    }
+
     /// Hold at least `amount` in all at once, whatever is free: what is missing is owed, and
     /// the units given back pay it before anyone else gets them.
     pub fn overdraw(&mut self, amount: u64) {
@@ -216,6 +228,10 @@ mod tests {
             let mut a = budget.none();
             a.grow_to(6 * UNIT, Duration::ZERO).await.unwrap();
             a.grow_to(8 * UNIT, Duration::ZERO).await.unwrap();
+            let mut b = budget.none();
+            assert!(!b.try_grow_to(3 * UNIT));
+            assert!(b.try_grow_to(2 * UNIT) && b.amount() == 2 * UNIT);
+            drop(b);
             let mut b = budget.none();
             assert_eq!(b.grow_to(3 * UNIT, Duration::from_millis(20)).await, Err(Refused::Timeout));
             assert_eq!(b.grow_to(11 * UNIT, Duration::ZERO).await, Err(Refused::TooLarge));

@@ -405,7 +405,7 @@ impl Pool {
             return Ok(Proving::LookAgain);
         }
         let mut held = self.slow_share.none();
-        if held.grow_to(1, Duration::ZERO).await.is_ok() {
+        if held.try_grow_to(1) {
             return Ok(Proving::Held(held, self.unproven_job(endpoint)));
         }
         if let Some(alone) = self.only_unproven_job(endpoint) {
