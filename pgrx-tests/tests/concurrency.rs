@@ -206,22 +206,7 @@ fn slow_endpoints_leave_a_quarter_of_the_pool_to_the_others() {
     set_settings(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "4")]);
     // the pool learns that /rpc/nap is slow (a job of 100 ms or more)
     assert_eq!(get("/rpc/nap?seconds=0.3").status, 200);
-    // six naps want the whole pool; three of its four executors is all they may hold
-    let slow = naps(6, 1.2);
-    eventually("three naps running", Duration::from_secs(3), || {
-        psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/nap%' and state = 'active'")
-            == "3"
-    });
-    let start = Instant::now();
-    let fast = get("/products?select=id&id=eq.1");
-    let took = start.elapsed();
-    assert_eq!(fast.status, 200, "{}", fast.body);
-    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
-    let running = psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/nap%' and state = 'active'");
-    assert!(running.parse::<i32>().unwrap_or(9) <= 3, "{running} naps at once");
-    for s in slow {
-        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
-    }
+    six_slow_calls_leave_a_quarter_of_the_pool("/rpc/nap?seconds=1.2", || Ok(get("/products?select=id&id=eq.1")));
     reset_settings(&["db_pool", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
 }
@@ -234,24 +219,35 @@ fn a_first_burst_of_slow_calls_leaves_a_quarter_of_the_pool_to_the_others() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     set_settings(&[("db_pool", "4"), ("db_pool_acquisition_timeout", "5")]);
     // endpoints (method and path) only this test calls: GET and POST /rpc/first_nap
-    let naps = || {
-        psql("select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET /rpc/first_nap%' and state = 'active'")
-    };
-    let slow: Vec<_> = (0..6).map(|_| std::thread::spawn(|| request("GET", "/rpc/first_nap?seconds=1.5", &[]))).collect();
-    eventually("three naps running", Duration::from_secs(3), || naps() == "3");
-    let start = Instant::now();
-    let fast = request_with_body("POST", "/rpc/first_nap", &[("Content-Type", "application/json")], Some(r#"{"seconds": 0}"#));
-    let took = start.elapsed();
-    let fast = fast.expect("the fast call is answered");
-    assert_eq!(fast.status, 200, "{}", fast.body);
-    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
-    let running = naps();
-    assert!(running.parse::<i32>().unwrap_or(9) <= 3, "{running} naps at once");
-    for s in slow {
-        assert_eq!(s.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
-    }
+    six_slow_calls_leave_a_quarter_of_the_pool("/rpc/first_nap?seconds=1.5", || {
+        request_with_body("POST", "/rpc/first_nap", &[("Content-Type", "application/json")], Some(r#"{"seconds": 0}"#))
+    });
     reset_settings(&["db_pool", "db_pool_acquisition_timeout"]);
     assert_cluster_never_restarted();
+}
+
+/// With `db_pool` 4: six GETs of `slow` (a nap) want the whole pool, three of its four
+/// executors is all they hold, and `fast` is answered meanwhile; then every nap is served.
+fn six_slow_calls_leave_a_quarter_of_the_pool(slow: &'static str, fast: impl FnOnce() -> std::io::Result<Response>) {
+    let path = slow.split('?').next().unwrap_or(slow);
+    let running = || {
+        psql(&format!(
+            "select count(*) from pg_stat_activity where backend_type = 'postgrest_ext worker' and query like 'GET {path}%' and state = 'active'"
+        ))
+    };
+    let naps: Vec<_> = (0..6).map(|_| std::thread::spawn(move || request("GET", slow, &[]))).collect();
+    eventually("three naps running", Duration::from_secs(3), || running() == "3");
+    let start = Instant::now();
+    let answer = fast();
+    let took = start.elapsed();
+    let answer = answer.expect("the fast request is answered");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(took < Duration::from_millis(900), "the fast request waited {took:?} behind slow ones");
+    let at_once = running();
+    assert!(at_once.parse::<i32>().unwrap_or(9) <= 3, "{at_once} naps at once");
+    for nap in naps {
+        assert_eq!(nap.join().unwrap().map(|r| r.status).ok(), Some(200), "each nap is served in turn");
+    }
 }
 
 /// Fast requests from `clients` threads at once for `seconds`, each asking for one product by
